@@ -1,0 +1,71 @@
+"""Offering Keycloak Groups: Flask app factory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import ENV_PREFIX, base_config
+from .extensions import csrf, db, login_manager, migrate
+from .keycloak.admin_gateway import AdminGateway
+from .keycloak.registry import GatewayRegistry
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _asset_folder(name: str) -> str:
+    """templates/ and static/ sit beside webapp/ in a checkout, under share/ in an installed wheel."""
+    local = PROJECT_ROOT / name
+    if local.is_dir():
+        return str(local)
+    return str(Path(sys.prefix) / "share" / "offering-keycloak-groups" / name)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=_asset_folder("templates"),
+        static_folder=_asset_folder("static"),
+        instance_relative_config=True,
+    )
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(base_config(instance_path))
+    app.config.from_prefixed_env(ENV_PREFIX)
+    if config:
+        app.config.from_mapping(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    registry = app.config.get("KEYCLOAK_GATEWAY_REGISTRY") or GatewayRegistry(
+        lambda settings: AdminGateway(settings, page_size=app.config["KEYCLOAK_PAGE_SIZE"])
+    )
+    registry.init_app(app)
+
+    from . import auth, cli, errors
+    from .api import api_bp
+    from .ui import ui_bp
+
+    auth.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ui_bp)
+    csrf.exempt(api_bp)  # the API authenticates writes with tokens only, never with the session cookie
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

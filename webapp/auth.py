@@ -1,0 +1,42 @@
+"""Session login (flask-login) and API token authentication."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .models import User
+from .services.accounts import user_for_token
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "ui.login"
+    login_manager.login_message = "Please log in to continue."
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user and user.active else None
+
+
+class AuthError(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def api_user() -> User:
+    """The caller of an API request: `Authorization: Token <key>`, or the browser session for reads."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "token" or not key.strip():
+            raise AuthError("Invalid token header. Expected 'Token <key>'.")
+        user = user_for_token(key.strip())
+        if user is None:
+            raise AuthError("Invalid token.")
+        return user
+    if request.method in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated:
+        return current_user._get_current_object()  # type: ignore[no-any-return]
+    raise AuthError("Authentication credentials were not provided.")

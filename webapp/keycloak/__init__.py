@@ -1,0 +1,21 @@
+"""Everything that knows about Keycloak. Nothing here knows about our database tables."""
+
+from .errors import AlreadyExists, AuthFailed, KeycloakError, NotFound, RequestRejected, Unavailable
+from .gateway import KeycloakGateway
+from .registry import GatewayRegistry, gateway_for
+from .types import ConnectionSettings, RemoteGroup, RemoteUser
+
+__all__ = [
+    "AlreadyExists",
+    "AuthFailed",
+    "ConnectionSettings",
+    "GatewayRegistry",
+    "KeycloakError",
+    "KeycloakGateway",
+    "NotFound",
+    "RemoteGroup",
+    "RemoteUser",
+    "RequestRejected",
+    "Unavailable",
+    "gateway_for",
+]

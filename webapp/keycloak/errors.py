@@ -1,0 +1,33 @@
+"""Typed errors raised by every Keycloak gateway implementation.
+
+Messages are short, free of secrets and written for a person: the API puts them in a 502 body and the UI
+shows them in place.
+"""
+
+
+class KeycloakError(Exception):
+    """Base class: something went wrong talking to Keycloak."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(KeycloakError):
+    """The group, user or path does not exist in Keycloak (HTTP 404)."""
+
+
+class AlreadyExists(KeycloakError):
+    """Keycloak refused to create something because it exists (HTTP 409)."""
+
+
+class Unavailable(KeycloakError):
+    """Keycloak could not be reached, timed out or answered with a server error."""
+
+
+class AuthFailed(KeycloakError):
+    """Keycloak rejected our credentials or our account lacks a role (HTTP 401/403)."""
+
+
+class RequestRejected(KeycloakError):
+    """Keycloak answered with another 4xx that we did not expect."""

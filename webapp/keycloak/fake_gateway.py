@@ -1,0 +1,228 @@
+"""In-memory KeycloakGateway with the same observable behaviour as a real realm.
+
+Used by fast unit and API tests. The contract tests in tests/contract run the same assertions against
+this fake and against a real Keycloak, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from . import errors
+from .types import RemoteGroup, RemoteUser
+
+
+@dataclass
+class _Group:
+    id: str
+    name: str
+    parent_id: str | None
+    children: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _User:
+    id: str
+    username: str
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+class FakeRealm:
+    """The state of one fake realm; tests seed it directly."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, _Group] = {}
+        self.top_level: list[str] = []
+        self.users: dict[str, _User] = {}
+        self.down = False
+        self.reject_credentials = False
+        self.calls = 0
+        self._ids = itertools.count(1)
+
+    # -- seeding helpers used by tests ----------------------------------------------------------------
+    def add_group(self, name: str, parent_id: str | None = None) -> str:
+        siblings = self.groups[parent_id].children if parent_id else self.top_level
+        if any(self.groups[sibling].name == name for sibling in siblings):
+            where = "Sibling" if parent_id else "Top level"
+            raise errors.AlreadyExists(f"{where} group named '{name}' already exists.")
+        group_id = str(uuid.uuid4())
+        self.groups[group_id] = _Group(group_id, name, parent_id)
+        siblings.append(group_id)
+        return group_id
+
+    def add_path(self, path: str) -> str:
+        parent: str | None = None
+        for part in [p for p in path.split("/") if p]:
+            existing = self._child_named(parent, part)
+            parent = existing if existing else self.add_group(part, parent)
+        assert parent is not None
+        return parent
+
+    def add_user(self, username: str, email: str = "", first_name: str = "", last_name: str = "") -> str:
+        user_id = str(uuid.uuid4())
+        self.users[user_id] = _User(user_id, username.lower(), email.lower(), first_name, last_name)
+        return user_id
+
+    def add_member(self, group_id: str, user_id: str) -> None:
+        if user_id not in self.groups[group_id].members:
+            self.groups[group_id].members.append(user_id)
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _child_named(self, parent: str | None, name: str) -> str | None:
+        siblings = self.groups[parent].children if parent else self.top_level
+        return next((gid for gid in siblings if self.groups[gid].name == name), None)
+
+    def path_of(self, group_id: str) -> str:
+        parts = []
+        current: str | None = group_id
+        while current:
+            group = self.groups[current]
+            parts.append(group.name)
+            current = group.parent_id
+        return "/" + "/".join(reversed(parts))
+
+    def remote(self, group_id: str) -> RemoteGroup:
+        group = self.groups[group_id]
+        return RemoteGroup(group.id, group.name, self.path_of(group_id), len(group.children), group.parent_id)
+
+
+class FakeGateway:
+    """KeycloakGateway over a FakeRealm."""
+
+    def __init__(self, realm: FakeRealm) -> None:
+        self.realm = realm
+        self.token_requests = 0
+
+    def _enter(self) -> FakeRealm:
+        realm = self.realm
+        realm.calls += 1
+        if realm.down:
+            raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
+        if realm.reject_credentials:
+            raise errors.AuthFailed("Authentication failed: Keycloak rejected the credentials")
+        if self.token_requests == 0:
+            self.token_requests = 1
+        return realm
+
+    def _group(self, group_id: str) -> _Group:
+        group = self._enter().groups.get(group_id)
+        if group is None:
+            raise errors.NotFound("Could not find group by id")
+        return group
+
+    def check_connection(self) -> None:
+        self._enter()
+
+    def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
+        realm = self._enter()
+        ids = realm.top_level
+        if search:
+            needle = search.lower()
+            ids = [gid for gid in ids if self._branch_matches(gid, needle)]
+        return [realm.remote(gid) for gid in ids]
+
+    def _branch_matches(self, group_id: str, needle: str) -> bool:
+        group = self.realm.groups[group_id]
+        return needle in group.name.lower() or any(self._branch_matches(c, needle) for c in group.children)
+
+    def get_group(self, group_id: str) -> RemoteGroup:
+        return self.realm.remote(self._group(group_id).id)
+
+    def get_group_by_path(self, path: str) -> RemoteGroup:
+        realm = self._enter()
+        parent: str | None = None
+        for part in [p for p in path.split("/") if p]:
+            parent = realm._child_named(parent, part)
+            if parent is None:
+                raise errors.NotFound("Group path does not exist")
+        if parent is None:
+            raise errors.NotFound("Group path does not exist")
+        return realm.remote(parent)
+
+    def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
+        group = self._group(group_id)
+        for child in list(group.children):
+            yield self.realm.remote(child)
+
+    def walk_subtree(self, group_id: str) -> list[RemoteGroup]:
+        found: list[RemoteGroup] = []
+        queue = [group_id]
+        while queue:
+            parent = queue.pop(0)
+            for child in self.iter_children(parent):
+                found.append(child)
+                if child.sub_group_count:
+                    queue.append(child.id)
+        return found
+
+    def iter_group_members(self, group_id: str) -> Iterator[list[RemoteUser]]:
+        group = self._group(group_id)
+        members = [self._user(uid) for uid in group.members if uid in self.realm.users]
+        for start in range(0, len(members), 100):
+            yield members[start : start + 100]
+
+    def _user(self, user_id: str) -> RemoteUser:
+        user = self.realm.users[user_id]
+        return RemoteUser(user.id, user.username, user.email, user.first_name, user.last_name)
+
+    def _matches(self, user: _User, query: str) -> bool:
+        fields = [user.username, user.email, user.first_name.lower(), user.last_name.lower()]
+        if len(query) >= 2 and query.startswith('"') and query.endswith('"'):
+            return query[1:-1] in fields
+        if query.startswith("*") or query.endswith("*"):
+            return any(query.strip("*") in value for value in fields)
+        return any(value.startswith(query) for value in fields)
+
+    def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
+        realm = self._enter()
+        needle = query.lower()
+        matches = sorted(
+            (u for u in realm.users.values() if self._matches(u, needle)), key=lambda u: u.username
+        )
+        return [self._user(u.id) for u in matches[first : first + max_results]]
+
+    def count_users(self, query: str) -> int:
+        realm = self._enter()
+        return sum(1 for u in realm.users.values() if self._matches(u, query.lower()))
+
+    def find_user_by_username(self, username: str) -> RemoteUser | None:
+        realm = self._enter()
+        wanted = username.lower()
+        user = next((u for u in realm.users.values() if u.username == wanted), None)
+        return self._user(user.id) if user else None
+
+    def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
+        if parent_id is not None:
+            self._group(parent_id)
+        realm = self._enter()
+        return realm.remote(realm.add_group(name, parent_id))
+
+    def delete_group(self, group_id: str) -> None:
+        group = self._group(group_id)
+        realm = self.realm
+        siblings = realm.groups[group.parent_id].children if group.parent_id else realm.top_level
+        siblings.remove(group_id)
+        stack = [group_id]
+        while stack:
+            removed = realm.groups.pop(stack.pop())
+            stack.extend(removed.children)
+
+    def add_user_to_group(self, user_id: str, group_id: str) -> None:
+        group = self._group(group_id)
+        if user_id not in self.realm.users:
+            raise errors.NotFound("User not found")
+        if user_id not in group.members:
+            group.members.append(user_id)
+
+    def remove_user_from_group(self, user_id: str, group_id: str) -> None:
+        group = self._group(group_id)
+        if user_id not in self.realm.users:
+            raise errors.NotFound("User not found")
+        if user_id in group.members:
+            group.members.remove(user_id)

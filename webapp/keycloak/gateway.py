@@ -1,0 +1,52 @@
+"""The one interface the service layer uses to talk to Keycloak."""
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from .types import RemoteGroup, RemoteUser
+
+
+class KeycloakGateway(Protocol):
+    """Operations on one realm. Every method raises only `webapp.keycloak.errors` exceptions."""
+
+    def check_connection(self) -> None:
+        """Authenticate and make one cheap call; raise AuthFailed/Unavailable on failure."""
+
+    def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
+        """All top-level groups of the realm (paged internally)."""
+
+    def get_group(self, group_id: str) -> RemoteGroup:
+        """One group by id; NotFound when it does not exist."""
+
+    def get_group_by_path(self, path: str) -> RemoteGroup:
+        """One group by its slash-separated path; NotFound when it does not exist."""
+
+    def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
+        """Direct children of a group, paged internally."""
+
+    def walk_subtree(self, group_id: str) -> list[RemoteGroup]:
+        """All descendants of a group (not the group itself), breadth first."""
+
+    def iter_group_members(self, group_id: str) -> Iterator[list[RemoteUser]]:
+        """Direct members of a group, one page (list) at a time."""
+
+    def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
+        """Users whose username, email, first or last name match `query`."""
+
+    def count_users(self, query: str) -> int:
+        """How many users `search_users(query)` could return in total."""
+
+    def find_user_by_username(self, username: str) -> RemoteUser | None:
+        """The user with exactly this username, or None."""
+
+    def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
+        """Create a group (top level or under parent); AlreadyExists on a name clash."""
+
+    def delete_group(self, group_id: str) -> None:
+        """Delete a group and its subtree; NotFound when it does not exist."""
+
+    def add_user_to_group(self, user_id: str, group_id: str) -> None:
+        """Idempotent."""
+
+    def remove_user_from_group(self, user_id: str, group_id: str) -> None:
+        """Idempotent."""

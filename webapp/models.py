@@ -1,0 +1,208 @@
+"""Typed SQLAlchemy models for SPEC §1. Rules live in webapp/services, not here."""
+
+from __future__ import annotations
+
+import enum
+import uuid as uuid_module
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+NAME_LENGTH = 255
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return uuid_module.uuid4().hex
+
+
+class TimestampedMixin:
+    uuid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uuid)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Organization(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    slug: Mapped[str] = mapped_column(String(NAME_LENGTH))
+
+    offerings: Mapped[list[Offering]] = relationship(back_populates="organization")
+
+
+class Offering(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    slug: Mapped[str] = mapped_column(String(NAME_LENGTH))
+
+    # Keycloak connection (SPEC §1.1). Secrets are stored encrypted (webapp/crypto.py).
+    keycloak_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    keycloak_url: Mapped[str] = mapped_column(String(500), default="")
+    keycloak_realm: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    keycloak_auth_realm: Mapped[str] = mapped_column(String(NAME_LENGTH), default="master")
+    keycloak_username: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    keycloak_password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    keycloak_client_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    keycloak_client_secret_encrypted: Mapped[str] = mapped_column(Text, default="")
+    keycloak_verify_ssl: Mapped[bool] = mapped_column(Boolean, default=True)
+    keycloak_timeout: Mapped[float] = mapped_column(Float, default=10.0)
+    keycloak_base_group: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    keycloak_group_name_template: Mapped[str] = mapped_column(String(500), default="")
+    keycloak_username_label: Mapped[str] = mapped_column(String(100), default="Username")
+
+    organization: Mapped[Organization] = relationship(back_populates="offerings")
+    roles: Mapped[list[OfferingRole]] = relationship(back_populates="offering", order_by="OfferingRole.name")
+    resources: Mapped[list[Resource]] = relationship(back_populates="offering", order_by="Resource.name")
+
+
+class OfferingRole(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    scope_type: Mapped[str] = mapped_column(String(100), default="")
+    scope_type_label: Mapped[str] = mapped_column(String(100), default="")
+
+    offering: Mapped[Offering] = relationship(back_populates="roles")
+
+
+class Resource(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    project_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    keycloak_available_scopes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    offering: Mapped[Offering] = relationship(back_populates="resources")
+
+
+class User(UserMixin, TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    password_hash: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def is_active(self) -> bool:  # flask-login asks this
+        return self.active
+
+
+class OfferingManager(db.Model):
+    """A grant: the user manages every offering of an organization, or one offering."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    offering_id: Mapped[int | None] = mapped_column(ForeignKey("offering.id"))
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "organization_id", "offering_id", name="uq_offering_manager_grant"),
+    )
+
+
+class ApiToken(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12), default="")
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class GroupOrigin(enum.StrEnum):
+    CREATED = "created"
+    IMPORTED = "imported"
+
+
+class OfferingKeycloakGroup(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("offering_role.id"))
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resource.id"))
+    scope_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    origin: Mapped[str] = mapped_column(String(20), default=GroupOrigin.CREATED.value)
+
+    offering: Mapped[Offering] = relationship()
+    role: Mapped[OfferingRole] = relationship()
+    resource: Mapped[Resource | None] = relationship()
+    memberships: Mapped[list[OfferingKeycloakMembership]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        # Two partial indexes so that NULL resources are unique too (a plain unique constraint treats
+        # NULLs as distinct on PostgreSQL and SQLite alike).
+        Index(
+            "uq_group_scope_with_resource",
+            "offering_id", "role_id", "resource_id", "scope_id",
+            unique=True,
+            sqlite_where=text("resource_id IS NOT NULL"),
+            postgresql_where=text("resource_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_group_scope_without_resource",
+            "offering_id", "role_id", "scope_id",
+            unique=True,
+            sqlite_where=text("resource_id IS NULL"),
+            postgresql_where=text("resource_id IS NULL"),
+        ),
+        Index(
+            "uq_group_backend_id",
+            "offering_id", "backend_id",
+            unique=True,
+            sqlite_where=text("backend_id <> ''"),
+            postgresql_where=text("backend_id <> ''"),
+        ),
+    )
+
+    @property
+    def is_linked(self) -> bool:
+        return bool(self.backend_id)
+
+
+class MembershipState(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REMOVED_REMOTELY = "removed_remotely"
+
+
+class OfferingKeycloakMembership(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    email: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    keycloak_user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    state: Mapped[str] = mapped_column(String(20), default=MembershipState.PENDING.value, index=True)
+    last_checked: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+    error_traceback: Mapped[str] = mapped_column(Text, default="")
+
+    group: Mapped[OfferingKeycloakGroup] = relationship(back_populates="memberships")
+
+    __table_args__ = (UniqueConstraint("group_id", "username", name="uq_membership_group_username"),)
+
+
+class AuditEvent(TimestampedMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(150), default="")
+    offering_id: Mapped[int | None] = mapped_column(ForeignKey("offering.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str] = mapped_column(String(100), default="")
+    object_repr: Mapped[str] = mapped_column(String(500), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,1 @@
+"""The rules of the product, shared by the web UI, the JSON API and the CLI."""

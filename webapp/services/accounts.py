@@ -1,0 +1,51 @@
+"""Users, passwords and API tokens. Passwords and tokens are stored hashed only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import ApiToken, User, utcnow
+from . import audit
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = generate_password_hash(password)
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User) -> tuple[ApiToken, str]:
+    """Return the stored token row and the plain token, which is shown once and never stored."""
+    plain = secrets.token_hex(20)
+    token = ApiToken(user_id=user.id, token_hash=hash_token(plain), prefix=plain[:8])
+    db.session.add(token)
+    audit.record(user, None, "token.created", None, {"prefix": token.prefix})
+    db.session.commit()
+    return token, plain
+
+
+def user_for_token(plain: str) -> User | None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or not token.user.active:
+        return None
+    now = utcnow()
+    last = token.last_used
+    # Writing on every request would serialize API traffic on one row; a minute's precision is plenty.
+    if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))).total_seconds() > 60:
+        token.last_used = now
+        db.session.commit()
+    return token.user

@@ -1,0 +1,75 @@
+"""From an offering's stored Keycloak settings to a gateway, and to the offering's place in the realm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..crypto import SecretDecryptionError, decrypt
+from ..keycloak import ConnectionSettings, KeycloakError, KeycloakGateway, NotFound, RemoteGroup, gateway_for
+from ..keycloak import errors as kc_errors
+from ..models import Offering
+from .errors import KEYCLOAK_NOT_ENABLED, RemoteFailure, ValidationFailed
+
+T = TypeVar("T")
+
+
+def connection_settings(offering: Offering) -> ConnectionSettings:
+    if not offering.keycloak_enabled:
+        raise ValidationFailed([KEYCLOAK_NOT_ENABLED])
+    if not offering.keycloak_url or not offering.keycloak_realm:
+        raise ValidationFailed(["Keycloak settings are incomplete: the server URL and the realm are required."])
+    try:
+        password = decrypt(offering.keycloak_password_encrypted)
+        client_secret = decrypt(offering.keycloak_client_secret_encrypted)
+    except SecretDecryptionError as exc:
+        raise ValidationFailed([f"{exc}; enter the Keycloak secret again."]) from exc
+    client_id = offering.keycloak_client_id if client_secret else ""
+    if not (client_id and client_secret) and not (offering.keycloak_username and password):
+        raise ValidationFailed(
+            ["Keycloak settings are incomplete: give an admin username and password, "
+             "or a service-account client id and secret."]
+        )
+    return ConnectionSettings(
+        server_url=offering.keycloak_url.rstrip("/") + "/",
+        realm=offering.keycloak_realm,
+        auth_realm=offering.keycloak_auth_realm or "master",
+        username=offering.keycloak_username,
+        password=password,
+        client_id=client_id,
+        client_secret=client_secret,
+        verify_ssl=offering.keycloak_verify_ssl,
+        timeout=offering.keycloak_timeout or 10.0,
+    )
+
+
+def gateway_for_offering(offering: Offering) -> KeycloakGateway:
+    return gateway_for(connection_settings(offering))
+
+
+def offering_root_path(offering: Offering) -> str:
+    base = offering.keycloak_base_group.strip("/")
+    return f"/{base}/{offering.slug}" if base else f"/{offering.slug}"
+
+
+def find_offering_root(gateway: KeycloakGateway, offering: Offering) -> RemoteGroup | None:
+    try:
+        return gateway.get_group_by_path(offering_root_path(offering))
+    except NotFound:
+        return None
+
+
+def call_keycloak(action: str, operation: Callable[[], T]) -> T:
+    """Run a gateway operation; turn transport/auth failures into RemoteFailure("<action>: <reason>").
+
+    NotFound and AlreadyExists pass through: they mean something about the input, and the caller
+    decides which field to blame.
+    """
+    try:
+        return operation()
+    except (kc_errors.NotFound, kc_errors.AlreadyExists):
+        raise
+    except kc_errors.AuthFailed as exc:
+        raise RemoteFailure(action, exc.message, kind="auth") from exc
+    except KeycloakError as exc:
+        raise RemoteFailure(action, exc.message) from exc

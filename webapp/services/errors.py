@@ -1,0 +1,51 @@
+"""Errors the service layer raises; the API and the UI each turn them into their own responses."""
+
+from __future__ import annotations
+
+ErrorBody = dict[str, list[str]] | list[str]
+
+
+class ServiceError(Exception):
+    pass
+
+
+class ValidationFailed(ServiceError):
+    """Bad input. `errors` is either {"field": ["message"]} or ["message"], exactly as the API returns it."""
+
+    def __init__(self, errors: ErrorBody) -> None:
+        super().__init__(str(errors))
+        self.errors = errors
+
+    @classmethod
+    def field(cls, name: str, message: str) -> ValidationFailed:
+        return cls({name: [message]})
+
+    @property
+    def messages(self) -> list[str]:
+        if isinstance(self.errors, dict):
+            return [message for messages in self.errors.values() for message in messages]
+        return list(self.errors)
+
+
+class ObjectNotFound(ServiceError):
+    """The object does not exist or the user may not see it (both are 404 to the outside)."""
+
+
+class RemoteFailure(ServiceError):
+    """Keycloak failed (down, slow, auth). `message` reads "<what failed>: <reason>"."""
+
+    def __init__(self, action: str, reason: str, kind: str = "unavailable") -> None:
+        super().__init__(f"{action}: {reason}")
+        self.action = action
+        self.reason = reason
+        self.kind = kind
+
+    @property
+    def message(self) -> str:
+        return f"{self.action}: {self.reason}"
+
+
+KEYCLOAK_NOT_ENABLED = "Keycloak integration is not enabled for this offering."
+OFFERING_NOT_FOUND = "Offering not found."
+REMOTE_GROUP_NOT_FOUND = "Remote group not found in Keycloak."
+REQUIRED = "This field is required."

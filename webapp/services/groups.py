@@ -1,0 +1,131 @@
+"""Local group register: import a remote group, link/unlink, delete."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..keycloak import NotFound
+from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, User
+from . import audit
+from .connection import call_keycloak, gateway_for_offering
+from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
+from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
+
+ALREADY_IMPORTED = "A local group already exists for this remote Keycloak group."
+SCOPE_TAKEN = "A local group already exists for this role, resource and scope."
+UNSET = object()
+
+
+def import_remote(
+    actor: User,
+    offering: Offering,
+    role_uuid: object,
+    remote_group_id: str,
+    resource_uuid: object = None,
+    scope_id: str = "",
+) -> OfferingKeycloakGroup:
+    """Register an existing Keycloak group locally (SPEC §3 import_remote); changes nothing remotely."""
+    gateway = gateway_for_offering(offering)
+    role = role_of(offering, role_uuid)
+    resource = resource_of(offering, resource_uuid)
+    scope = Scope(role, resource, scope_id or "")
+    check_scope(role, resource, scope.scope_id)
+    try:
+        remote = call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(remote_group_id))
+    except NotFound as exc:
+        raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc
+    if group_with_backend_id(offering, remote.id):
+        raise ValidationFailed([ALREADY_IMPORTED])
+    if existing_group(offering, scope):
+        raise ValidationFailed([SCOPE_TAKEN])
+
+    group = OfferingKeycloakGroup(
+        offering=offering,
+        role=role,
+        resource=resource,
+        scope_id=scope.scope_id,
+        name=remote.name,
+        backend_id=remote.id,
+        origin=GroupOrigin.IMPORTED.value,
+    )
+    db.session.add(group)
+    audit.record(actor, offering, "group.imported", group, {"backend_id": remote.id, "path": remote.path})
+    _commit_or_explain(ALREADY_IMPORTED)
+    return group
+
+
+def set_backend_id(
+    actor: User,
+    group: OfferingKeycloakGroup,
+    backend_id: str | None,
+    resource_uuid: object = UNSET,
+    scope_id: object = UNSET,
+) -> OfferingKeycloakGroup:
+    """Link, re-link or unlink a local group. Absent resource/scope keep their values (Better than Waldur)."""
+    offering = group.offering
+    backend_id = (backend_id or "").strip()
+    resource = group.resource if resource_uuid is UNSET else resource_of(offering, resource_uuid)
+    new_scope_id = group.scope_id if scope_id is UNSET else str(scope_id or "")
+    scope = Scope(group.role, resource, new_scope_id)
+    if resource_uuid is not UNSET or scope_id is not UNSET:
+        check_scope(group.role, resource, new_scope_id)
+        clash = existing_group(offering, scope)
+        if clash is not None and clash.id != group.id:
+            raise ValidationFailed([SCOPE_TAKEN])
+
+    remote_path = ""
+    if backend_id:
+        gateway = gateway_for_offering(offering)
+        try:
+            remote = call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(backend_id))
+        except NotFound as exc:
+            raise ValidationFailed.field("backend_id", REMOTE_GROUP_NOT_FOUND) from exc
+        other = group_with_backend_id(offering, remote.id)
+        if other is not None and other.id != group.id:
+            raise ValidationFailed.field(
+                "backend_id", f"This Keycloak group is already linked to local group '{other.name}'."
+            )
+        remote_path = remote.path
+
+    previous = group.backend_id
+    group.backend_id = backend_id
+    group.resource = resource
+    group.scope_id = new_scope_id
+    action = "group.linked" if backend_id else "group.unlinked"
+    audit.record(actor, offering, action, group, {"previous": previous, "backend_id": backend_id, "path": remote_path})
+    _commit_or_explain(SCOPE_TAKEN)
+    return group
+
+
+def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool = False) -> None:
+    """Delete the local group and its memberships; the Keycloak group only when we created it and asked to."""
+    offering = group.offering
+    if delete_remote and group.origin != GroupOrigin.CREATED.value:
+        raise ValidationFailed.field(
+            "delete_remote",
+            "Imported groups are never deleted in Keycloak; delete without delete_remote to remove only the local record.",
+        )
+    remote_deleted = False
+    if delete_remote and group.backend_id:
+        gateway = gateway_for_offering(offering)
+        try:
+            call_keycloak("Deleting the Keycloak group failed", lambda: gateway.delete_group(group.backend_id))
+            remote_deleted = True
+        except NotFound:
+            remote_deleted = False  # already gone remotely: the local delete still proceeds
+    audit.record(
+        actor, offering, "group.deleted", group,
+        {"backend_id": group.backend_id, "remote_deleted": remote_deleted, "members": len(group.memberships)},
+    )
+    db.session.delete(group)
+    db.session.commit()
+
+
+def _commit_or_explain(message: str) -> None:
+    """A concurrent request may have won the race between our check and our insert."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValidationFailed([message]) from exc

@@ -1,0 +1,86 @@
+"""Read-only views of the realm: the offering subtree, group members, user search, connection test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..keycloak import NotFound, RemoteGroup, RemoteUser
+from ..models import Offering
+from .connection import call_keycloak, find_offering_root, gateway_for_offering
+from .errors import REMOTE_GROUP_NOT_FOUND, REQUIRED, ValidationFailed
+
+
+@dataclass(frozen=True)
+class RemoteTree:
+    """The groups an offering works with: its subtree when the hierarchy exists, else the realm's top level."""
+
+    root: RemoteGroup | None
+    groups: list[RemoteGroup]
+
+    @property
+    def by_id(self) -> dict[str, RemoteGroup]:
+        return {group.id: group for group in self.groups}
+
+
+def offering_tree(offering: Offering, action: str = "Listing Keycloak groups failed") -> RemoteTree:
+    gateway = gateway_for_offering(offering)
+
+    def load() -> RemoteTree:
+        root = find_offering_root(gateway, offering)
+        if root is None:
+            return RemoteTree(None, gateway.list_top_level_groups())
+        return RemoteTree(root, gateway.walk_subtree(root.id))
+
+    return call_keycloak(action, load)
+
+
+def remote_groups(offering: Offering, search: str = "") -> list[RemoteGroup]:
+    groups = offering_tree(offering).groups
+    needle = search.strip().lower()
+    if needle:
+        groups = [group for group in groups if needle in group.name.lower()]
+    return groups
+
+
+def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
+    """Direct children of one group, for the lazily expanded tree in the UI."""
+    gateway = gateway_for_offering(offering)
+    try:
+        return call_keycloak("Listing Keycloak subgroups failed", lambda: list(gateway.iter_children(group_id)))
+    except NotFound as exc:
+        raise ValidationFailed.field("group_id", REMOTE_GROUP_NOT_FOUND) from exc
+
+
+def test_connection(offering: Offering) -> list[str]:
+    """Names of the offering subtree's groups (or the realm's top-level groups); raises RemoteFailure."""
+    gateway = gateway_for_offering(offering)
+    call_keycloak("Connection test failed", gateway.check_connection)
+    return [group.name for group in offering_tree(offering, "Connection test failed").groups]
+
+
+def remote_group_members(offering: Offering, group_id: str | None) -> list[RemoteUser]:
+    if not group_id:
+        raise ValidationFailed.field("group_id", REQUIRED)
+    gateway = gateway_for_offering(offering)
+
+    def load() -> list[RemoteUser]:
+        gateway.get_group(group_id)
+        return [user for page in gateway.iter_group_members(group_id) for user in page]
+
+    try:
+        return call_keycloak("Listing Keycloak group members failed", load)
+    except NotFound as exc:
+        raise ValidationFailed.field("group_id", REMOTE_GROUP_NOT_FOUND) from exc
+
+
+def search_remote_users(offering: Offering, query: str | None, first: int, limit: int) -> tuple[int, list[RemoteUser]]:
+    """(total matches, one page of matches) for a Keycloak user search over username/email/names."""
+    needle = (query or "").strip()
+    if not needle:
+        raise ValidationFailed.field("q", REQUIRED)
+    gateway = gateway_for_offering(offering)
+
+    def load() -> tuple[int, list[RemoteUser]]:
+        return gateway.count_users(needle), gateway.search_users(needle, first=first, max_results=limit)
+
+    return call_keycloak("Searching Keycloak users failed", load)
