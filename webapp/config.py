@@ -17,6 +17,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "WTF_CSRF_TIME_LIMIT": None,
+        "PASSWORD_HASH_METHOD": "scrypt",
         # Keycloak paging and listing defaults (see KEYCLOAK.md).
         "KEYCLOAK_PAGE_SIZE": 200,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,

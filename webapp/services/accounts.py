@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,7 +15,7 @@ from . import audit
 
 
 def set_password(user: User, password: str) -> None:
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def authenticate(username: str, password: str) -> User | None:
