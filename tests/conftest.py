@@ -94,3 +94,24 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def world(app: Flask, fake_keycloak: FakeKeycloak) -> World:
     return build_world(fake_keycloak.realm("demo"))
+
+
+# -- real Keycloak ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def keycloak_server():  # type: ignore[no-untyped-def]
+    """A real Keycloak 26 started once per run by scripts/keycloak-dev (or KEYCLOAK_URL if given)."""
+    from .realkeycloak import start_server, stop_server
+
+    server, started = start_server(REPO_ROOT)
+    yield server
+    if started and not os.environ.get("OKG_KEEP_KEYCLOAK"):
+        stop_server(REPO_ROOT)
+
+
+@pytest.fixture
+def real_realm(keycloak_server):  # type: ignore[no-untyped-def]
+    """A throwaway realm with a service-account client; deleted after the test."""
+    realm = keycloak_server.create_realm()
+    yield realm
+    realm.delete()

@@ -69,6 +69,14 @@ class FakeRealm:
         self.users[user_id] = _User(user_id, username.lower(), email.lower(), first_name, last_name)
         return user_id
 
+    def add_users_bulk(self, users: list[dict], group_paths: list[str] | None = None) -> None:
+        group_ids = [self.add_path(path) for path in group_paths or []]
+        for user in users:
+            user_id = self.add_user(user["username"], user.get("email", ""), user.get("first_name", ""),
+                                    user.get("last_name", ""))
+            for group_id in group_ids:
+                self.add_member(group_id, user_id)
+
     def add_member(self, group_id: str, user_id: str) -> None:
         if user_id not in self.groups[group_id].members:
             self.groups[group_id].members.append(user_id)
