@@ -98,6 +98,7 @@ def world(app: Flask, fake_keycloak: FakeKeycloak) -> World:
 
 # -- real Keycloak ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def keycloak_server():  # type: ignore[no-untyped-def]
     """A real Keycloak 26 started once per run by scripts/keycloak-dev (or KEYCLOAK_URL if given)."""

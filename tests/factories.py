@@ -43,12 +43,24 @@ class World:
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Token {self.tokens[who]}"}
 
-    def add_group(self, name: str = "g", backend_id: str = "", role: OfferingRole | None = None,
-                  resource: Resource | None = None, scope_id: str = "", origin: str = "created",
-                  offering: Offering | None = None) -> OfferingKeycloakGroup:
+    def add_group(
+        self,
+        name: str = "g",
+        backend_id: str = "",
+        role: OfferingRole | None = None,
+        resource: Resource | None = None,
+        scope_id: str = "",
+        origin: str = "created",
+        offering: Offering | None = None,
+    ) -> OfferingKeycloakGroup:
         group = OfferingKeycloakGroup(
-            offering=offering or self.offering, role=role or self.member_role, resource=resource,
-            scope_id=scope_id, name=name, backend_id=backend_id, origin=origin,
+            offering=offering or self.offering,
+            role=role or self.member_role,
+            resource=resource,
+            scope_id=scope_id,
+            name=name,
+            backend_id=backend_id,
+            origin=origin,
         )
         db.session.add(group)
         db.session.commit()
@@ -64,10 +76,16 @@ def _user(username: str, is_staff: bool = False) -> User:
 
 def _offering(organization: Organization, name: str, slug: str, **keycloak: Any) -> Offering:
     offering = Offering(
-        organization=organization, name=name, slug=slug,
-        keycloak_enabled=True, keycloak_url="http://fake-keycloak", keycloak_realm="demo",
-        keycloak_username="admin", keycloak_password_encrypted=encrypt("admin-password"),
-        keycloak_base_group="base", **keycloak,
+        organization=organization,
+        name=name,
+        slug=slug,
+        keycloak_enabled=True,
+        keycloak_url="http://fake-keycloak",
+        keycloak_realm="demo",
+        keycloak_username="admin",
+        keycloak_password_encrypted=encrypt("admin-password"),
+        keycloak_base_group="base",
+        **keycloak,
     )
     db.session.add(offering)
     return offering
@@ -79,29 +97,51 @@ def build_world(realm: FakeRealm) -> World:
     offering = _offering(organization, "HPC Cluster", "hpc")
     other_offering = _offering(other_org, "Other Service", "other-svc")
     member_role = OfferingRole(offering=offering, name="member")
-    cluster_role = OfferingRole(offering=offering, name="cluster-admin", scope_type="cluster", scope_type_label="Cluster")
+    cluster_role = OfferingRole(
+        offering=offering, name="cluster-admin", scope_type="cluster", scope_type_label="Cluster"
+    )
     other_role = OfferingRole(offering=other_offering, name="member")
     resource = Resource(
-        offering=offering, name="Alpha allocation", project_name="Alpha",
+        offering=offering,
+        name="Alpha allocation",
+        project_name="Alpha",
         keycloak_available_scopes=[{"scope_type": "cluster", "scope_id": "c-1", "label": "Cluster one"}],
     )
     other_resource = Resource(offering=other_offering, name="Other allocation")
     staff, manager, other_manager, nobody = (
-        _user("staff", is_staff=True), _user("manager"), _user("othermanager"), _user("nobody")
+        _user("staff", is_staff=True),
+        _user("manager"),
+        _user("othermanager"),
+        _user("nobody"),
     )
     db.session.add_all([member_role, cluster_role, other_role, resource, other_resource])
     db.session.flush()
-    db.session.add_all([
-        OfferingManager(user_id=manager.id, offering_id=offering.id),
-        OfferingManager(user_id=other_manager.id, organization_id=other_org.id),
-    ])
+    db.session.add_all(
+        [
+            OfferingManager(user_id=manager.id, offering_id=offering.id),
+            OfferingManager(user_id=other_manager.id, organization_id=other_org.id),
+        ]
+    )
     db.session.commit()
-    tokens = {name: create_token(user)[1] for name, user in
-              [("staff", staff), ("manager", manager), ("other", other_manager), ("nobody", nobody)]}
+    tokens = {
+        name: create_token(user)[1]
+        for name, user in [("staff", staff), ("manager", manager), ("other", other_manager), ("nobody", nobody)]
+    }
     root_id = realm.add_path("/base/hpc")
     return World(
-        realm=realm, organization=organization, offering=offering, other_offering=other_offering,
-        member_role=member_role, cluster_role=cluster_role, other_role=other_role, resource=resource,
-        other_resource=other_resource, staff=staff, manager=manager, other_manager=other_manager,
-        nobody=nobody, tokens=tokens, offering_root_id=root_id,
+        realm=realm,
+        organization=organization,
+        offering=offering,
+        other_offering=other_offering,
+        member_role=member_role,
+        cluster_role=cluster_role,
+        other_role=other_role,
+        resource=resource,
+        other_resource=other_resource,
+        staff=staff,
+        manager=manager,
+        other_manager=other_manager,
+        nobody=nobody,
+        tokens=tokens,
+        offering_root_id=root_id,
     )

@@ -89,9 +89,7 @@ class KeycloakServer:
     url: str
     admin: str
     admin_password: str
-    _session: requests.Session = field(
-        default_factory=requests.Session, init=False, repr=False, compare=False
-    )
+    _session: requests.Session = field(default_factory=requests.Session, init=False, repr=False, compare=False)
     _token: str | None = field(default=None, init=False, repr=False, compare=False)
     _token_expires: float = field(default=0.0, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
@@ -185,9 +183,7 @@ class KeycloakServer:
                 self.admin_request("GET", f"/{name}/clients/{rm_uuid}/roles/{role}").json()
                 for role in SERVICE_ACCOUNT_ROLES
             ]
-            self.admin_request(
-                "POST", f"/{name}/users/{sa_user['id']}/role-mappings/clients/{rm_uuid}", json=roles
-            )
+            self.admin_request("POST", f"/{name}/users/{sa_user['id']}/role-mappings/clients/{rm_uuid}", json=roles)
         except BaseException:
             self.delete_realm(name)
             raise
@@ -262,10 +258,7 @@ class RealRealm:
         parent_id: str | None = None
         for depth in range(1, len(parts) + 1):
             existing = self.group_by_path("/" + "/".join(parts[:depth]))
-            if existing is not None:
-                parent_id = existing["id"]
-            else:
-                parent_id = self.add_group(parts[depth - 1], parent_id)
+            parent_id = existing["id"] if existing is not None else self.add_group(parts[depth - 1], parent_id)
         assert parent_id is not None
         return parent_id
 
@@ -321,9 +314,7 @@ class RealRealm:
     # -- users
     def add_user(self, username: str, email: str = "", first_name: str = "", last_name: str = "") -> str:
         """Create an enabled user; returns its id.  Keycloak stores username and email lower-case."""
-        rep = self._user_rep(
-            {"username": username, "email": email, "firstName": first_name, "lastName": last_name}
-        )
+        rep = self._user_rep({"username": username, "email": email, "firstName": first_name, "lastName": last_name})
         return _id_from_location(self.admin("POST", "/users", json=rep, ok=(201,)))
 
     def add_member(self, group_id: str, user_id: str) -> None:
@@ -416,9 +407,7 @@ def start_server(repo_root: Path) -> tuple[KeycloakServer, bool]:
     else:
         proc = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=1200)
         if proc.returncode != 0:
-            raise RuntimeError(
-                f"{script} start failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n{proc.stdout}"
-            )
+            raise RuntimeError(f"{script} start failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n{proc.stdout}")
         values = _parse_lines(proc.stdout)
         started = status.returncode == 3  # 4 = it was already starting: someone else owns it
     if "KEYCLOAK_URL" not in values:

@@ -105,9 +105,7 @@ class OfferingManager(db.Model):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     offering_id: Mapped[int | None] = mapped_column(ForeignKey("offering.id"))
 
-    __table_args__ = (
-        UniqueConstraint("user_id", "organization_id", "offering_id", name="uq_offering_manager_grant"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "organization_id", "offering_id", name="uq_offering_manager_grant"),)
 
 
 class ApiToken(TimestampedMixin, db.Model):
@@ -147,21 +145,27 @@ class OfferingKeycloakGroup(TimestampedMixin, db.Model):
         # NULLs as distinct on PostgreSQL and SQLite alike).
         Index(
             "uq_group_scope_with_resource",
-            "offering_id", "role_id", "resource_id", "scope_id",
+            "offering_id",
+            "role_id",
+            "resource_id",
+            "scope_id",
             unique=True,
             sqlite_where=text("resource_id IS NOT NULL"),
             postgresql_where=text("resource_id IS NOT NULL"),
         ),
         Index(
             "uq_group_scope_without_resource",
-            "offering_id", "role_id", "scope_id",
+            "offering_id",
+            "role_id",
+            "scope_id",
             unique=True,
             sqlite_where=text("resource_id IS NULL"),
             postgresql_where=text("resource_id IS NULL"),
         ),
         Index(
             "uq_group_backend_id",
-            "offering_id", "backend_id",
+            "offering_id",
+            "backend_id",
             unique=True,
             sqlite_where=text("backend_id <> ''"),
             postgresql_where=text("backend_id <> ''"),

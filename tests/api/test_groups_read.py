@@ -29,9 +29,22 @@ def test_list_representation_has_every_key(client, world: World) -> None:
     assert response.status_code == 200
     (item,) = response.json
     assert set(item) == {
-        "uuid", "url", "name", "backend_id", "offering", "offering_uuid", "offering_name", "role",
-        "role_name", "role_scope_type", "resource", "resource_uuid", "resource_name", "scope_id",
-        "created", "modified",
+        "uuid",
+        "url",
+        "name",
+        "backend_id",
+        "offering",
+        "offering_uuid",
+        "offering_name",
+        "role",
+        "role_name",
+        "role_scope_type",
+        "resource",
+        "resource_uuid",
+        "resource_name",
+        "scope_id",
+        "created",
+        "modified",
     }
     assert item["uuid"] == group.uuid and len(item["uuid"]) == 32
     assert item["resource_uuid"] == world.resource.uuid
@@ -116,7 +129,10 @@ def test_default_order_is_newest_first(client, world: World) -> None:
     world.add_group("older", scope_id="1")
     world.add_group("newer", scope_id="2")
     assert [g["name"] for g in client.get(LIST, headers=world.headers("manager")).json] == ["newer", "older"]
-    assert [g["name"] for g in client.get(f"{LIST}?o=-name", headers=world.headers("manager")).json] == ["older", "newer"]
+    assert [g["name"] for g in client.get(f"{LIST}?o=-name", headers=world.headers("manager")).json] == [
+        "older",
+        "newer",
+    ]
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch"])

@@ -20,12 +20,14 @@ def snapshot() -> list[tuple[str, str, str]]:
 
 # -- test_connection ------------------------------------------------------------------------------
 
+
 def test_test_connection_lists_offering_subtree(client, world: World) -> None:
     world.realm.add_path("/base/hpc/users")
     world.realm.add_path("/base/hpc/admins/deep")
     world.realm.add_path("/elsewhere")
-    response = client.post(f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid},
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid}, headers=world.headers("manager")
+    )
     assert response.status_code == 200
     assert response.json["status"] == "ok"
     assert sorted(response.json["groups"]) == ["admins", "deep", "users"]
@@ -35,15 +37,17 @@ def test_test_connection_lists_offering_subtree(client, world: World) -> None:
 def test_test_connection_falls_back_to_top_level_groups(client, world: World) -> None:
     world.offering.keycloak_base_group = "missing"
     db.session.commit()
-    response = client.post(f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid},
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid}, headers=world.headers("manager")
+    )
     assert response.json == {"status": "ok", "groups_count": 1, "groups": ["base"]}
 
 
 def test_test_connection_errors(client, world: World) -> None:
     headers = world.headers("manager")
     assert client.post(f"{BASE}/test_connection/", json={}, headers=headers).json == {
-        "offering_uuid": ["This field is required."]}
+        "offering_uuid": ["This field is required."]
+    }
     hidden = client.post(f"{BASE}/test_connection/", json={"offering_uuid": world.other_offering.uuid}, headers=headers)
     assert hidden.status_code == 400 and hidden.json == {"offering_uuid": ["Offering not found."]}
     assert client.post(f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid}).status_code == 401
@@ -51,8 +55,9 @@ def test_test_connection_errors(client, world: World) -> None:
 
 def test_test_connection_down_is_502(client, world: World) -> None:
     world.realm.down = True
-    response = client.post(f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid},
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid}, headers=world.headers("manager")
+    )
     assert response.status_code == 502
     assert response.json["status"] == "error"
     assert "Cannot connect" in response.json["error"]
@@ -60,8 +65,9 @@ def test_test_connection_down_is_502(client, world: World) -> None:
 
 def test_test_connection_bad_credentials_is_502_auth(client, world: World) -> None:
     world.realm.reject_credentials = True
-    response = client.post(f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid},
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid}, headers=world.headers("manager")
+    )
     assert response.status_code == 502
     assert "Authentication failed" in response.json["error"]
 
@@ -82,19 +88,23 @@ def test_keycloak_not_enabled_is_400(client, world: World) -> None:
 def test_incomplete_settings_are_400_not_500(client, world: World) -> None:
     world.offering.keycloak_url = ""
     db.session.commit()
-    response = client.get(f"{BASE}/remote_groups/?offering_uuid={world.offering.uuid}", headers=world.headers("manager"))
+    response = client.get(
+        f"{BASE}/remote_groups/?offering_uuid={world.offering.uuid}", headers=world.headers("manager")
+    )
     assert response.status_code == 400
     assert "incomplete" in response.json[0]
 
 
 # -- remote_groups --------------------------------------------------------------------------------
 
+
 def test_remote_groups_walks_the_whole_subtree(client, world: World) -> None:
     world.realm.add_path("/base/hpc/a/b/c")
     world.realm.add_path("/base/hpc/x")
     world.realm.add_path("/base/other/ignored")
-    response = client.get(f"{BASE}/remote_groups/?offering_uuid={world.offering.uuid}&page_size=50",
-                          headers=world.headers("manager"))
+    response = client.get(
+        f"{BASE}/remote_groups/?offering_uuid={world.offering.uuid}&page_size=50", headers=world.headers("manager")
+    )
     assert response.status_code == 200
     by_name = {g["name"]: g for g in response.json}
     assert set(by_name) == {"a", "b", "c", "x"}
@@ -121,7 +131,8 @@ def test_remote_groups_errors(client, world: World) -> None:
     headers = world.headers("manager")
     assert client.get(f"{BASE}/remote_groups/", headers=headers).json == {"offering_uuid": ["This field is required."]}
     assert client.get(f"{BASE}/remote_groups/?offering_uuid={uuid.uuid4()}", headers=headers).json == {
-        "offering_uuid": ["Offering not found."]}
+        "offering_uuid": ["Offering not found."]
+    }
     assert client.get(f"{BASE}/remote_groups/?offering_uuid={world.offering.uuid}").status_code == 401
     world.realm.down = True
     down = client.get(f"{BASE}/remote_groups/?offering_uuid={world.offering.uuid}", headers=headers)
@@ -131,14 +142,17 @@ def test_remote_groups_errors(client, world: World) -> None:
 
 # -- remote_group_members -------------------------------------------------------------------------
 
+
 def test_remote_group_members(client, world: World) -> None:
     group_id = world.realm.add_path("/base/hpc/users")
     alice = world.realm.add_user("Alice", "alice@example.org", "Alice", "Liddell")
     bare = world.realm.add_user("bare")
     world.realm.add_member(group_id, alice)
     world.realm.add_member(group_id, bare)
-    response = client.get(f"{BASE}/remote_group_members/?offering_uuid={world.offering.uuid}&group_id={group_id}",
-                          headers=world.headers("manager"))
+    response = client.get(
+        f"{BASE}/remote_group_members/?offering_uuid={world.offering.uuid}&group_id={group_id}",
+        headers=world.headers("manager"),
+    )
     assert response.status_code == 200
     assert sorted(response.json, key=lambda u: u["username"]) == [
         {"id": alice, "username": "alice", "email": "alice@example.org", "first_name": "Alice", "last_name": "Liddell"},
@@ -159,11 +173,14 @@ def test_remote_group_members_errors(client, world: World) -> None:
 
 # -- search_remote_users --------------------------------------------------------------------------
 
+
 def test_search_remote_users(client, world: World) -> None:
     for name in ("bob", "bobby", "alice"):
         world.realm.add_user(name, f"{name}@example.org")
     headers = world.headers("manager")
-    response = client.get(f"{BASE}/search_remote_users/?offering_uuid={world.offering.uuid}&q=%20bob%20", headers=headers)
+    response = client.get(
+        f"{BASE}/search_remote_users/?offering_uuid={world.offering.uuid}&q=%20bob%20", headers=headers
+    )
     assert response.status_code == 200
     assert [u["username"] for u in response.json] == ["bob", "bobby"]
     assert response.headers["X-Result-Count"] == "2"
@@ -192,6 +209,7 @@ def test_search_remote_users_errors(client, world: World) -> None:
 
 # -- sync_status ----------------------------------------------------------------------------------
 
+
 def test_sync_status_matches_by_id_not_name(client, world: World) -> None:
     synced_id = world.realm.add_path("/base/hpc/zeta")
     world.realm.add_path("/base/hpc/remote-b")
@@ -206,7 +224,8 @@ def test_sync_status_matches_by_id_not_name(client, world: World) -> None:
     assert body["local_only"] == ["broken", "local-same-name"]
     assert body["remote_only"] == ["local-same-name", "remote-a", "remote-b"]
     assert [(s["local_name"], s["remote_name"], s["backend_id"]) for s in body["synced"]] == [
-        ("renamed-locally", "zeta", synced_id)]
+        ("renamed-locally", "zeta", synced_id)
+    ]
     broken = {g["name"]: g["broken_link"] for g in body["local_only_groups"]}
     assert broken == {"broken": True, "local-same-name": False}
     assert same_name_id in {g["id"] for g in body["remote_only_groups"]}
@@ -216,7 +235,8 @@ def test_sync_status_errors_and_down(client, world: World) -> None:
     headers = world.headers("manager")
     assert client.get(f"{BASE}/sync_status/", headers=headers).status_code == 400
     assert client.get(f"{BASE}/sync_status/?offering_uuid={world.other_offering.uuid}", headers=headers).json == {
-        "offering_uuid": ["Offering not found."]}
+        "offering_uuid": ["Offering not found."]
+    }
     assert client.get(f"{BASE}/sync_status/?offering_uuid={world.offering.uuid}").status_code == 401
     world.realm.down = True
     response = client.get(f"{BASE}/sync_status/?offering_uuid={world.offering.uuid}", headers=headers)

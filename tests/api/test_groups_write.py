@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.factories import World
 from webapp.extensions import db
 from webapp.models import AuditEvent, OfferingKeycloakGroup, OfferingKeycloakMembership
@@ -14,23 +16,33 @@ BASE = "/api/offering-keycloak-groups"
 def state() -> tuple[list[tuple], list[tuple]]:
     """Everything a failed request must leave untouched."""
     db.session.expire_all()
-    groups = sorted((g.uuid, g.name, g.backend_id, g.resource_id, g.scope_id) for g in db.session.query(OfferingKeycloakGroup))
+    groups = sorted(
+        (g.uuid, g.name, g.backend_id, g.resource_id, g.scope_id) for g in db.session.query(OfferingKeycloakGroup)
+    )
     members = sorted((m.username, m.state, m.email) for m in db.session.query(OfferingKeycloakMembership))
     return groups, members
 
 
 def import_body(world: World, remote_id: str, **extra) -> dict:
-    return {"offering_uuid": str(uuid.UUID(world.offering.uuid)), "role_uuid": str(uuid.UUID(world.member_role.uuid)),
-            "remote_group_id": remote_id, **extra}
+    return {
+        "offering_uuid": str(uuid.UUID(world.offering.uuid)),
+        "role_uuid": str(uuid.UUID(world.member_role.uuid)),
+        "remote_group_id": remote_id,
+        **extra,
+    }
 
 
 # -- import_remote --------------------------------------------------------------------------------
 
+
 def test_import_remote_creates_local_group_named_like_remote(client, world: World) -> None:
     remote_id = world.realm.add_path("/base/hpc/users")
     calls_before = len(world.realm.groups)
-    response = client.post(f"{BASE}/import_remote/", json=import_body(world, remote_id, resource_uuid=world.resource.uuid),
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/import_remote/",
+        json=import_body(world, remote_id, resource_uuid=world.resource.uuid),
+        headers=world.headers("manager"),
+    )
     assert response.status_code == 201, response.json
     assert response.json["name"] == "users" and response.json["backend_id"] == remote_id
     assert response.json["resource_uuid"] == world.resource.uuid
@@ -46,28 +58,41 @@ def test_import_remote_validation_order_and_messages(client, world: World) -> No
     post = lambda body: client.post(f"{BASE}/import_remote/", json=body, headers=headers)  # noqa: E731
     before = state()
 
-    assert post({}).json == {"offering_uuid": ["This field is required."], "role_uuid": ["This field is required."],
-                             "remote_group_id": ["This field is required."]}
+    assert post({}).json == {
+        "offering_uuid": ["This field is required."],
+        "role_uuid": ["This field is required."],
+        "remote_group_id": ["This field is required."],
+    }
     assert post({"offering_uuid": "x", "role_uuid": world.member_role.uuid, "remote_group_id": "r"}).json == {
-        "offering_uuid": ["Must be a valid UUID."]}
+        "offering_uuid": ["Must be a valid UUID."]
+    }
     assert post(import_body(world, remote_id) | {"offering_uuid": world.other_offering.uuid}).json == {
-        "offering_uuid": ["Offering not found."]}
+        "offering_uuid": ["Offering not found."]
+    }
     assert post(import_body(world, remote_id) | {"role_uuid": world.other_role.uuid}).json == {
-        "role_uuid": ["Role not found for this offering."]}
+        "role_uuid": ["Role not found for this offering."]
+    }
     assert post(import_body(world, remote_id, resource_uuid=world.other_resource.uuid)).json == {
-        "resource_uuid": ["Resource not found for this offering."]}
+        "resource_uuid": ["Resource not found for this offering."]
+    }
     scoped = import_body(world, remote_id, resource_uuid=world.resource.uuid, scope_id="c-9") | {
-        "role_uuid": world.cluster_role.uuid}
+        "role_uuid": world.cluster_role.uuid
+    }
     assert list(post(scoped).json) == ["scope_id"]
-    assert post(import_body(world, "does-not-exist")).json == {"remote_group_id": ["Remote group not found in Keycloak."]}
-    assert post(import_body(world, str(uuid.uuid4()))).json == {"remote_group_id": ["Remote group not found in Keycloak."]}
+    assert post(import_body(world, "does-not-exist")).json == {
+        "remote_group_id": ["Remote group not found in Keycloak."]
+    }
+    assert post(import_body(world, str(uuid.uuid4()))).json == {
+        "remote_group_id": ["Remote group not found in Keycloak."]
+    }
     assert state() == before
 
 
 def test_import_remote_scoped_role_happy_path(client, world: World) -> None:
     remote_id = world.realm.add_path("/base/hpc/c1-admins")
     body = import_body(world, remote_id, resource_uuid=world.resource.uuid, scope_id="c-1") | {
-        "role_uuid": world.cluster_role.uuid}
+        "role_uuid": world.cluster_role.uuid
+    }
     response = client.post(f"{BASE}/import_remote/", json=body, headers=world.headers("manager"))
     assert response.status_code == 201, response.json
     assert response.json["scope_id"] == "c-1" and response.json["role_scope_type"] == "cluster"
@@ -92,7 +117,9 @@ def test_import_remote_keycloak_down_is_502_and_changes_nothing(client, world: W
     remote_id = world.realm.add_path("/base/hpc/users")
     world.realm.down = True
     before = state()
-    response = client.post(f"{BASE}/import_remote/", json=import_body(world, remote_id), headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/import_remote/", json=import_body(world, remote_id), headers=world.headers("manager")
+    )
     assert response.status_code == 502
     assert response.json["detail"].startswith("Reading the Keycloak group failed: ")
     assert state() == before
@@ -103,23 +130,28 @@ def test_import_remote_anonymous_and_not_enabled(client, world: World) -> None:
     assert client.post(f"{BASE}/import_remote/", json=import_body(world, remote_id)).status_code == 401
     world.offering.keycloak_enabled = False
     db.session.commit()
-    response = client.post(f"{BASE}/import_remote/", json=import_body(world, remote_id), headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/import_remote/", json=import_body(world, remote_id), headers=world.headers("manager")
+    )
     assert response.json == ["Keycloak integration is not enabled for this offering."]
 
 
 def test_import_remote_rejects_non_object_body(client, world: World) -> None:
-    response = client.post(f"{BASE}/import_remote/", data="[1]", content_type="application/json",
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/import_remote/", data="[1]", content_type="application/json", headers=world.headers("manager")
+    )
     assert response.status_code == 400 and "non_field_errors" in response.json
 
 
 # -- set_backend_id -------------------------------------------------------------------------------
 
+
 def test_set_backend_id_links_and_keeps_absent_fields(client, world: World) -> None:
     remote_id = world.realm.add_path("/base/hpc/users")
     group = world.add_group("local", role=world.cluster_role, resource=world.resource, scope_id="c-1")
-    response = client.post(f"{BASE}/{group.uuid}/set_backend_id/", json={"backend_id": remote_id},
-                           headers=world.headers("manager"))
+    response = client.post(
+        f"{BASE}/{group.uuid}/set_backend_id/", json={"backend_id": remote_id}, headers=world.headers("manager")
+    )
     assert response.status_code == 200, response.json
     assert response.json["backend_id"] == remote_id
     # Better than Waldur: an absent scope_id keeps the current value, absent resource_uuid too.
@@ -130,8 +162,9 @@ def test_set_backend_id_empty_or_null_unlinks_without_keycloak(client, world: Wo
     group = world.add_group("local", backend_id="gone")
     world.realm.down = True  # proves Keycloak is not called
     for value in ("", None):
-        response = client.post(f"{BASE}/{group.uuid}/set_backend_id/", json={"backend_id": value},
-                               headers=world.headers("manager"))
+        response = client.post(
+            f"{BASE}/{group.uuid}/set_backend_id/", json={"backend_id": value}, headers=world.headers("manager")
+        )
         assert response.status_code == 200 and response.json["backend_id"] == ""
 
 
@@ -140,8 +173,11 @@ def test_set_backend_id_resource_null_clears_and_uuid_sets(client, world: World)
     headers = world.headers("manager")
     cleared = client.post(f"{BASE}/{group.uuid}/set_backend_id/", json={"resource_uuid": None}, headers=headers)
     assert cleared.json["resource_uuid"] is None
-    set_again = client.post(f"{BASE}/{group.uuid}/set_backend_id/",
-                            json={"resource_uuid": str(uuid.UUID(world.resource.uuid))}, headers=headers)
+    set_again = client.post(
+        f"{BASE}/{group.uuid}/set_backend_id/",
+        json={"resource_uuid": str(uuid.UUID(world.resource.uuid))},
+        headers=headers,
+    )
     assert set_again.json["resource_uuid"] == world.resource.uuid
 
 
@@ -153,13 +189,16 @@ def test_set_backend_id_errors(client, world: World) -> None:
     url = f"{BASE}/{group.uuid}/set_backend_id/"
     before = state()
     assert client.post(url, json={"backend_id": "nope"}, headers=headers).json == {
-        "backend_id": ["Remote group not found in Keycloak."]}
+        "backend_id": ["Remote group not found in Keycloak."]
+    }
     taken = client.post(url, json={"backend_id": taken_id}, headers=headers)
     assert taken.status_code == 400 and "already linked" in taken.json["backend_id"][0]
     assert client.post(url, json={"resource_uuid": world.other_resource.uuid}, headers=headers).json == {
-        "resource_uuid": ["Resource not found for this offering."]}
+        "resource_uuid": ["Resource not found for this offering."]
+    }
     assert client.post(url, json={"scope_id": "a"}, headers=headers).json == [
-        "A local group already exists for this role, resource and scope."]
+        "A local group already exists for this role, resource and scope."
+    ]
     assert client.post(url, json={"backend_id": taken_id}).status_code == 401
     assert client.post(url, json={"backend_id": taken_id}, headers=world.headers("other")).status_code == 404
     world.realm.down = True
@@ -168,6 +207,7 @@ def test_set_backend_id_errors(client, world: World) -> None:
 
 
 # -- pull_members ---------------------------------------------------------------------------------
+
 
 def seed_members(world: World, group_id: str, names: list[str]) -> dict[str, str]:
     ids = {}
@@ -230,7 +270,8 @@ def test_pull_members_errors(client, world: World) -> None:
     assert response.json == ["Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."]
     broken = world.add_group("broken", backend_id="missing", scope_id="2")
     assert client.post(f"{BASE}/{broken.uuid}/pull_members/", headers=headers).json == {
-        "backend_id": ["Remote group not found in Keycloak."]}
+        "backend_id": ["Remote group not found in Keycloak."]
+    }
     assert client.post(f"{BASE}/{broken.uuid}/pull_members/").status_code == 401
     assert client.post(f"{BASE}/{broken.uuid}/pull_members/", headers=world.headers("other")).status_code == 404
 
@@ -267,15 +308,14 @@ def test_pull_members_failure_mid_write_rolls_back(client, world: World, monkeyp
         return real_execute(*args, **kwargs)
 
     monkeypatch.setattr(db.session, "execute", failing_execute)
-    try:
+    with pytest.raises(RuntimeError):
         members.pull_members(world.manager, group)
-    except RuntimeError:
-        pass
     monkeypatch.setattr(db.session, "execute", real_execute)
     assert state() == before
 
 
 # -- DELETE ---------------------------------------------------------------------------------------
+
 
 def test_delete_local_only_by_default(client, world: World) -> None:
     remote_id = world.realm.add_path("/base/hpc/users")

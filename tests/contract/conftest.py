@@ -26,16 +26,23 @@ class Subject:
 def admin_settings(realm: Any, **overrides: Any) -> ConnectionSettings:
     server = realm.server
     values = {
-        "server_url": server.url + "/", "realm": realm.name, "auth_realm": "master",
-        "username": server.admin, "password": server.admin_password, "timeout": 30.0,
+        "server_url": server.url + "/",
+        "realm": realm.name,
+        "auth_realm": "master",
+        "username": server.admin,
+        "password": server.admin_password,
+        "timeout": 30.0,
     }
     return ConnectionSettings(**(values | overrides))
 
 
 def service_account_settings(realm: Any, **overrides: Any) -> ConnectionSettings:
     values = {
-        "server_url": realm.server.url + "/", "realm": realm.name,
-        "client_id": realm.client_id, "client_secret": realm.client_secret, "timeout": 30.0,
+        "server_url": realm.server.url + "/",
+        "realm": realm.name,
+        "client_id": realm.client_id,
+        "client_secret": realm.client_secret,
+        "timeout": 30.0,
     }
     return ConnectionSettings(**(values | overrides))
 

@@ -50,7 +50,9 @@ def test_unreachable_server_is_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    gateway = AdminGateway(ConnectionSettings(f"http://127.0.0.1:{port}/", "demo", username="a", password="b", timeout=2))
+    gateway = AdminGateway(
+        ConnectionSettings(f"http://127.0.0.1:{port}/", "demo", username="a", password="b", timeout=2)
+    )
     with pytest.raises(errors.Unavailable) as info:
         gateway.check_connection()
     assert "Cannot connect" in info.value.message
@@ -75,7 +77,9 @@ def test_silent_server_times_out_within_the_timeout() -> None:
     thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
     thread.start()
     try:
-        gateway = AdminGateway(ConnectionSettings(f"http://127.0.0.1:{port}/", "demo", username="a", password="b", timeout=1))
+        gateway = AdminGateway(
+            ConnectionSettings(f"http://127.0.0.1:{port}/", "demo", username="a", password="b", timeout=1)
+        )
         started = time.monotonic()
         with pytest.raises(errors.Unavailable):
             gateway.check_connection()

@@ -18,7 +18,10 @@ def test_groups_at_several_depths(subject: Subject) -> None:
     assert root.sub_group_count == 1 and root.path == "/okg-root"
     found = {group.path: group for group in subject.gateway.walk_subtree(root.id)}
     assert set(found) == {
-        "/okg-root/level1", "/okg-root/level1/level2", "/okg-root/level1/level2/level3", "/okg-root/level1/sibling",
+        "/okg-root/level1",
+        "/okg-root/level1/level2",
+        "/okg-root/level1/level2/level3",
+        "/okg-root/level1/sibling",
     }
     assert found["/okg-root/level1"].sub_group_count == 2
     assert found["/okg-root/level1/level2/level3"].id == leaf

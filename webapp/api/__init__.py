@@ -1,4 +1,4 @@
-"""The Waldur-compatible JSON API (SPEC §2–4)."""
+"""The Waldur-compatible JSON API (SPEC sections 2 to 4)."""
 
 from __future__ import annotations
 

@@ -136,8 +136,13 @@ def group_sync_status() -> Response:
 def group_import_remote() -> tuple[Response, int]:
     fields = read_fields(
         json_body(),
-        {"offering_uuid": "uuid", "role_uuid": "uuid", "remote_group_id": "str",
-         "resource_uuid": "uuid?", "scope_id": "str?"},
+        {
+            "offering_uuid": "uuid",
+            "role_uuid": "uuid",
+            "remote_group_id": "str",
+            "resource_uuid": "uuid?",
+            "scope_id": "str?",
+        },
     )
     offering = access.offering_from_param(g.api_user, fields["offering_uuid"])
     group = groups.import_remote(

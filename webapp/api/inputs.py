@@ -35,7 +35,9 @@ def read_fields(data: dict[str, Any], spec: dict[str, str]) -> dict[str, Any]:
         kind = kind.rstrip("?")
         if name not in data or (data[name] in (None, "") and not optional):
             if not optional:
-                problems[name] = [REQUIRED if name not in data or data[name] is None else "This field may not be blank."]
+                problems[name] = [
+                    REQUIRED if name not in data or data[name] is None else "This field may not be blank."
+                ]
             continue
         value = data[name]
         if value is None:

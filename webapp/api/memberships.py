@@ -26,7 +26,9 @@ def visible_memberships() -> Select[tuple[OfferingKeycloakMembership]]:
     return (
         select(model)
         .join(OfferingKeycloakGroup, model.group_id == OfferingKeycloakGroup.id)
-        .where(OfferingKeycloakGroup.id.in_(access.visible_groups(g.api_user).with_only_columns(OfferingKeycloakGroup.id)))
+        .where(
+            OfferingKeycloakGroup.id.in_(access.visible_groups(g.api_user).with_only_columns(OfferingKeycloakGroup.id))
+        )
         .options(
             joinedload(model.group).joinedload(OfferingKeycloakGroup.offering),
             joinedload(model.group).joinedload(OfferingKeycloakGroup.role),
@@ -55,6 +57,9 @@ def _filtered() -> Select[tuple[OfferingKeycloakMembership]]:
         query = query.where(model.username == username.strip().lower())
     if email := request.args.get("email"):
         query = query.where(model.email == email.strip().lower())
+    for name in ("first_name", "last_name"):
+        if value := request.args.get(name):
+            query = query.where(getattr(model, name).icontains(value, autoescape=True))
     states = [value for value in request.args.getlist("state") if value]
     if states:
         bad = [value for value in states if value not in STATES]

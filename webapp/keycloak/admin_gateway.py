@@ -134,11 +134,7 @@ class AdminGateway:
         params: dict[str, Any] = {"briefRepresentation": "false"}
         if search:
             params["search"] = search
-        return [
-            RemoteGroup.from_representation(item)
-            for page in self._paged("groups", **params)
-            for item in page
-        ]
+        return [RemoteGroup.from_representation(item) for page in self._paged("groups", **params) for item in page]
 
     def get_group(self, group_id: str) -> RemoteGroup:
         if not group_id or "/" in group_id:
@@ -152,9 +148,7 @@ class AdminGateway:
         return RemoteGroup.from_representation(self._get_json(f"group-by-path/{clean}"))
 
     def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
-        for page in self._paged(
-            f"groups/{quote(group_id, safe='')}/children", briefRepresentation="false"
-        ):
+        for page in self._paged(f"groups/{quote(group_id, safe='')}/children", briefRepresentation="false"):
             for item in page:
                 yield RemoteGroup.from_representation(item, parent_id=group_id)
 
@@ -192,9 +186,7 @@ class AdminGateway:
             yield [RemoteUser.from_representation(item) for item in page]
 
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
-        data = self._get_json(
-            "users", search=query, first=first, max=max_results, briefRepresentation="true"
-        )
+        data = self._get_json("users", search=query, first=first, max=max_results, briefRepresentation="true")
         return [RemoteUser.from_representation(item) for item in data]
 
     def count_users(self, query: str) -> int:

@@ -72,8 +72,9 @@ class FakeRealm:
     def add_users_bulk(self, users: list[dict], group_paths: list[str] | None = None) -> None:
         group_ids = [self.add_path(path) for path in group_paths or []]
         for user in users:
-            user_id = self.add_user(user["username"], user.get("email", ""), user.get("first_name", ""),
-                                    user.get("last_name", ""))
+            user_id = self.add_user(
+                user["username"], user.get("email", ""), user.get("first_name", ""), user.get("last_name", "")
+            )
             for group_id in group_ids:
                 self.add_member(group_id, user_id)
 
@@ -190,9 +191,7 @@ class FakeGateway:
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
         realm = self._enter()
         needle = query.lower()
-        matches = sorted(
-            (u for u in realm.users.values() if self._matches(u, needle)), key=lambda u: u.username
-        )
+        matches = sorted((u for u in realm.users.values() if self._matches(u, needle)), key=lambda u: u.username)
         return [self._user(u.id) for u in matches[first : first + max_results]]
 
     def count_users(self, query: str) -> int:

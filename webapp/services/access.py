@@ -68,9 +68,7 @@ def visible_groups(user: User) -> Select[tuple[OfferingKeycloakGroup]]:
 
 def visible_group(user: User, value: str) -> OfferingKeycloakGroup:
     group_uuid = parse_uuid(value)
-    group = group_uuid and db.session.scalar(
-        visible_groups(user).where(OfferingKeycloakGroup.uuid == group_uuid)
-    )
+    group = group_uuid and db.session.scalar(visible_groups(user).where(OfferingKeycloakGroup.uuid == group_uuid))
     if not group:
         raise ObjectNotFound()
     return group

@@ -27,8 +27,10 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
     client_id = offering.keycloak_client_id if client_secret else ""
     if not (client_id and client_secret) and not (offering.keycloak_username and password):
         raise ValidationFailed(
-            ["Keycloak settings are incomplete: give an admin username and password, "
-             "or a service-account client id and secret."]
+            [
+                "Keycloak settings are incomplete: give an admin username and password, "
+                "or a service-account client id and secret."
+            ]
         )
     return ConnectionSettings(
         server_url=offering.keycloak_url.rstrip("/") + "/",

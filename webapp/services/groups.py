@@ -104,7 +104,8 @@ def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool 
     if delete_remote and group.origin != GroupOrigin.CREATED.value:
         raise ValidationFailed.field(
             "delete_remote",
-            "Imported groups are never deleted in Keycloak; delete without delete_remote to remove only the local record.",
+            "Imported groups are never deleted in Keycloak; "
+            "delete without delete_remote to remove only the local record.",
         )
     remote_deleted = False
     if delete_remote and group.backend_id:
@@ -115,7 +116,10 @@ def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool 
         except NotFound:
             remote_deleted = False  # already gone remotely: the local delete still proceeds
     audit.record(
-        actor, offering, "group.deleted", group,
+        actor,
+        offering,
+        "group.deleted",
+        group,
         {"backend_id": group.backend_id, "remote_deleted": remote_deleted, "members": len(group.memberships)},
     )
     db.session.delete(group)

@@ -142,29 +142,44 @@ def _load_offering(entry: Any, index: int, users: dict[str, User], counts: dict[
     created = offering is None
     offering = offering or Offering(uuid=uuid)
     changed = _set(
-        offering, organization=organization,
-        name=str(_require(entry, "name", where)), slug=str(_require(entry, "slug", where)),
+        offering,
+        organization=organization,
+        name=str(_require(entry, "name", where)),
+        slug=str(_require(entry, "slug", where)),
     )
     changed = _load_keycloak(offering, entry.get("keycloak") or {}, f"{where}.keycloak") or changed
     _track(offering, created, changed, counts)
     for user in _managers(entry, where, users):
         _grant(user, offering=offering)
     for role_index, role_entry in enumerate(entry.get("roles") or []):
-        _load_child(OfferingRole, offering, role_entry, f"{where}.roles[{role_index}]", counts,
-                    name=str(_require(role_entry, "name", f"{where}.roles[{role_index}]")),
-                    scope_type=str(role_entry.get("scope_type") or ""),
-                    scope_type_label=str(role_entry.get("scope_type_label") or ""))
+        _load_child(
+            OfferingRole,
+            offering,
+            role_entry,
+            f"{where}.roles[{role_index}]",
+            counts,
+            name=str(_require(role_entry, "name", f"{where}.roles[{role_index}]")),
+            scope_type=str(role_entry.get("scope_type") or ""),
+            scope_type_label=str(role_entry.get("scope_type_label") or ""),
+        )
     for res_index, res_entry in enumerate(entry.get("resources") or []):
         res_where = f"{where}.resources[{res_index}]"
         scopes = res_entry.get("keycloak_available_scopes") if isinstance(res_entry, dict) else None
         if scopes is not None and not (
-            isinstance(scopes, list) and all(isinstance(s, dict) and s.get("scope_type") and s.get("scope_id") for s in scopes)
+            isinstance(scopes, list)
+            and all(isinstance(s, dict) and s.get("scope_type") and s.get("scope_id") for s in scopes)
         ):
             raise LoadError(f"{res_where}: keycloak_available_scopes must be a list of {{scope_type, scope_id, label}}")
-        _load_child(Resource, offering, res_entry, res_where, counts,
-                    name=str(_require(res_entry, "name", res_where)),
-                    project_name=str(res_entry.get("project_name") or ""),
-                    keycloak_available_scopes=scopes or [])
+        _load_child(
+            Resource,
+            offering,
+            res_entry,
+            res_where,
+            counts,
+            name=str(_require(res_entry, "name", res_where)),
+            project_name=str(res_entry.get("project_name") or ""),
+            keycloak_available_scopes=scopes or [],
+        )
 
 
 def _load_child(model: Any, offering: Offering, entry: Any, where: str, counts: dict[str, int], **values: Any) -> None:
@@ -199,7 +214,10 @@ def _load_keycloak(offering: Offering, settings: Any, where: str) -> bool:
         keycloak_group_name_template=template,
     )
     # Secrets: only rewritten when given, and compared decrypted so a re-run changes nothing.
-    for key, column in (("password", "keycloak_password_encrypted"), ("client_secret", "keycloak_client_secret_encrypted")):
+    for key, column in (
+        ("password", "keycloak_password_encrypted"),
+        ("client_secret", "keycloak_client_secret_encrypted"),
+    ):
         value = settings.get(key)
         if value and decrypt(getattr(offering, column) or "") != value:
             setattr(offering, column, encrypt(str(value)))

@@ -92,21 +92,35 @@ def _apply(group: OfferingKeycloakGroup, remote_users: dict[str, RemoteUser]) ->
         if row is None:
             inserts.append(
                 {
-                    "uuid": new_uuid(), "group_id": group.id, "username": username,
-                    "state": MembershipState.ACTIVE.value, "created": now, "modified": now,
-                    "last_checked": now, "error_message": "", "error_traceback": "", **values,
+                    "uuid": new_uuid(),
+                    "group_id": group.id,
+                    "username": username,
+                    "state": MembershipState.ACTIVE.value,
+                    "created": now,
+                    "modified": now,
+                    "last_checked": now,
+                    "error_message": "",
+                    "error_traceback": "",
+                    **values,
                 }
             )
         elif row.state != MembershipState.ACTIVE.value or any(getattr(row, k) != v for k, v in values.items()):
             updates.append(
-                {"id": row.id, "state": MembershipState.ACTIVE.value, "modified": now, "last_checked": now,
-                 "error_message": "", **values}
+                {
+                    "id": row.id,
+                    "state": MembershipState.ACTIVE.value,
+                    "modified": now,
+                    "last_checked": now,
+                    "error_message": "",
+                    **values,
+                }
             )
         else:
             unchanged += 1
 
     gone = [
-        row.id for username, row in existing.items()
+        row.id
+        for username, row in existing.items()
         if username not in remote_users and row.state == MembershipState.ACTIVE.value
     ]
     for start in range(0, len(inserts), BATCH_SIZE):
@@ -121,6 +135,9 @@ def _apply(group: OfferingKeycloakGroup, remote_users: dict[str, RemoteUser]) ->
             execution_options={"synchronize_session": False},
         )
     return PullResult(
-        created=len(inserts), updated=len(updates), unchanged=unchanged,
-        removed_remotely=len(gone), total_remote=len(remote_users),
+        created=len(inserts),
+        updated=len(updates),
+        unchanged=unchanged,
+        removed_remotely=len(gone),
+        total_remote=len(remote_users),
     )

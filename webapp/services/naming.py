@@ -45,9 +45,7 @@ def _slugify(value: str) -> str:
     return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in value).split())
 
 
-def render_group_name(
-    offering: Offering, role: OfferingRole, resource: Resource | None, scope_id: str
-) -> str:
+def render_group_name(offering: Offering, role: OfferingRole, resource: Resource | None, scope_id: str) -> str:
     template = offering.keycloak_group_name_template.strip()
     if template and not template_errors(template):
         values = {

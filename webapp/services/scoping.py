@@ -44,7 +44,9 @@ def resource_of(offering: Offering, value: object, field: str = "resource_uuid")
     return resource
 
 
-def check_scope(role: OfferingRole, resource: Resource | None, scope_id: str, resource_field: str = "resource_uuid") -> None:
+def check_scope(
+    role: OfferingRole, resource: Resource | None, scope_id: str, resource_field: str = "resource_uuid"
+) -> None:
     """A role with a scope type needs a resource on which that scope id is configured."""
     if not role.scope_type:
         return

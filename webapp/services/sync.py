@@ -30,13 +30,22 @@ class SyncStatus:
             "local_only": [group.name for group in local_only],
             "remote_only": [group.name for group in self.remote_only],
             "synced": [
-                {"local_name": local.name, "remote_name": remote.name, "backend_id": remote.id,
-                 "local_uuid": local.uuid, "remote_path": remote.path}
+                {
+                    "local_name": local.name,
+                    "remote_name": remote.name,
+                    "backend_id": remote.id,
+                    "local_uuid": local.uuid,
+                    "remote_path": remote.path,
+                }
                 for local, remote in self.synced
             ],
             "local_only_groups": [
-                {"uuid": group.uuid, "name": group.name, "backend_id": group.backend_id,
-                 "broken_link": group.id in broken_ids}
+                {
+                    "uuid": group.uuid,
+                    "name": group.name,
+                    "backend_id": group.backend_id,
+                    "broken_link": group.id in broken_ids,
+                }
                 for group in local_only
             ],
             "remote_only_groups": [

@@ -1,0 +1,69 @@
+# Offering Keycloak Groups — developer entry points. Everything a fresh machine needs is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := webapp
+
+.PHONY: install browser keycloak keycloak-stop db demo run test test-fast lint format clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	@touch $(STAMP)
+
+## install: create .venv and install the app with its dev tools (fast when nothing changed)
+install: $(STAMP)
+
+## browser: Debian's Chromium for the Playwright journeys (playwright install cannot download here)
+browser:
+	@scripts/install-browser
+
+## keycloak: start the local Keycloak 26 (downloaded once from the Maven registry)
+keycloak:
+	@scripts/keycloak-dev start
+
+keycloak-stop:
+	@scripts/keycloak-dev stop
+
+## db: apply migrations to the configured database (SQLite under instance/ by default)
+db: install
+	$(BIN)/flask db upgrade
+
+## run: SQLite + seeded admin + demo offering on a real local Keycloak, then serve the UI
+run: install db
+	@eval "$$(scripts/keycloak-dev start)" && \
+	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
+	  data=$$($(BIN)/python scripts/seed_demo.py) && \
+	  $(BIN)/flask load-data "$$data" && \
+	  echo "" && \
+	  echo "  Offering Keycloak Groups is at http://$(HOST):$(PORT)/" && \
+	  echo "  Log in as admin / $${OKG_DEMO_PASSWORD:-demo-admin}" && \
+	  echo "  Keycloak admin console: $$KEYCLOAK_URL/admin/ ($$KEYCLOAK_ADMIN / $$KEYCLOAK_ADMIN_PASSWORD), realm okg-demo" && \
+	  echo "" && \
+	  $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## test: install, lint, and run the whole suite (unit, API, contract on fake + real Keycloak, browser)
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+## test-fast: everything that needs no real Keycloak or browser
+test-fast: install
+	$(BIN)/python -m pytest -m "not keycloak and not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,159 @@
+"""Prepare the `make run` demo: a realm in the local Keycloak, then the app's users and offering.
+
+Idempotent: an existing demo realm is left as it is, and load-data upserts by uuid.
+Reads KEYCLOAK_URL / KEYCLOAK_ADMIN / KEYCLOAK_ADMIN_PASSWORD (printed by scripts/keycloak-dev start).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import requests
+
+REALM = "okg-demo"
+DEMO_ADMIN = "admin"
+DEMO_PASSWORD = os.environ.get("OKG_DEMO_PASSWORD", "demo-admin")
+DATA_FILE = Path(__file__).resolve().parent.parent / "instance" / "demo-data.json"
+
+REALM_REPRESENTATION = {
+    "realm": REALM,
+    "enabled": True,
+    "groups": [
+        {
+            "name": "offerings",
+            "path": "/offerings",
+            "subGroups": [
+                {
+                    "name": "hpc-cluster",
+                    "path": "/offerings/hpc-cluster",
+                    "subGroups": [
+                        {"name": "hpc-users", "path": "/offerings/hpc-cluster/hpc-users", "subGroups": []},
+                        {
+                            "name": "hpc-admins",
+                            "path": "/offerings/hpc-cluster/hpc-admins",
+                            "subGroups": [
+                                {
+                                    "name": "cluster-a-admins",
+                                    "path": "/offerings/hpc-cluster/hpc-admins/cluster-a-admins",
+                                    "subGroups": [],
+                                }
+                            ],
+                        },
+                        {"name": "gpu-users", "path": "/offerings/hpc-cluster/gpu-users", "subGroups": []},
+                    ],
+                }
+            ],
+        },
+        {"name": "unrelated", "path": "/unrelated", "subGroups": []},
+    ],
+    "users": [
+        {
+            "username": name,
+            "email": f"{name}@example.org",
+            "firstName": name.title(),
+            "lastName": "Demo",
+            "enabled": True,
+            "groups": groups,
+        }
+        for name, groups in [
+            ("alice", ["/offerings/hpc-cluster/hpc-users"]),
+            ("bob", ["/offerings/hpc-cluster/hpc-users", "/offerings/hpc-cluster/hpc-admins"]),
+            ("bobby", ["/offerings/hpc-cluster/gpu-users"]),
+            ("carol", ["/offerings/hpc-cluster/hpc-admins/cluster-a-admins"]),
+            ("dave", []),
+        ]
+    ],
+}
+
+
+def demo_data(url: str, admin: str, password: str) -> dict:
+    return {
+        "users": [{"username": DEMO_ADMIN, "password": DEMO_PASSWORD, "email": "admin@example.org", "is_staff": True}],
+        "organizations": [
+            {"uuid": "5f0c6d8e9a7b4c1d8e2f3a4b5c6d7e8f", "name": "Demo University", "slug": "demo-uni", "managers": []}
+        ],
+        "offerings": [
+            {
+                "uuid": "0b9d2a4c6e8f4a1b9c3d5e7f9a1b3c5d",
+                "organization": "5f0c6d8e9a7b4c1d8e2f3a4b5c6d7e8f",
+                "name": "HPC Cluster",
+                "slug": "hpc-cluster",
+                "managers": [],
+                "keycloak": {
+                    "enabled": True,
+                    "url": url,
+                    "realm": REALM,
+                    "auth_realm": "master",
+                    "username": admin,
+                    "password": password,
+                    "verify_ssl": False,
+                    "base_group": "offerings",
+                    "group_name_template": "${offering_slug}-${role_name}",
+                },
+                "roles": [
+                    {
+                        "uuid": "1c2d3e4f5a6b4c7d8e9f0a1b2c3d4e5f",
+                        "name": "user",
+                        "scope_type": "",
+                        "scope_type_label": "",
+                    },
+                    {
+                        "uuid": "2d3e4f5a6b7c4d8e9f0a1b2c3d4e5f6a",
+                        "name": "admin",
+                        "scope_type": "",
+                        "scope_type_label": "",
+                    },
+                    {
+                        "uuid": "3e4f5a6b7c8d4e9f0a1b2c3d4e5f6a7b",
+                        "name": "cluster-admin",
+                        "scope_type": "cluster",
+                        "scope_type_label": "Cluster",
+                    },
+                ],
+                "resources": [
+                    {
+                        "uuid": "4f5a6b7c8d9e4f0a1b2c3d4e5f6a7b8c",
+                        "name": "Project Alpha allocation",
+                        "project_name": "Alpha",
+                        "keycloak_available_scopes": [
+                            {"scope_type": "cluster", "scope_id": "cluster-a", "label": "Cluster A"},
+                            {"scope_type": "cluster", "scope_id": "cluster-b", "label": "Cluster B"},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def ensure_realm(url: str, admin: str, password: str) -> None:
+    token = requests.post(
+        f"{url}/realms/master/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "admin-cli", "username": admin, "password": password},
+        timeout=30,
+    )
+    token.raise_for_status()
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    if requests.get(f"{url}/admin/realms/{REALM}", headers=headers, timeout=30).status_code == 200:
+        print(f"Demo realm {REALM!r} already exists; leaving it as it is.", file=sys.stderr)
+        return
+    response = requests.post(f"{url}/admin/realms", json=REALM_REPRESENTATION, headers=headers, timeout=60)
+    response.raise_for_status()
+    print(f"Created demo realm {REALM!r} with nested groups and users.", file=sys.stderr)
+
+
+def main() -> None:
+    url = os.environ["KEYCLOAK_URL"].rstrip("/")
+    admin = os.environ.get("KEYCLOAK_ADMIN", "admin")
+    password = os.environ.get("KEYCLOAK_ADMIN_PASSWORD", "admin")
+    ensure_realm(url, admin, password)
+    DATA_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DATA_FILE.write_text(json.dumps(demo_data(url, admin, password), indent=2))
+    print(DATA_FILE)
+
+
+if __name__ == "__main__":
+    main()
