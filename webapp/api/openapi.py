@@ -1,2 +1,718 @@
-def build_document() -> dict:
-    return {"openapi": "3.0.3", "info": {"title": "Offering Keycloak Groups", "version": "1"}, "paths": {}}
+"""The OpenAPI 3.0.3 document served at /api/schema/ (SPEC §2): every endpoint of the `api` blueprint, as served.
+
+Operation ids follow the published Waldur client (waldur-api-client 8.0.x) where it has the call: `_list` and
+`_count` (HEAD) on lists, `_retrieve` on details. Calls Waldur never had get ids in the same style; HEAD on a
+detail, which Flask answers for every GET route, is `<retrieve id>_head`.
+
+tests/api/test_openapi.py checks the document against `app.url_map` and validates real responses against it,
+so a route added without a matching entry here fails the tests.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import current_app, has_app_context
+
+from .groups import GROUP_ORDERING
+from .memberships import MEMBERSHIP_ORDERING, STATES
+
+Schema = dict[str, Any]
+
+JSON = "application/json"
+GROUPS = "/api/offering-keycloak-groups/"
+MEMBERSHIPS = "/api/offering-keycloak-memberships/"
+TOKEN_ONLY: list[dict[str, list[str]]] = [{"TokenAuth": []}]
+TOKEN_OR_SESSION: list[dict[str, list[str]]] = [{"TokenAuth": []}, {"SessionAuth": []}]
+
+ERROR_RESPONSES = {
+    400: ("ValidationError", "Invalid input: field errors, or a list of messages."),
+    401: ("Unauthorized", "Missing or invalid credentials."),
+    404: ("NotFound", "Not found, not visible to the caller, or a page past the last."),
+    405: ("MethodNotAllowed", "The method is not served on this path."),
+    502: ("KeycloakUnavailable", "Keycloak could not be reached, timed out or refused our credentials."),
+}
+
+
+def _setting(name: str, fallback: int) -> int:
+    return int(current_app.config.get(name, fallback)) if has_app_context() else fallback
+
+
+def session_cookie_name() -> str:
+    return str(current_app.config.get("SESSION_COOKIE_NAME", "session")) if has_app_context() else "session"
+
+
+# -- schema helpers ---------------------------------------------------------------------------------
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def described(schema: Schema, description: str = "", nullable: bool = False) -> Schema:
+    if description:
+        schema["description"] = description
+    if nullable:
+        schema["nullable"] = True
+    return schema
+
+
+def string(description: str = "", nullable: bool = False, **extra: Any) -> Schema:
+    return described({"type": "string", **extra}, description, nullable)
+
+
+def uuid(description: str = "", nullable: bool = False) -> Schema:
+    return string(description or "32-character hex (input also accepts the hyphenated form).", nullable, format="uuid")
+
+
+def url(description: str = "", nullable: bool = False) -> Schema:
+    return string(description, nullable, format="uri")
+
+
+def timestamp(description: str = "") -> Schema:
+    return string(description, format="date-time")
+
+
+def integer(description: str = "", **extra: Any) -> Schema:
+    return described({"type": "integer", **extra}, description)
+
+
+def boolean(description: str = "") -> Schema:
+    return described({"type": "boolean"}, description)
+
+
+def array(items: Schema, description: str = "") -> Schema:
+    return described({"type": "array", "items": items}, description)
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    """An object; every property is required (always present in responses) unless `required` says otherwise."""
+    required = list(properties) if required is None else required
+    schema: Schema = {"type": "object", "properties": properties}
+    return {**schema, "required": required} if required else schema
+
+
+# -- component schemas ------------------------------------------------------------------------------
+
+
+def group_schema() -> Schema:
+    return obj(
+        {
+            "uuid": uuid(),
+            "url": url(),
+            "name": string(),
+            "backend_id": string("Keycloak group id; empty when the group is not linked."),
+            "offering": url(),
+            "offering_uuid": uuid(),
+            "offering_name": string(),
+            "role": url(),
+            "role_name": string(),
+            "role_scope_type": string("Empty for offering-wide roles."),
+            "resource": url(nullable=True),
+            "resource_uuid": uuid("Null when the group is not tied to a resource.", nullable=True),
+            "resource_name": string(nullable=True),
+            "scope_id": string(),
+            "created": timestamp(),
+            "modified": timestamp(),
+        }
+    )
+
+
+def membership_schema() -> Schema:
+    return obj(
+        {
+            "uuid": uuid(),
+            "url": url(),
+            "username": string("Stored lower-case."),
+            "email": string(),
+            "first_name": string(),
+            "last_name": string(),
+            "group": url(),
+            "group_name": string(),
+            "group_role_name": string(),
+            "group_offering_uuid": uuid(),
+            "group_offering_name": string(),
+            "group_resource_name": string(nullable=True),
+            "group_resource_uuid": uuid("Null when the group is not tied to a resource.", nullable=True),
+            "group_scope_id": string(),
+            "group_role_scope_type": string(),
+            "group_role_scope_type_label": string(),
+            "user": string("Always null: marketplace users are not mirrored here.", nullable=True),
+            "state": ref("MembershipState"),
+            "created": timestamp(),
+            "modified": timestamp(),
+            "last_checked": timestamp(),
+            "error_message": string(),
+            "error_traceback": string("Staff only; empty for everyone else."),
+        }
+    )
+
+
+def remote_group_schema() -> Schema:
+    return obj(
+        {
+            "id": string("Keycloak group id."),
+            "name": string(),
+            "path": string(),
+            "sub_group_count": integer("Keycloak's own count of direct subgroups."),
+        }
+    )
+
+
+def remote_user_schema() -> Schema:
+    return obj(
+        {
+            "id": string("Keycloak user id."),
+            "username": string(),
+            "email": string("Empty when Keycloak has none."),
+            "first_name": string("Empty when Keycloak has none."),
+            "last_name": string("Empty when Keycloak has none."),
+        }
+    )
+
+
+def sync_status_schema() -> Schema:
+    """Waldur's three keys (matched by Keycloak id, sorted by name), then the extra keys the UI uses."""
+    synced = obj(
+        {
+            "local_name": string(),
+            "remote_name": string(),
+            "backend_id": string(),
+            "local_uuid": uuid(),
+            "remote_path": string(),
+        }
+    )
+    local_only = obj({"uuid": uuid(), "name": string(), "backend_id": string(), "broken_link": boolean()})
+    remote_only = obj({"id": string(), "name": string(), "path": string()})
+    return obj(
+        {
+            "local_only": array(string(), "Names of local groups with no (or a dangling) backend_id."),
+            "remote_only": array(string(), "Names of remote groups in the offering subtree no local group links."),
+            "synced": array(synced),
+            "local_only_groups": array(local_only),
+            "remote_only_groups": array(remote_only),
+            "hierarchy_root": string("Path of the offering's group in Keycloak; null when it does not exist.", True),
+        }
+    )
+
+
+def offering_schema() -> Schema:
+    keycloak = obj(
+        {
+            "enabled": boolean(),
+            "url": string(),
+            "realm": string(),
+            "auth_realm": string(),
+            "username": string(),
+            "password_set": boolean("Secrets are never returned, only whether one is stored."),
+            "client_id": string(),
+            "client_secret_set": boolean(),
+            "verify_ssl": boolean(),
+            "timeout": {"type": "number"},
+            "base_group": string(),
+            "group_name_template": string(),
+            "username_label": string(),
+        }
+    )
+    return obj(
+        {
+            "uuid": uuid(),
+            "url": url(),
+            "name": string(),
+            "slug": string(),
+            "organization_uuid": uuid(),
+            "organization_name": string(),
+            "keycloak": keycloak,
+            "roles": array(ref("OfferingRole")),
+            "resources": array(ref("Resource")),
+        }
+    )
+
+
+def role_schema() -> Schema:
+    return obj({"uuid": uuid(), "url": url(), "name": string(), "scope_type": string(), "scope_type_label": string()})
+
+
+def resource_schema() -> Schema:
+    scope = obj({"scope_type": string(), "scope_id": string(), "label": string()}, required=[])
+    return obj(
+        {
+            "uuid": uuid(),
+            "url": url(),
+            "name": string(),
+            "project_name": string(),
+            "keycloak_available_scopes": array(scope),
+        }
+    )
+
+
+def request_schemas() -> dict[str, Schema]:
+    """Request bodies. Empty strings in required fields are "This field may not be blank."."""
+    return {
+        "OfferingUUIDRequest": obj({"offering_uuid": uuid()}),
+        "ImportRemoteGroupRequest": obj(
+            {
+                "offering_uuid": uuid(),
+                "role_uuid": uuid(),
+                "remote_group_id": string("Keycloak group id.", minLength=1),
+                "resource_uuid": uuid(nullable=True),
+                "scope_id": string(nullable=True, default=""),
+            },
+            required=["offering_uuid", "role_uuid", "remote_group_id"],
+        ),
+        "SetBackendIdRequest": obj(
+            {
+                "backend_id": string("Empty or null unlinks without calling Keycloak.", nullable=True),
+                "resource_uuid": uuid("A uuid sets the resource, null clears it, absent keeps it.", nullable=True),
+                "scope_id": string("Absent keeps the current value.", nullable=True),
+            },
+            required=[],
+        ),
+    }
+
+
+def error_schemas() -> dict[str, Schema]:
+    return {
+        "FieldErrors": {
+            "type": "object",
+            "additionalProperties": array(string()),
+            "description": 'Messages per field, e.g. {"offering_uuid": ["Offering not found."]}.',
+        },
+        "ErrorList": array(string(), 'Messages, e.g. ["Keycloak integration is not enabled for this offering."].'),
+        "ValidationError": {"oneOf": [ref("FieldErrors"), ref("ErrorList")]},
+        "Detail": obj({"detail": string()}),
+        "TestConnectionError": obj(
+            {"status": string(enum=["error"]), "error": string("What failed, short and secret-free.")}
+        ),
+    }
+
+
+def schemas() -> dict[str, Schema]:
+    return {
+        "OfferingKeycloakGroup": group_schema(),
+        "OfferingKeycloakMembership": membership_schema(),
+        "MembershipState": string(enum=list(STATES)),
+        "RemoteGroup": remote_group_schema(),
+        "RemoteGroupMember": remote_user_schema(),
+        "SyncStatusResponse": sync_status_schema(),
+        "TestConnectionResponse": obj(
+            {"status": string(enum=["ok"]), "groups_count": integer(), "groups": array(string())}
+        ),
+        "PullMembersResponse": obj(
+            {
+                "created": integer(),
+                "updated": integer(),
+                "unchanged": integer(),
+                "removed_remotely": integer("Local members no longer in the Keycloak group (kept, marked)."),
+                "total_remote": integer(),
+            }
+        ),
+        "Offering": offering_schema(),
+        "OfferingRole": role_schema(),
+        "Resource": resource_schema(),
+        **request_schemas(),
+        **error_schemas(),
+    }
+
+
+# -- parameters -------------------------------------------------------------------------------------
+
+
+def query(name: str, schema: Schema, description: str = "", required: bool = False, **extra: Any) -> Schema:
+    parameter: Schema = {"name": name, "in": "query", "required": required, "schema": schema, **extra}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def page_parameters(default_size: int) -> list[Schema]:
+    max_size = _setting("API_MAX_PAGE_SIZE", 300)
+    page = {"oneOf": [integer(minimum=1), string(enum=["last"])]}
+    return [
+        query("page", page, '1-based page number, or "last". A page past the last is 404 {"detail": "Invalid page."}.'),
+        query(
+            "page_size",
+            integer(minimum=1, default=default_size),
+            f"Items per page; larger values are capped at {max_size}.",
+        ),
+    ]
+
+
+def list_page_parameters() -> list[Schema]:
+    return page_parameters(_setting("API_DEFAULT_PAGE_SIZE", 10))
+
+
+def ordering_parameter(fields: tuple[str, ...]) -> Schema:
+    choices = [choice for name in fields for choice in (name, f"-{name}")]
+    return query(
+        "o",
+        array(string(enum=choices)),
+        "Ordering, comma-separated; '-' for descending. Default -created; unknown names are ignored.",
+        style="form",
+        explode=False,
+    )
+
+
+def uuid_filter(name: str, description: str = "") -> Schema:
+    return query(name, uuid(), description or f'Malformed is 400 {{"{name}": ["Must be a valid UUID."]}}.')
+
+
+def offering_filter(required: bool = False) -> Schema:
+    return query(
+        "offering_uuid",
+        uuid(),
+        'Unknown or not visible is 400 {"offering_uuid": ["Offering not found."]}.',
+        required=required,
+    )
+
+
+def uuid_path_parameter() -> Schema:
+    return {
+        "name": "uuid",
+        "in": "path",
+        "required": True,
+        "schema": uuid(),
+        "description": "Hex with or without hyphens; anything else is 404.",
+    }
+
+
+# -- responses --------------------------------------------------------------------------------------
+
+
+def header(name: str) -> Schema:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+PAGE_HEADERS = {"X-Result-Count": header("X-Result-Count"), "Link": header("Link")}
+
+
+def json_response(description: str, schema: Schema, headers: dict[str, Schema] | None = None) -> Schema:
+    response: Schema = {"description": description, "content": {JSON: {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def page_response(item: str) -> Schema:
+    return json_response(f"One page of {item} objects.", array(ref(item)), PAGE_HEADERS)
+
+
+def error_refs(*codes: int) -> dict[str, Schema]:
+    return {str(code): {"$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"} for code in codes}
+
+
+def component_responses() -> dict[str, Schema]:
+    detail = ref("Detail")
+    unauthorized = json_response(ERROR_RESPONSES[401][1], detail)
+    unauthorized["headers"] = {"WWW-Authenticate": {"schema": string(enum=["Token"])}}
+    return {
+        "ValidationError": json_response(ERROR_RESPONSES[400][1], ref("ValidationError")),
+        "Unauthorized": unauthorized,
+        "NotFound": json_response(ERROR_RESPONSES[404][1], detail),
+        "MethodNotAllowed": json_response('{"detail": "Method \\"POST\\" not allowed."}', detail),
+        "KeycloakUnavailable": json_response('{"detail": "<what failed>: <reason>"}', detail),
+    }
+
+
+def component_headers() -> dict[str, Schema]:
+    return {
+        "X-Result-Count": {"description": "Total number of items over all pages.", "schema": integer()},
+        "Link": {
+            "description": 'RFC 8288 links: <url>; rel="first", "prev", "next" (when they exist) and "last".',
+            "schema": string(),
+        },
+    }
+
+
+# -- operations -------------------------------------------------------------------------------------
+
+
+def operation(
+    operation_id: str,
+    summary: str,
+    tag: str,
+    responses: dict[str, Schema],
+    parameters: list[Schema] | None = None,
+    body: str | None = None,
+    body_required: bool = True,
+    security: list[dict[str, list[str]]] | None = None,
+) -> Schema:
+    op: Schema = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if parameters:
+        op["parameters"] = parameters
+    if body:
+        op["requestBody"] = {"required": body_required, "content": {JSON: {"schema": ref(body)}}}
+    op["responses"] = {**responses, **({} if security == [] else error_refs(401))}
+    op["security"] = TOKEN_ONLY if security is None else security
+    return op
+
+
+def head_of(get: Schema, operation_id: str, headers: dict[str, Schema] | None = None) -> Schema:
+    """The HEAD twin of a GET: same parameters and statuses, the 200's headers, never a body."""
+    head = copy.deepcopy(get)
+    head["operationId"] = operation_id
+    head["summary"] = f"{get['summary']}: headers only (HEAD)"
+    responses: dict[str, Schema] = {}
+    for status, response in get["responses"].items():
+        if "$ref" in response:  # an error: same status, no body
+            responses[status] = {"description": f"{ERROR_RESPONSES[int(status)][1]} No body."}
+        elif status == "200":
+            responses[status] = {"description": "Headers only, no body."}
+            if headers:
+                responses[status]["headers"] = headers
+    head["responses"] = responses
+    return head
+
+
+def read(
+    prefix: str,
+    tag: str,
+    summary: str,
+    responses: dict[str, Schema],
+    parameters: list[Schema] | None = None,
+    count_headers: dict[str, Schema] | None = None,
+    kind: str = "list",
+) -> dict[str, Schema]:
+    """GET and HEAD for one path. Lists: `<prefix>_list` / `<prefix>_count`; details: `_retrieve` / `_retrieve_head`."""
+    get_id = f"{prefix}_{kind}"
+    head_id = f"{prefix}_count" if count_headers is not None else f"{get_id}_head"
+    get = operation(get_id, summary, tag, responses, parameters, security=TOKEN_OR_SESSION)
+    return {"get": get, "head": head_of(get, head_id, count_headers)}
+
+
+def detail(prefix: str, tag: str, item: str) -> dict[str, Schema]:
+    responses = {"200": json_response(item, ref(item)), **error_refs(404)}
+    return read(prefix, tag, f"Retrieve one {item}", responses, kind="retrieve")
+
+
+def paged_list(
+    prefix: str, tag: str, item: str, parameters: list[Schema], errors: tuple[int, ...]
+) -> dict[str, Schema]:
+    responses = {"200": page_response(item), **error_refs(*errors)}
+    return read(prefix, tag, f"List {item} objects", responses, parameters, PAGE_HEADERS)
+
+
+# -- paths ------------------------------------------------------------------------------------------
+
+
+def group_paths() -> dict[str, dict[str, Schema]]:
+    tag, prefix = "offering-keycloak-groups", "offering_keycloak_groups"
+    remote_page = list_page_parameters()
+    group_filters = [
+        offering_filter(),
+        uuid_filter("role_uuid"),
+        uuid_filter("resource_uuid"),
+        query("backend_id", string(), "Exact Keycloak group id."),
+        query("name", string(), "Case-insensitive substring of the name."),
+        query("linked", boolean(), "true: has a backend_id; false: unlinked. Also 1/0, yes/no."),
+        ordering_parameter(GROUP_ORDERING),
+        *list_page_parameters(),
+    ]
+    destroy = operation(
+        f"{prefix}_destroy",
+        "Delete a local group and its memberships",
+        tag,
+        {"204": {"description": "Deleted."}, **error_refs(400, 404, 502)},
+        [
+            query(
+                "delete_remote",
+                boolean(),
+                "Also delete the Keycloak group; only for groups created here (imported: 400).",
+            )
+        ],
+    )
+    test_connection = operation(
+        f"{prefix}_test_connection",
+        "Check the offering's Keycloak connection",
+        tag,
+        {
+            "200": json_response(
+                "Connected; the offering subtree's groups, or the realm's.", ref("TestConnectionResponse")
+            ),
+            **error_refs(400),
+            "502": json_response("Keycloak failed.", ref("TestConnectionError")),
+        },
+        body="OfferingUUIDRequest",
+    )
+    remote_groups = paged_list(
+        f"{prefix}_remote_groups",
+        tag,
+        "RemoteGroup",
+        [offering_filter(True), query("search", string(), "Case-insensitive substring of the name."), *remote_page],
+        (400, 404, 502),
+    )
+    remote_members = paged_list(
+        f"{prefix}_remote_group_members",
+        tag,
+        "RemoteGroupMember",
+        [
+            offering_filter(True),
+            query("group_id", string(), "Keycloak group id; unknown is 400 on group_id.", required=True),
+            *remote_page,
+        ],
+        (400, 404, 502),
+    )
+    search_size = _setting("SEARCH_USERS_DEFAULT_LIMIT", 25)
+    search_users = paged_list(
+        f"{prefix}_search_remote_users",
+        tag,
+        "RemoteGroupMember",
+        [
+            offering_filter(True),
+            query("q", string(), "Matches username, email, first or last name; blank is 400.", required=True),
+            *page_parameters(search_size),
+        ],
+        (400, 404, 502),
+    )
+    sync_status = read(
+        f"{prefix}_sync_status",
+        tag,
+        "Compare local groups with the offering's Keycloak subtree",
+        {
+            "200": json_response(
+                "Local vs remote, matched by Keycloak id.",
+                ref("SyncStatusResponse"),
+                {"X-Result-Count": header("X-Result-Count")},
+            ),
+            **error_refs(400, 502),
+        },
+        [offering_filter(True)],
+        {"X-Result-Count": header("X-Result-Count")},
+        kind="retrieve",
+    )
+    import_remote = operation(
+        f"{prefix}_import_remote",
+        "Register an existing Keycloak group locally",
+        tag,
+        {"201": json_response("The new local group.", ref("OfferingKeycloakGroup")), **error_refs(400, 502)},
+        body="ImportRemoteGroupRequest",
+    )
+    set_backend_id = operation(
+        f"{prefix}_set_backend_id",
+        "Link, re-link or unlink a local group",
+        tag,
+        {"200": json_response("The updated group.", ref("OfferingKeycloakGroup")), **error_refs(400, 404, 502)},
+        body="SetBackendIdRequest",
+        body_required=False,
+    )
+    pull_members = operation(
+        f"{prefix}_pull_members",
+        "Copy the Keycloak group's direct members into local memberships",
+        tag,
+        {"200": json_response("Counts.", ref("PullMembersResponse")), **error_refs(400, 404, 502)},
+    )
+    group_detail = detail(prefix, tag, "OfferingKeycloakGroup")
+    return {
+        GROUPS: paged_list(prefix, tag, "OfferingKeycloakGroup", group_filters, (400, 404)),
+        GROUPS + "{uuid}/": {**group_detail, "delete": destroy},
+        GROUPS + "test_connection/": {"post": test_connection},
+        GROUPS + "remote_groups/": remote_groups,
+        GROUPS + "remote_group_members/": remote_members,
+        GROUPS + "search_remote_users/": search_users,
+        GROUPS + "sync_status/": sync_status,
+        GROUPS + "import_remote/": {"post": import_remote},
+        GROUPS + "{uuid}/set_backend_id/": {"post": set_backend_id},
+        GROUPS + "{uuid}/pull_members/": {"post": pull_members},
+    }
+
+
+def membership_paths() -> dict[str, dict[str, Schema]]:
+    tag, prefix = "offering-keycloak-memberships", "offering_keycloak_memberships"
+    filters = [
+        uuid_filter("group_uuid"),
+        offering_filter(),
+        uuid_filter("role_uuid"),
+        uuid_filter("resource_uuid"),
+        query("username", string(), "Exact, case-insensitive."),
+        query("email", string(), "Exact, case-insensitive."),
+        query("first_name", string(), "Case-insensitive substring."),
+        query("last_name", string(), "Case-insensitive substring."),
+        query(
+            "state", array(ref("MembershipState")), "Repeatable; any of the given states.", style="form", explode=True
+        ),
+        ordering_parameter(MEMBERSHIP_ORDERING),
+        *list_page_parameters(),
+    ]
+    return {
+        MEMBERSHIPS: paged_list(prefix, tag, "OfferingKeycloakMembership", filters, (400, 404)),
+        MEMBERSHIPS + "{uuid}/": detail(prefix, tag, "OfferingKeycloakMembership"),
+    }
+
+
+def catalog_paths() -> dict[str, dict[str, Schema]]:
+    """Read-only offerings, roles and resources: the targets of the URLs in the representations above."""
+    tag = "offerings"
+    return {
+        "/api/offerings/": paged_list("offerings", tag, "Offering", list_page_parameters(), (404,)),
+        "/api/offerings/{uuid}/": detail("offerings", tag, "Offering"),
+        "/api/offering-roles/{uuid}/": detail("offering_roles", tag, "OfferingRole"),
+        "/api/resources/{uuid}/": detail("resources", tag, "Resource"),
+    }
+
+
+def schema_paths() -> dict[str, dict[str, Schema]]:
+    get = operation(
+        "schema_retrieve",
+        "This OpenAPI document",
+        "schema",
+        {"200": json_response("OpenAPI 3.0.3 document.", {"type": "object"})},
+        security=[],
+    )
+    return {"/api/schema/": {"get": get, "head": head_of(get, "schema_retrieve_head")}}
+
+
+def with_path_details(paths: dict[str, dict[str, Schema]]) -> dict[str, dict[str, Schema]]:
+    """Declare `{uuid}` once per path, and say which other methods answer 405."""
+    result: dict[str, dict[str, Schema]] = {}
+    for path, item in paths.items():
+        served = sorted(method.upper() for method in item)
+        item = {
+            "description": f"Serves {', '.join(served)} (and OPTIONS); any other method is 405 "
+            '{"detail": "Method \\"<METHOD>\\" not allowed."}.',
+            **item,
+        }
+        if "{uuid}" in path:
+            item["parameters"] = [uuid_path_parameter()]
+        result[path] = item
+    return result
+
+
+def build_document() -> dict[str, Any]:
+    paths = {**group_paths(), **membership_paths(), **catalog_paths(), **schema_paths()}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Offering Keycloak Groups",
+            "version": "1",
+            "description": "Waldur-compatible API for offerings whose access control lives in Keycloak groups. "
+            "Lists are bare JSON arrays with `Link` and `X-Result-Count` headers; HEAD answers the headers only.",
+        },
+        "tags": [
+            {"name": "offering-keycloak-groups"},
+            {"name": "offering-keycloak-memberships"},
+            {"name": "offerings", "description": "Read-only targets of the URLs in group representations."},
+            {"name": "schema"},
+        ],
+        "paths": with_path_details(paths),
+        "components": {
+            "schemas": schemas(),
+            "responses": component_responses(),
+            "headers": component_headers(),
+            "securitySchemes": {
+                "TokenAuth": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "Token <key>",
+                },
+                "SessionAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": session_cookie_name(),
+                    "description": "The web UI's login session; accepted for GET and HEAD only.",
+                },
+            },
+        },
+        "security": TOKEN_ONLY,
+    }

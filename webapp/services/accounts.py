@@ -50,3 +50,19 @@ def user_for_token(plain: str) -> User | None:
         token.last_used = now
         db.session.commit()
     return token.user
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created.desc()))
+    )
+
+
+def revoke_token(user: User, token_uuid: str) -> bool:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.uuid == token_uuid))
+    if token is None:
+        return False
+    audit.record(user, None, "token.revoked", None, {"prefix": token.prefix})
+    db.session.delete(token)
+    db.session.commit()
+    return True

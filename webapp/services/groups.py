@@ -133,3 +133,26 @@ def _commit_or_explain(message: str) -> None:
     except IntegrityError as exc:
         db.session.rollback()
         raise ValidationFailed([message]) from exc
+
+
+def bulk_import(
+    actor: User, offering: Offering, role_uuid: object, remote_group_ids: list[str], resource_uuid: object = None
+) -> tuple[list[OfferingKeycloakGroup], list[tuple[str, str]]]:
+    """Import several groups with one role. Each gets its Keycloak name as scope id, so that several groups
+    can share a role and resource; each import stands alone, so one bad group does not block the others.
+    Returns (imported groups, [(remote id, reason) for each one skipped])."""
+    from .errors import RemoteFailure
+    from .remote import remote_group
+
+    imported: list[OfferingKeycloakGroup] = []
+    skipped: list[tuple[str, str]] = []
+    for remote_id in dict.fromkeys(remote_group_ids):
+        try:
+            name = remote_group(offering, remote_id).name
+            imported.append(import_remote(actor, offering, role_uuid, remote_id, resource_uuid, scope_id=name))
+        except ValidationFailed as exc:
+            skipped.append((remote_id, " ".join(exc.messages)))
+        except RemoteFailure as exc:
+            skipped.append((remote_id, exc.message))
+            break  # Keycloak is down: the remaining imports would fail the same way
+    return imported, skipped

@@ -84,3 +84,12 @@ def search_remote_users(offering: Offering, query: str | None, first: int, limit
         return gateway.count_users(needle), gateway.search_users(needle, first=first, max_results=limit)
 
     return call_keycloak("Searching Keycloak users failed", load)
+
+
+def remote_group(offering: Offering, group_id: str) -> RemoteGroup:
+    """One group by id, for dialogs that show what is about to be imported or linked."""
+    gateway = gateway_for_offering(offering)
+    try:
+        return call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(group_id))
+    except NotFound as exc:
+        raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc

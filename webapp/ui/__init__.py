@@ -1,7 +1,15 @@
-"""Server-rendered pages (Jinja + htmx)."""
+"""Server-rendered pages (Jinja + htmx). Views are thin: forms in, service calls, templates out."""
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 ui_bp = Blueprint("ui", __name__)
 
-from . import views  # noqa: E402,F401
+
+@ui_bp.after_request
+def vary_on_htmx(response: Response) -> Response:
+    # The same URL answers with a page or a fragment depending on HX-Request; caches must know.
+    response.vary.add("HX-Request")
+    return response
+
+
+from . import auth_views, group_views, offering_views, token_views  # noqa: E402,F401

@@ -1,0 +1,84 @@
+// Offering Keycloak Groups: the only script of the app (no inline scripts; see the CSP).
+// - sends the CSRF token with every htmx request
+// - shows toasts for HX-Trigger {"toast": ...} events and for failed htmx requests
+// - opens fragments loaded into #dialog-body in a modal <dialog>
+// - swaps 400 and 502 answers (forms with errors, Keycloak failures) instead of dropping them
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function toast(message, level) {
+    var region = document.getElementById("toasts");
+    if (!region) return;
+    var item = document.createElement("div");
+    item.className = "toast toast-" + (level || "success");
+    item.textContent = message; // text, never HTML: names from Keycloak stay harmless
+    region.appendChild(item);
+    setTimeout(function () { item.remove(); }, 6000);
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  document.addEventListener("toast", function (event) {
+    toast(event.detail.message, event.detail.level);
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var message = status === 403 || status === 404 ? "That object is gone or not yours to change."
+      : status >= 500 ? "The server could not complete the request. Nothing was changed; please try again."
+      : "The request was refused (HTTP " + status + ").";
+    toast(message, "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    toast("The server could not be reached. Check your connection and try again.", "error");
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "dialog-body") {
+      var dialog = document.getElementById("dialog");
+      if (dialog && !dialog.open) dialog.showModal();
+      var first = dialog.querySelector("select, input:not([type=hidden]), button");
+      if (first) first.focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    var dialog = document.getElementById("dialog");
+    if (closer && dialog && dialog.open) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  // Long actions: disable the submit button and say what is happening, so nothing is sent twice.
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("button[type=submit][data-loading-text]");
+    if (button) {
+      button.disabled = true;
+      button.textContent = button.getAttribute("data-loading-text");
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) return;
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "400", swap: true },
+      { code: "502", swap: true },
+      { code: "[45]..", swap: false, error: true },
+    ];
+    document.querySelectorAll("#toasts .toast").forEach(function (item) {
+      setTimeout(function () { item.remove(); }, 8000);
+    });
+  });
+})();

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from tests.factories import World
+
+
+def test_login_required_redirects_to_login(client, world: World) -> None:
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_login_wrong_password_shows_error(browser, world: World) -> None:
+    response = browser.login("manager", "wrong")
+    assert response.status_code == 400
+    assert "Unknown username or wrong password." in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_is_rejected(client, world: World) -> None:
+    response = client.post("/login", data={"username": "manager", "password": "x"})
+    assert response.status_code == 400
+    assert "Form expired" in response.get_data(as_text=True)
+
+
+def test_login_lists_only_managed_offerings_and_logout_is_post(manager, world: World) -> None:
+    page = manager.get("/").get_data(as_text=True)
+    assert "HPC Cluster" in page and "Other Service" not in page
+    assert manager.client.get("/logout").status_code == 405
+    response = manager.post("/logout")
+    assert response.status_code == 303
+    assert manager.client.get("/").status_code == 302
+
+
+def test_login_next_is_kept_but_never_offsite(browser, world: World) -> None:
+    browser.get("/login")
+    response = browser.client.post(
+        "/login?next=//evil.example/x",
+        data={"csrf_token": browser.token, "username": "manager", "password": "correct horse battery"},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_tokens_created_once_and_revoked(manager, world: World) -> None:
+    page = manager.post("/tokens").get_data(as_text=True)
+    assert 'id="new-token"' in page
+    token = page.split('id="new-token">')[1].split("<")[0]
+    assert (
+        manager.client.get("/api/offering-keycloak-groups/", headers={"Authorization": f"Token {token}"}).status_code
+        == 200
+    )
+    listing = manager.get("/tokens").get_data(as_text=True)
+    assert token not in listing and token[:8] in listing
+    from webapp.extensions import db
+    from webapp.models import ApiToken
+
+    mine = db.session.query(ApiToken).filter_by(prefix=token[:8]).one()
+    assert manager.post(f"/tokens/{mine.uuid}/revoke").status_code == 303
+    assert (
+        manager.client.get("/api/offering-keycloak-groups/", headers={"Authorization": f"Token {token}"}).status_code
+        == 401
+    )
+
+
+def test_other_managers_offering_is_404(manager, world: World) -> None:
+    for suffix in ("groups", "settings", "members", "activity", "catalog"):
+        assert manager.get(f"/offerings/{world.other_offering.uuid}/{suffix}").status_code == 404

@@ -1,0 +1,55 @@
+"""Log in, log out, and the landing page (the offerings list)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..models import Offering
+from ..services import access, audit
+from ..services.accounts import authenticate
+from . import ui_bp
+from .forms import ConfirmForm, LoginForm
+from .htmx import render
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("ui.offerings")
+
+
+@ui_bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("ui.offerings"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            audit.record(user, None, "user.logged_in")
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        form.password.errors.append("Unknown username or wrong password.")
+    return render("auth/login.html", form=form, status=400 if form.errors else 200)
+
+
+@ui_bp.post("/logout")
+@login_required
+def logout() -> Response:
+    ConfirmForm().validate_on_submit()  # CSRF is checked globally; this keeps the form pattern uniform
+    logout_user()
+    flash("You have been logged out.", "success")
+    return redirect(url_for("ui.login"), code=303)
+
+
+@ui_bp.get("/")
+@login_required
+def offerings() -> Response:
+    items = db.session.scalars(access.visible_offerings(current_user).order_by(Offering.name)).all()
+    return render("offerings/list.html", offerings=items)

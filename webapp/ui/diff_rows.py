@@ -1,0 +1,111 @@
+"""View model for the side-by-side Groups view: one aligned row per local/remote pair."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..keycloak import RemoteGroup
+from ..models import Offering, OfferingKeycloakGroup
+from ..services.errors import RemoteFailure, ValidationFailed
+from ..services.sync import local_groups, sync_status
+
+STATUS_LABELS = {
+    "synced": "Synced",
+    "local_only": "Local only",
+    "remote_only": "Remote only",
+    "broken": "Broken link",
+}
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    status: str
+    local: OfferingKeycloakGroup | None
+    remote: RemoteGroup | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return ((self.remote.path if self.remote else "") or (self.local.name if self.local else ""), self.status)
+
+    @property
+    def depth(self) -> int:
+        return max(0, self.remote.path.count("/") - 1) if self.remote else 0
+
+    @property
+    def row_id(self) -> str:
+        return f"row-{self.local.uuid}" if self.local else f"row-r-{self.remote.id if self.remote else ''}"
+
+    def matches(self, needle: str) -> bool:
+        haystack = " ".join([self.local.name if self.local else "", self.remote.path if self.remote else ""]).lower()
+        return needle in haystack
+
+
+@dataclass
+class DiffPage:
+    rows: list[DiffRow]
+    counts: dict[str, int]
+    total: int
+    page: int
+    pages: int
+    status_filter: str
+    query: str
+    root_path: str | None = None
+    error: str = ""
+    tree_roots: list[RemoteGroup] = field(default_factory=list)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def build_diff_page(offering: Offering, status_filter: str = "", query: str = "", page: int = 1) -> DiffPage:
+    error = ""
+    root_path = None
+    tree_roots: list[RemoteGroup] = []
+    try:
+        status = sync_status(offering)
+        rows = [DiffRow("synced", local, remote) for local, remote in status.synced]
+        rows += [DiffRow("local_only", local, None) for local in status.local_only]
+        rows += [DiffRow("broken", local, None) for local in status.broken]
+        rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
+        root_path = status.root.path if status.root else None
+        parent = status.root.id if status.root else None
+        all_remote = [remote for _, remote in status.synced] + status.remote_only
+        tree_roots = sorted((g for g in all_remote if g.parent_id == parent), key=lambda g: g.name.lower())
+    except (RemoteFailure, ValidationFailed) as exc:
+        error = exc.message if isinstance(exc, RemoteFailure) else " ".join(exc.messages)
+        rows = [DiffRow("local_only", local, None) for local in local_groups(offering)]
+
+    counts = {key: 0 for key in STATUS_LABELS}
+    for row in rows:
+        counts[row.status] += 1
+    if status_filter in STATUS_LABELS:
+        rows = [row for row in rows if row.status == status_filter]
+    needle = query.strip().lower()
+    if needle:
+        rows = [row for row in rows if row.matches(needle)]
+    rows.sort(key=lambda row: row.sort_key)
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return DiffPage(
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        counts=counts,
+        total=len(rows),
+        page=page,
+        pages=pages,
+        status_filter=status_filter if status_filter in STATUS_LABELS else "",
+        query=query,
+        root_path=root_path,
+        error=error,
+        tree_roots=tree_roots,
+    )

@@ -1,0 +1,112 @@
+"""WTForms for the UI; each form owns its validation."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FloatField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+
+from ..services.naming import TEMPLATE_HELP, template_errors
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=150)])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with nothing but the CSRF token (logout, unlink, pull, revoke)."""
+
+
+class KeycloakSettingsForm(FlaskForm):
+    enabled = BooleanField("Keycloak integration enabled")
+    url = URLField(
+        "Server URL",
+        validators=[Optional(), URL(require_tld=False), Length(max=500)],
+        description="For example https://keycloak.example.org/",
+    )
+    realm = StringField(
+        "Realm", validators=[Optional(), Length(max=255)], description="The realm whose groups and users are managed."
+    )
+    auth_realm = StringField(
+        "Authentication realm",
+        default="master",
+        validators=[Optional(), Length(max=255)],
+        description="Realm of the admin user (password mode).",
+    )
+    auth_mode = SelectField(
+        "Authentication",
+        choices=[
+            ("password", "Admin username and password"),
+            ("client", "Service-account client (client credentials)"),
+        ],
+    )
+    username = StringField("Admin username", validators=[Optional(), Length(max=255)])
+    password = PasswordField(
+        "Admin password", validators=[Optional()], description="Leave blank to keep the stored password."
+    )
+    client_id = StringField("Client id", validators=[Optional(), Length(max=255)])
+    client_secret = PasswordField(
+        "Client secret", validators=[Optional()], description="Leave blank to keep the stored secret."
+    )
+    verify_ssl = BooleanField("Verify TLS certificates", default=True)
+    timeout = FloatField("Request timeout (seconds)", default=10.0, validators=[NumberRange(min=1, max=300)])
+    base_group = StringField(
+        "Base group",
+        validators=[Optional(), Length(max=255)],
+        description="Optional root parent, e.g. offerings. Groups live under base/offering-slug.",
+    )
+    group_name_template = StringField(
+        "Group name template", validators=[Optional(), Length(max=500)], description=TEMPLATE_HELP
+    )
+    username_label = StringField("Username label", default="Username", validators=[Optional(), Length(max=100)])
+
+    def validate_group_name_template(self, field: StringField) -> None:
+        problems = template_errors(field.data or "")
+        if problems:
+            raise ValidationError(" ".join(problems))
+
+    def validate_realm(self, field: StringField) -> None:
+        if self.enabled.data and not (field.data or "").strip():
+            raise ValidationError("A realm is required when the integration is enabled.")
+
+    def validate_url(self, field: URLField) -> None:
+        if self.enabled.data and not (field.data or "").strip():
+            raise ValidationError("A server URL is required when the integration is enabled.")
+
+
+class ImportForm(FlaskForm):
+    remote_group_id = StringField("Keycloak group", validators=[DataRequired()])
+    role = SelectField("Role", validators=[DataRequired()])
+    resource = SelectField("Resource", validators=[Optional()])
+    scope_id = StringField(
+        "Scope id",
+        validators=[Optional(), Length(max=255)],
+        description="Required when the role has a scope type, e.g. a cluster id.",
+    )
+
+
+class BulkImportForm(FlaskForm):
+    remote_group_ids = SelectMultipleField(
+        "Keycloak groups", validators=[DataRequired("Select at least one group.")], validate_choice=False
+    )
+    role = SelectField("Role", validators=[DataRequired()])
+    resource = SelectField("Resource", validators=[Optional()])
+
+
+class LinkForm(FlaskForm):
+    backend_id = SelectField(
+        "Keycloak group", validators=[DataRequired("Choose a Keycloak group.")], validate_choice=False
+    )
+
+
+class DeleteGroupForm(FlaskForm):
+    delete_remote = BooleanField("Also delete the group in Keycloak")

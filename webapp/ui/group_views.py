@@ -1,0 +1,291 @@
+"""The Groups tab: side-by-side diff, lazy remote tree, import, bulk import, link, unlink, pull, delete,
+and the group page with members and remote user search."""
+
+from __future__ import annotations
+
+from flask import abort, flash, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from ..services import groups as group_service
+from ..services import members as member_service
+from ..services import remote
+from ..services.errors import RemoteFailure, ValidationFailed
+from . import ui_bp
+from .diff_rows import STATUS_LABELS, build_diff_page
+from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
+from .helpers import group_or_404, offering_or_404, resource_choices, role_choices
+from .htmx import add_toast, redirect_to, render, wants_fragment
+
+USER_SEARCH_LIMIT = 25
+
+
+def _problem(exc: ValidationFailed | RemoteFailure) -> str:
+    return exc.message if isinstance(exc, RemoteFailure) else " ".join(exc.messages)
+
+
+def _back_to_groups(offering_uuid: str, message: str, level: str = "success") -> Response:
+    flash(message, level)
+    return redirect_to(url_for("ui.groups", offering_uuid=offering_uuid))
+
+
+@ui_bp.get("/offerings/<offering_uuid>/groups")
+@login_required
+def groups(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    page = build_diff_page(
+        offering,
+        status_filter=request.args.get("status", ""),
+        query=request.args.get("q", ""),
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    bulk_form = BulkImportForm()
+    bulk_form.role.choices = role_choices(offering)
+    bulk_form.resource.choices = resource_choices(offering)
+    return render(
+        "groups/diff.html",
+        "groups/_diff_rows.html",
+        offering=offering,
+        diff=page,
+        labels=STATUS_LABELS,
+        bulk_form=bulk_form,
+        action_form=ConfirmForm(),
+        tab="groups",
+    )
+
+
+@ui_bp.get("/offerings/<offering_uuid>/tree/<group_id>")
+@login_required
+def tree_children(offering_uuid: str, group_id: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    error = ""
+    children = []
+    try:
+        children = remote.remote_children(offering, group_id)
+    except (ValidationFailed, RemoteFailure) as exc:
+        error = _problem(exc)
+    return render(
+        "groups/tree_page.html",
+        "groups/_tree_nodes.html",
+        offering=offering,
+        nodes=children,
+        error=error,
+        parent_id=group_id,
+        tab="groups",
+    )
+
+
+def _import_form(offering) -> ImportForm:  # type: ignore[no-untyped-def]
+    form = ImportForm()
+    form.role.choices = role_choices(offering)
+    form.resource.choices = resource_choices(offering)
+    return form
+
+
+@ui_bp.route("/offerings/<offering_uuid>/groups/import", methods=["GET", "POST"])
+@login_required
+def group_import(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    form = _import_form(offering)
+    if request.method == "GET":
+        form.remote_group_id.data = request.args.get("remote_group_id", "")
+    remote_info = None
+    error = ""
+    try:
+        if form.remote_group_id.data:
+            remote_info = remote.remote_group(offering, form.remote_group_id.data)
+    except (ValidationFailed, RemoteFailure) as exc:
+        error = _problem(exc)
+    if form.validate_on_submit() and not error:
+        try:
+            group = group_service.import_remote(
+                current_user,
+                offering,
+                form.role.data,
+                form.remote_group_id.data,
+                resource_uuid=form.resource.data or None,
+                scope_id=(form.scope_id.data or "").strip(),
+            )
+        except (ValidationFailed, RemoteFailure) as exc:
+            error = _problem(exc)
+        else:
+            return _back_to_groups(offering.uuid, f"Imported Keycloak group “{group.name}”.")
+    status = 400 if (request.method == "POST" and (error or form.errors)) else 200
+    return render(
+        "groups/import_page.html",
+        "groups/_import_dialog.html",
+        offering=offering,
+        form=form,
+        remote=remote_info,
+        error=error,
+        tab="groups",
+        status=status,
+    )
+
+
+@ui_bp.post("/offerings/<offering_uuid>/groups/bulk-import")
+@login_required
+def group_bulk_import(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    form = BulkImportForm()
+    form.role.choices = role_choices(offering)
+    form.resource.choices = resource_choices(offering)
+    if not form.validate_on_submit():
+        return _back_to_groups(offering.uuid, " ".join(e for errs in form.errors.values() for e in errs), "error")
+    imported, skipped = group_service.bulk_import(
+        current_user, offering, form.role.data, form.remote_group_ids.data, form.resource.data or None
+    )
+    message = f"Imported {len(imported)} group{'s' if len(imported) != 1 else ''}."
+    if skipped:
+        message += " Skipped: " + "; ".join(reason for _, reason in skipped)
+    return _back_to_groups(offering.uuid, message, "warning" if skipped else "success")
+
+
+@ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/link", methods=["GET", "POST"])
+@login_required
+def group_link(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    form = LinkForm()
+    error = ""
+    try:
+        candidates = remote.remote_groups(offering)
+    except (ValidationFailed, RemoteFailure) as exc:
+        candidates, error = [], _problem(exc)
+    form.backend_id.choices = [("", "— choose a Keycloak group —")] + [(g.id, g.path) for g in candidates]
+    if request.method == "GET":
+        form.backend_id.data = group.backend_id
+    if form.validate_on_submit() and not error:
+        try:
+            group_service.set_backend_id(current_user, group, form.backend_id.data)
+        except (ValidationFailed, RemoteFailure) as exc:
+            error = _problem(exc)
+        else:
+            return _back_to_groups(offering.uuid, f"Linked “{group.name}” to its Keycloak group.")
+    status = 400 if (request.method == "POST" and (error or form.errors)) else 200
+    return render(
+        "groups/link_page.html",
+        "groups/_link_dialog.html",
+        offering=offering,
+        group=group,
+        form=form,
+        error=error,
+        tab="groups",
+        status=status,
+    )
+
+
+@ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/unlink", methods=["GET", "POST"])
+@login_required
+def group_unlink(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        group_service.set_backend_id(current_user, group, None)
+        return _back_to_groups(offering.uuid, f"Unlinked “{group.name}”. Keycloak was not changed.")
+    return render(
+        "groups/unlink_page.html", "groups/_unlink_dialog.html", offering=offering, group=group, form=form, tab="groups"
+    )
+
+
+@ui_bp.post("/offerings/<offering_uuid>/groups/<group_uuid>/pull")
+@login_required
+def group_pull(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    result, error = None, ""
+    try:
+        result = member_service.pull_members(current_user, group)
+    except (ValidationFailed, RemoteFailure) as exc:
+        error = _problem(exc)
+    if not wants_fragment():
+        if error:
+            return _back_to_groups(offering.uuid, f"Pulling members of “{group.name}” failed: {error}", "error")
+        return _back_to_groups(
+            offering.uuid,
+            f"Pulled members of “{group.name}”: {result.created} new, {result.updated} updated, "
+            f"{result.removed_remotely} removed in Keycloak, {result.total_remote} in Keycloak.",
+        )
+    response = render("groups/_pull_result.html", group=group, result=result, error=error)
+    return add_toast(response, error or f"Pulled members of “{group.name}”.", "error" if error else "success")
+
+
+@ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/delete", methods=["GET", "POST"])
+@login_required
+def group_delete(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    form = DeleteGroupForm()
+    error = ""
+    if form.validate_on_submit():
+        name = group.name
+        try:
+            group_service.delete_group(current_user, group, delete_remote=bool(form.delete_remote.data))
+        except (ValidationFailed, RemoteFailure) as exc:
+            error = _problem(exc)
+        else:
+            where = " and in Keycloak" if form.delete_remote.data else "; Keycloak was not changed"
+            return _back_to_groups(offering.uuid, f"Deleted “{name}” locally{where}.")
+    return render(
+        "groups/delete_page.html",
+        "groups/_delete_dialog.html",
+        offering=offering,
+        group=group,
+        form=form,
+        error=error,
+        can_delete_remote=group.origin == "created" and bool(group.backend_id),
+        members_count=len(group.memberships),
+        tab="groups",
+        status=400 if error else 200,
+    )
+
+
+@ui_bp.get("/offerings/<offering_uuid>/groups/<group_uuid>")
+@login_required
+def group_detail(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    remote_members, error = [], ""
+    if group.backend_id:
+        try:
+            remote_members = remote.remote_group_members(offering, group.backend_id)
+        except (ValidationFailed, RemoteFailure) as exc:
+            error = _problem(exc)
+    local_usernames = {m.username for m in group.memberships}
+    return render(
+        "groups/detail.html",
+        offering=offering,
+        group=group,
+        memberships=group.memberships,
+        remote_members=remote_members,
+        local_usernames=local_usernames,
+        remote_error=error,
+        action_form=ConfirmForm(),
+        tab="groups",
+    )
+
+
+@ui_bp.get("/offerings/<offering_uuid>/users/search")
+@login_required
+def user_search(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    query = request.args.get("q", "").strip()
+    users, total, error = [], 0, ""
+    if query:
+        try:
+            total, users = remote.search_remote_users(offering, query, 0, USER_SEARCH_LIMIT)
+        except (ValidationFailed, RemoteFailure) as exc:
+            error = _problem(exc)
+    return render(
+        "groups/user_search_page.html",
+        "groups/_user_results.html",
+        offering=offering,
+        users=users,
+        total=total,
+        query=query,
+        error=error,
+        tab="groups",
+    )

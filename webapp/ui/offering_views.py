@@ -1,0 +1,145 @@
+"""Offering tabs: Keycloak settings (+ connection test), Members, Roles & resources, Activity."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..models import AuditEvent, OfferingKeycloakGroup, OfferingKeycloakMembership
+from ..services import remote
+from ..services.errors import RemoteFailure, ValidationFailed
+from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
+from . import ui_bp
+from .forms import ConfirmForm, KeycloakSettingsForm
+from .helpers import offering_or_404
+from .htmx import redirect_to, render
+
+ACTIVITY_LIMIT = 200
+
+
+@ui_bp.get("/offerings/<offering_uuid>/")
+@login_required
+def offering_detail(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    return redirect(url_for("ui.groups", offering_uuid=offering.uuid))
+
+
+def _settings_form(offering) -> KeycloakSettingsForm:  # type: ignore[no-untyped-def]
+    form = KeycloakSettingsForm()
+    if request.method == "GET":
+        form.enabled.data = offering.keycloak_enabled
+        form.url.data = offering.keycloak_url
+        form.realm.data = offering.keycloak_realm
+        form.auth_realm.data = offering.keycloak_auth_realm
+        form.auth_mode.data = "client" if offering.keycloak_client_id else "password"
+        form.username.data = offering.keycloak_username
+        form.client_id.data = offering.keycloak_client_id
+        form.verify_ssl.data = offering.keycloak_verify_ssl
+        form.timeout.data = offering.keycloak_timeout
+        form.base_group.data = offering.keycloak_base_group
+        form.group_name_template.data = offering.keycloak_group_name_template
+        form.username_label.data = offering.keycloak_username_label
+    return form
+
+
+@ui_bp.route("/offerings/<offering_uuid>/settings", methods=["GET", "POST"])
+@login_required
+def settings(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    form = _settings_form(offering)
+    if form.validate_on_submit():
+        data = KeycloakSettingsInput(
+            enabled=form.enabled.data,
+            url=form.url.data or "",
+            realm=form.realm.data or "",
+            auth_realm=form.auth_realm.data or "",
+            use_service_account=form.auth_mode.data == "client",
+            username=form.username.data or "",
+            password=form.password.data or "",
+            client_id=form.client_id.data or "",
+            client_secret=form.client_secret.data or "",
+            verify_ssl=form.verify_ssl.data,
+            timeout=form.timeout.data or 10.0,
+            base_group=form.base_group.data or "",
+            group_name_template=form.group_name_template.data or "",
+            username_label=form.username_label.data or "",
+        )
+        try:
+            update_keycloak_settings(current_user, offering, data)
+        except ValidationFailed as exc:
+            form.group_name_template.errors = exc.messages
+        else:
+            flash("Keycloak settings saved.", "success")
+            return redirect_to(url_for("ui.settings", offering_uuid=offering.uuid))
+    return render(
+        "offerings/settings.html",
+        offering=offering,
+        form=form,
+        test_form=ConfirmForm(),
+        tab="settings",
+        password_set=bool(offering.keycloak_password_encrypted),
+        secret_set=bool(offering.keycloak_client_secret_encrypted),
+        status=400 if form.errors else 200,
+    )
+
+
+@ui_bp.post("/offerings/<offering_uuid>/test-connection")
+@login_required
+def test_connection(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    result = {"ok": False, "error": "", "groups": []}
+    try:
+        result["groups"] = remote.test_connection(offering)
+        result["ok"] = True
+    except RemoteFailure as exc:
+        result["error"] = exc.reason
+    except ValidationFailed as exc:
+        result["error"] = " ".join(exc.messages)
+    return render(
+        "offerings/connection_page.html",
+        "offerings/_connection_result.html",
+        offering=offering,
+        result=result,
+        tab="settings",
+    )
+
+
+@ui_bp.get("/offerings/<offering_uuid>/members")
+@login_required
+def members(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    rows = db.session.scalars(
+        select(OfferingKeycloakMembership)
+        .join(OfferingKeycloakGroup)
+        .where(OfferingKeycloakGroup.offering_id == offering.id)
+        .options(joinedload(OfferingKeycloakMembership.group))
+        .order_by(OfferingKeycloakMembership.username, OfferingKeycloakGroup.name)
+        .limit(1000)
+    ).all()
+    return render("offerings/members.html", offering=offering, memberships=rows, tab="members")
+
+
+@ui_bp.get("/offerings/<offering_uuid>/catalog")
+@login_required
+def catalog(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    return render("offerings/catalog.html", offering=offering, tab="catalog")
+
+
+@ui_bp.get("/offerings/<offering_uuid>/activity")
+@login_required
+def activity(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.offering_id == offering.id)
+        .order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
+        .limit(ACTIVITY_LIMIT)
+    ).all()
+    return render("offerings/activity.html", offering=offering, events=events, tab="activity", form=ConfirmForm())
