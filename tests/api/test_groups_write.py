@@ -351,3 +351,18 @@ def test_delete_errors(client, world: World) -> None:
     down = client.delete(f"{BASE}/{group.uuid}/?delete_remote=true", headers=world.headers("manager"))
     assert down.status_code == 502
     assert db.session.query(OfferingKeycloakGroup).count() == 1
+
+
+def test_set_backend_id_absent_keeps_the_link(client, world: World) -> None:
+    remote_id = world.realm.add_path("/base/hpc/users")
+    group = world.add_group(
+        "local", backend_id=remote_id, role=world.cluster_role, resource=world.resource, scope_id="c-1"
+    )
+    world.realm.down = True  # an unchanged link needs no Keycloak call
+    response = client.post(
+        f"{BASE}/{group.uuid}/set_backend_id/",
+        json={"resource_uuid": world.resource.uuid},
+        headers=world.headers("manager"),
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["backend_id"] == remote_id

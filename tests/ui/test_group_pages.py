@@ -73,10 +73,10 @@ def test_bulk_import_two_groups_with_one_role(manager, world: World) -> None:
     response = manager.client.post(
         f"{groups_url(world)}/bulk-import",
         data={
-            "csrf_token": manager.token,
-            "remote_group_ids": [first, second],
-            "role": world.member_role.uuid,
-            "resource": "",
+            "bulk-csrf_token": manager.token,
+            "bulk-remote_group_ids": [first, second],
+            "bulk-role": world.member_role.uuid,
+            "bulk-resource": "",
         },
     )
     assert response.status_code == 303

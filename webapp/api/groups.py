@@ -163,7 +163,7 @@ def group_set_backend_id(uuid: str) -> Response:
     group = groups.set_backend_id(
         g.api_user,
         group,
-        backend_id=fields.get("backend_id"),
+        backend_id=fields.get("backend_id", groups.UNSET),
         resource_uuid=fields.get("resource_uuid", groups.UNSET),
         scope_id=fields.get("scope_id", groups.UNSET),
     )

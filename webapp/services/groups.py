@@ -58,13 +58,15 @@ def import_remote(
 def set_backend_id(
     actor: User,
     group: OfferingKeycloakGroup,
-    backend_id: str | None,
+    backend_id: object,
     resource_uuid: object = UNSET,
     scope_id: object = UNSET,
 ) -> OfferingKeycloakGroup:
-    """Link, re-link or unlink a local group. Absent resource/scope keep their values (Better than Waldur)."""
+    """Link, re-link or unlink a local group. Empty/None unlinks; UNSET (absent) keeps the link, and absent
+    resource/scope keep their values too (Better than Waldur, which reset scope_id)."""
     offering = group.offering
-    backend_id = (backend_id or "").strip()
+    keep_link = backend_id is UNSET
+    backend_id = group.backend_id if keep_link else str(backend_id or "").strip()
     resource = group.resource if resource_uuid is UNSET else resource_of(offering, resource_uuid)
     new_scope_id = group.scope_id if scope_id is UNSET else str(scope_id or "")
     scope = Scope(group.role, resource, new_scope_id)
@@ -75,7 +77,7 @@ def set_backend_id(
             raise ValidationFailed([SCOPE_TAKEN])
 
     remote_path = ""
-    if backend_id:
+    if backend_id and not keep_link:
         gateway = gateway_for_offering(offering)
         try:
             remote = call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(backend_id))
@@ -92,7 +94,7 @@ def set_backend_id(
     group.backend_id = backend_id
     group.resource = resource
     group.scope_id = new_scope_id
-    action = "group.linked" if backend_id else "group.unlinked"
+    action = "group.updated" if keep_link else ("group.linked" if backend_id else "group.unlinked")
     audit.record(actor, offering, action, group, {"previous": previous, "backend_id": backend_id, "path": remote_path})
     _commit_or_explain(SCOPE_TAKEN)
     return group

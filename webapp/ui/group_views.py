@@ -18,6 +18,7 @@ from .helpers import group_or_404, offering_or_404, resource_choices, role_choic
 from .htmx import add_toast, redirect_to, render, wants_fragment
 
 USER_SEARCH_LIMIT = 25
+BULK_PREFIX = "bulk"  # the bulk form shares the page with dialogs: keep its field ids apart
 
 
 def _problem(exc: ValidationFailed | RemoteFailure) -> str:
@@ -39,7 +40,7 @@ def groups(offering_uuid: str) -> Response:
         query=request.args.get("q", ""),
         page=request.args.get("page", 1, type=int) or 1,
     )
-    bulk_form = BulkImportForm()
+    bulk_form = BulkImportForm(prefix=BULK_PREFIX)
     bulk_form.role.choices = role_choices(offering)
     bulk_form.resource.choices = resource_choices(offering)
     return render(
@@ -127,7 +128,7 @@ def group_import(offering_uuid: str) -> Response:
 @login_required
 def group_bulk_import(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
-    form = BulkImportForm()
+    form = BulkImportForm(prefix=BULK_PREFIX)
     form.role.choices = role_choices(offering)
     form.resource.choices = resource_choices(offering)
     if not form.validate_on_submit():

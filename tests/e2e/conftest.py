@@ -1,0 +1,114 @@
+"""Playwright journeys: a live app on a real Keycloak realm, driven in Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import TEST_ENCRYPTION_KEY, TEST_SECRET
+from tests.factories import PASSWORD
+from webapp import create_app
+from webapp.crypto import encrypt
+from webapp.extensions import db
+from webapp.models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
+from webapp.services.accounts import set_password
+
+SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.keycloak)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    executable = next((path for path in SYSTEM_CHROMIUM if Path(path).exists()), None)
+    with sync_playwright() as playwright:
+        # A system Chromium when there is one (these machines cannot download Playwright's own build);
+        # otherwise the browser that `playwright install chromium` fetched.
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class LiveApp:
+    url: str
+    app: object
+    realm: object
+    offering_uuid: str
+    role_uuid: str
+
+
+@pytest.fixture
+def live_app(migrated_template: Path, tmp_path: Path, real_realm) -> Iterator[LiveApp]:  # type: ignore[no-untyped-def]
+    database = tmp_path / "e2e.sqlite"
+    shutil.copy(migrated_template, database)
+    app = create_app(
+        {
+            "SECRET_KEY": TEST_SECRET,
+            "ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        organization = Organization(name="E2E Org", slug="e2e")
+        offering = Offering(
+            organization=organization,
+            name="E2E Offering",
+            slug="e2e-offering",
+            keycloak_enabled=True,
+            keycloak_url=real_realm.server.url + "/",
+            keycloak_realm=real_realm.name,
+            keycloak_auth_realm="master",
+            keycloak_username=real_realm.server.admin,
+            keycloak_password_encrypted=encrypt(real_realm.server.admin_password),
+            keycloak_base_group="offerings",
+            keycloak_timeout=20,
+        )
+        role = OfferingRole(offering=offering, name="member")
+        resource = Resource(offering=offering, name="Alpha allocation")
+        manager = User(username="manager", email="manager@example.org")
+        set_password(manager, PASSWORD)
+        db.session.add_all([organization, offering, role, resource, manager])
+        db.session.flush()
+        db.session.add(OfferingManager(user_id=manager.id, offering_id=offering.id))
+        db.session.commit()
+        offering_uuid, role_uuid = offering.uuid, role.uuid
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveApp(f"http://127.0.0.1:{server.server_port}", app, real_realm, offering_uuid, role_uuid)
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
