@@ -11,7 +11,7 @@ from tests.factories import PASSWORD
 from .conftest import LiveApp
 from .pages import GroupsPage, LoginPage
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
 def seed_realm(live: LiveApp) -> dict[str, str]:
@@ -36,8 +36,6 @@ def test_manager_journey(page: Page, live_app: LiveApp) -> None:
     # Review the diff: everything is remote only at first.
     groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
     expect(groups.count("remote_only")).to_have_text("5")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "groups-view.png"), full_page=True)
 
     # Import one, then bulk-import two.
     groups.import_group("alpha", role="member")
@@ -55,6 +53,8 @@ def test_manager_journey(page: Page, live_app: LiveApp) -> None:
     groups.row("gamma").filter(has_text="Synced").get_by_role("link", name="Unlink…").click()
     groups.dialog().get_by_role("button", name="Unlink").click()
     expect(groups.count("local_only")).to_have_text("1")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "groups-view.png"), full_page=True)  # copied to docs/ for the README
     groups.row("gamma").filter(has_text="Local only").get_by_role("link", name="Link…").click()
     groups.dialog().get_by_label("Keycloak group").select_option(label="/offerings/e2e-offering/gamma")
     groups.dialog().get_by_role("button", name="Link").click()
