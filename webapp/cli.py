@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import click
@@ -13,6 +15,28 @@ from .extensions import db
 from .models import User
 from .services.accounts import create_token
 from .services.loader import LoadError, load_data
+from .services.memberships import RunSummary, reconcile, sync_pending
+
+INTERVAL = re.compile(r"^(\d+)\s*([smhd]?)$")
+UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(value: str) -> int:
+    """ "15m", "30s", "1h", "900" -> seconds."""
+    match = INTERVAL.match(value.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise click.BadParameter(f"{value!r} is not an interval like 30s, 15m or 1h")
+    return int(match.group(1)) * UNITS[match.group(2)]
+
+
+def _report(name: str, summary: RunSummary) -> None:
+    click.echo(
+        f"{name}: {summary.offerings} offering(s); activated {summary.activated}, still pending "
+        f"{summary.still_pending}, flagged removed {summary.flagged_removed}, restored {summary.restored}, "
+        f"errors {len(summary.errors)}"
+    )
+    for error in summary.errors:
+        click.echo(f"  error: {error}", err=True)
 
 
 def init_app(app: Flask) -> None:
@@ -39,3 +63,31 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(f"No user named {username!r}.")
         _token, plain = create_token(user)
         click.echo(plain)
+
+    @app.cli.command("sync-pending")
+    def sync_pending_command() -> None:
+        """Retry pending memberships: add users whose Keycloak accounts now exist."""
+        _report("sync-pending", sync_pending())
+
+    @app.cli.command("reconcile")
+    def reconcile_command() -> None:
+        """Flag active members removed in Keycloak, and clear the flag for those who are back."""
+        _report("reconcile", reconcile())
+
+    @app.cli.command("worker")
+    @click.option("--interval", default="15m", show_default=True, help="Time between runs, e.g. 30s, 15m, 1h.")
+    @click.option("--once", is_flag=True, help="Run one round and exit.")
+    def worker_command(interval: str, once: bool) -> None:
+        """Run sync-pending and reconcile on a schedule, in one process."""
+        seconds = parse_interval(interval)
+        while True:
+            started = time.monotonic()
+            _report("sync-pending", sync_pending())
+            _report("reconcile", reconcile())
+            if once:
+                return
+            try:
+                time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+            except KeyboardInterrupt:
+                click.echo("worker stopped")
+                return

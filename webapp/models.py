@@ -210,3 +210,5 @@ class AuditEvent(TimestampedMixin, db.Model):
     object_type: Mapped[str] = mapped_column(String(100), default="")
     object_repr: Mapped[str] = mapped_column(String(500), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    offering: Mapped[Offering | None] = relationship()

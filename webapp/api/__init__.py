@@ -47,4 +47,4 @@ def remote_failure(exc: RemoteFailure) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 502
 
 
-from . import catalog, groups, memberships, schema  # noqa: E402,F401  (routes register on import)
+from . import audit, catalog, groups, memberships, schema  # noqa: E402,F401  (routes register on import)

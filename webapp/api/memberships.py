@@ -10,9 +10,10 @@ from ..extensions import db
 from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole, Resource
 from ..services import access
 from ..services.errors import ObjectNotFound, ValidationFailed
+from ..services.memberships import MembershipRequest, create_membership, delete_membership
 from ..services.uuids import parse_uuid
 from . import api_bp
-from .inputs import uuid_param
+from .inputs import json_body, read_fields, uuid_param
 from .ordering import apply_ordering
 from .pagination import paginate_query
 from .serializers import serialize_membership
@@ -88,3 +89,35 @@ def membership_detail(uuid: str) -> Response:
     if not membership:
         raise ObjectNotFound()
     return jsonify(serialize_membership(membership, g.api_user))
+
+
+@api_bp.post("/offering-keycloak-memberships/")
+def membership_create() -> tuple[Response, int]:
+    fields = read_fields(
+        json_body(),
+        {"offering": "str", "role": "str", "username": "str", "email": "str?", "resource": "str?", "scope_id": "str?"},
+    )
+    membership = create_membership(
+        g.api_user,
+        MembershipRequest(
+            offering=fields["offering"],
+            role=fields["role"],
+            username=fields["username"],
+            email=fields.get("email") or "",
+            resource=fields.get("resource"),
+            scope_id=fields.get("scope_id") or "",
+        ),
+    )
+    return jsonify(serialize_membership(membership, g.api_user)), 201
+
+
+@api_bp.delete("/offering-keycloak-memberships/<uuid>/")
+def membership_delete(uuid: str) -> tuple[str, int]:
+    membership_uuid = parse_uuid(uuid)
+    membership = membership_uuid and db.session.scalar(
+        visible_memberships().where(OfferingKeycloakMembership.uuid == membership_uuid)
+    )
+    if not membership:
+        raise ObjectNotFound()
+    delete_membership(g.api_user, membership)
+    return "", 204

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from .audit import AUDIT_ORDERING
 from .groups import GROUP_ORDERING
 from .memberships import MEMBERSHIP_ORDERING, STATES
 
@@ -261,6 +262,18 @@ def request_schemas() -> dict[str, Schema]:
             },
             required=["offering_uuid", "role_uuid", "remote_group_id"],
         ),
+        "OfferingKeycloakMembershipRequest": obj(
+            {
+                "offering": string("Offering URL or uuid (with or without hyphens)."),
+                "role": string("Role URL or uuid."),
+                "resource": string("Resource URL or uuid.", nullable=True),
+                "scope_id": string(nullable=True, default=""),
+                "username": string("Exact Keycloak username; stored lower-case.", minLength=1),
+                "email": string(nullable=True),
+                "user": string("Accepted for compatibility; ignored.", nullable=True),
+            },
+            required=["offering", "role", "username"],
+        ),
         "SetBackendIdRequest": obj(
             {
                 "backend_id": string("Empty or null unlinks without calling Keycloak.", nullable=True),
@@ -293,6 +306,19 @@ def schemas() -> dict[str, Schema]:
         "OfferingKeycloakGroup": group_schema(),
         "OfferingKeycloakMembership": membership_schema(),
         "MembershipState": string(enum=list(STATES)),
+        "AuditEvent": obj(
+            {
+                "uuid": uuid(),
+                "created": timestamp(),
+                "actor": string("Username, or system for background jobs."),
+                "offering_uuid": uuid(nullable=True),
+                "offering_name": string(nullable=True),
+                "action": string(),
+                "object_type": string(),
+                "object": string(),
+                "details": {"type": "object", "additionalProperties": True},
+            }
+        ),
         "RemoteGroup": remote_group_schema(),
         "RemoteGroupMember": remote_user_schema(),
         "SyncStatusResponse": sync_status_schema(),
@@ -634,9 +660,39 @@ def membership_paths() -> dict[str, dict[str, Schema]]:
         ordering_parameter(MEMBERSHIP_ORDERING),
         *list_page_parameters(),
     ]
+    create = operation(
+        f"{prefix}_create",
+        "Grant access: find or create the group (in Keycloak too) and add the user, or keep it pending",
+        tag,
+        {"201": json_response("The membership.", ref("OfferingKeycloakMembership")), **error_refs(400, 502)},
+        body="OfferingKeycloakMembershipRequest",
+    )
+    destroy = operation(
+        f"{prefix}_destroy",
+        "Revoke access: remove the user from the Keycloak group (never the group itself)",
+        tag,
+        {"204": {"description": "Deleted."}, **error_refs(400, 404, 502)},
+    )
     return {
-        MEMBERSHIPS: paged_list(prefix, tag, "OfferingKeycloakMembership", filters, (400, 404)),
-        MEMBERSHIPS + "{uuid}/": detail(prefix, tag, "OfferingKeycloakMembership"),
+        MEMBERSHIPS: {
+            **paged_list(prefix, tag, "OfferingKeycloakMembership", filters, (400, 404)),
+            "post": create,
+        },
+        MEMBERSHIPS + "{uuid}/": {**detail(prefix, tag, "OfferingKeycloakMembership"), "delete": destroy},
+    }
+
+
+def audit_paths() -> dict[str, dict[str, Schema]]:
+    tag = "offering-keycloak-audit"
+    filters = [
+        offering_filter(),
+        query("action", string(), "Exact action name, e.g. group.imported."),
+        query("actor", string(), "Username of who did it."),
+        ordering_parameter(AUDIT_ORDERING),
+        *list_page_parameters(),
+    ]
+    return {
+        "/api/offering-keycloak-audit/": paged_list("offering_keycloak_audit", tag, "AuditEvent", filters, (400, 404))
     }
 
 
@@ -679,7 +735,7 @@ def with_path_details(paths: dict[str, dict[str, Schema]]) -> dict[str, dict[str
 
 
 def build_document() -> dict[str, Any]:
-    paths = {**group_paths(), **membership_paths(), **catalog_paths(), **schema_paths()}
+    paths = {**group_paths(), **membership_paths(), **audit_paths(), **catalog_paths(), **schema_paths()}
     return {
         "openapi": "3.0.3",
         "info": {
@@ -691,6 +747,7 @@ def build_document() -> dict[str, Any]:
         "tags": [
             {"name": "offering-keycloak-groups"},
             {"name": "offering-keycloak-memberships"},
+            {"name": "offering-keycloak-audit"},
             {"name": "offerings", "description": "Read-only targets of the URLs in group representations."},
             {"name": "schema"},
         ],

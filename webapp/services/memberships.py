@@ -1,0 +1,350 @@
+"""Granting and revoking access through Keycloak groups (SPEC §4), and the background retries."""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..keycloak import KeycloakError, KeycloakGateway, NotFound
+from ..models import (
+    GroupOrigin,
+    MembershipState,
+    Offering,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+    User,
+    utcnow,
+)
+from . import audit
+from .access import visible_offerings
+from .connection import call_keycloak, gateway_for_offering
+from .errors import OFFERING_NOT_FOUND, RemoteFailure, ServiceError, ValidationFailed
+from .hierarchy import CreatedGroups, ensure_group
+from .naming import render_group_name
+from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
+from .uuids import uuid_from_url_or_hex
+
+DUPLICATE = "This keycloak membership already exists."
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class MembershipRequest:
+    offering: object
+    role: object
+    username: str
+    email: str = ""
+    resource: object = None
+    scope_id: str = ""
+
+
+def _offering(actor: User, reference: object) -> Offering:
+    offering_uuid = uuid_from_url_or_hex(reference)
+    offering = offering_uuid and db.session.scalar(visible_offerings(actor).where(Offering.uuid == offering_uuid))
+    if not offering:
+        raise ValidationFailed.field("offering", OFFERING_NOT_FOUND)
+    return offering
+
+
+def create_membership(actor: User, data: MembershipRequest) -> OfferingKeycloakMembership:
+    username = data.username.strip().lower()
+    email = data.email.strip().lower()
+    if not username:
+        raise ValidationFailed.field("username", "This field may not be blank.")
+    if email and not EMAIL.match(email):
+        raise ValidationFailed.field("email", "Enter a valid email address.")
+    offering = _offering(actor, data.offering)
+    gateway = gateway_for_offering(offering)
+    role = role_of(offering, data.role, field="role")
+    resource = resource_of(offering, data.resource, field="resource")
+    scope = Scope(role, resource, (data.scope_id or "").strip())
+    check_scope(role, resource, scope.scope_id, resource_field="resource")
+
+    group = existing_group(offering, scope)
+    if group is not None and db.session.scalar(
+        select(OfferingKeycloakMembership.id).where(
+            OfferingKeycloakMembership.group_id == group.id, OfferingKeycloakMembership.username == username
+        )
+    ):
+        raise ValidationFailed([DUPLICATE])
+
+    created = CreatedGroups(gateway)
+    granted: list[tuple[str, str]] = []  # (user id, group id) added in Keycloak by this request
+    try:
+        membership = _grant(actor, offering, scope, group, username, email, created, granted)
+        db.session.commit()
+        return membership
+    except Exception as exc:
+        # Compensate before re-raising: nothing half-done may survive a failed request.
+        db.session.rollback()
+        for user_id, group_id in granted:
+            with suppress(KeycloakError):
+                gateway.remove_user_from_group(user_id, group_id)
+        created.compensate()
+        if isinstance(exc, IntegrityError):
+            raise ValidationFailed([DUPLICATE]) from exc
+        if isinstance(exc, NotFound):
+            raise RemoteFailure("Granting access in Keycloak failed", exc.message) from exc
+        raise
+
+
+def _grant(
+    actor: User,
+    offering: Offering,
+    scope: Scope,
+    group: OfferingKeycloakGroup | None,
+    username: str,
+    email: str,
+    created: CreatedGroups,
+    granted: list[tuple[str, str]],
+) -> OfferingKeycloakMembership:
+    gateway = created.gateway
+    if group is None:
+        group = OfferingKeycloakGroup(
+            offering=offering,
+            role=scope.role,
+            resource=scope.resource,
+            scope_id=scope.scope_id,
+            name=render_group_name(offering, scope.role, scope.resource, scope.scope_id),
+            origin=GroupOrigin.CREATED.value,
+        )
+        db.session.add(group)
+    if not group.backend_id:
+        name = group.name
+        remote = call_keycloak("Creating the Keycloak group failed", lambda: ensure_group(offering, name, created))
+        owner = group_with_backend_id(offering, remote.id)
+        if owner is not None and owner is not group:
+            raise ValidationFailed(
+                [f"The Keycloak group {remote.path} is already linked to local group '{owner.name}'."]
+            )
+        group.backend_id = remote.id
+    backend_id = group.backend_id
+    membership = OfferingKeycloakMembership(group=group, username=username, email=email)
+    user = None
+    try:
+        user = call_keycloak("Looking up the Keycloak user failed", lambda: gateway.find_user_by_username(username))
+        if user is not None:
+            call_keycloak(
+                "Adding the user to the Keycloak group failed", lambda: gateway.add_user_to_group(user.id, backend_id)
+            )
+            granted.append((user.id, backend_id))
+    except RemoteFailure as exc:
+        if not created.ids or not created.compensate():
+            raise  # nothing of ours is left in Keycloak: the rollback restores the previous state
+        _keep_as_pending(actor, offering, group, membership, exc)
+    if user is None:
+        membership.state = MembershipState.PENDING.value  # sync-pending adds them once the account exists
+    else:
+        membership.state = MembershipState.ACTIVE.value
+        membership.keycloak_user_id = user.id
+        membership.email = email or user.email
+        membership.first_name, membership.last_name = user.first_name, user.last_name
+    db.session.add(membership)
+    audit.record(
+        actor,
+        offering,
+        "membership.created",
+        membership,
+        {"group": group.name, "state": membership.state, "created_groups": len(created.ids)},
+    )
+    db.session.flush()
+    return membership
+
+
+def _keep_as_pending(
+    actor: User,
+    offering: Offering,
+    group: OfferingKeycloakGroup,
+    membership: OfferingKeycloakMembership,
+    exc: RemoteFailure,
+) -> None:
+    """Keycloak failed after we created a group there and we could not delete it again: rather than leave an
+    orphan, keep the local group linked to it and record the membership as pending with the error."""
+    membership.state = MembershipState.PENDING.value
+    membership.error_message = f"{exc.message}. Saved as pending; sync-pending will retry."
+    db.session.add(membership)
+    audit.record(
+        actor,
+        offering,
+        "membership.created",
+        membership,
+        {"group": group.name, "state": membership.state, "error": exc.message},
+    )
+    db.session.commit()
+    raise RemoteFailure(exc.action, f"{exc.reason}. The membership was saved as pending and will be retried.")
+
+
+def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> None:
+    """Remove the user from the Keycloak group (never the group itself), then forget the membership."""
+    group = membership.group
+    offering = group.offering
+    if membership.state != MembershipState.PENDING.value and group.backend_id:
+        gateway = gateway_for_offering(offering)
+
+        def remove() -> None:
+            user_id = membership.keycloak_user_id
+            if not user_id:
+                user = gateway.find_user_by_username(membership.username)
+                user_id = user.id if user else ""
+            if user_id:
+                with suppress(NotFound):  # the user or the group is already gone: nothing left to revoke
+                    gateway.remove_user_from_group(user_id, group.backend_id)
+
+        call_keycloak("Removing the user from the Keycloak group failed", remove)
+    audit.record(actor, offering, "membership.deleted", membership, {"group": group.name, "state": membership.state})
+    db.session.delete(membership)
+    db.session.commit()
+
+
+# -- background work ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    offerings: int = 0
+    activated: int = 0
+    still_pending: int = 0
+    flagged_removed: int = 0
+    restored: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _offerings_with(states: list[str]) -> list[Offering]:
+    return list(
+        db.session.scalars(
+            select(Offering)
+            .where(
+                Offering.id.in_(
+                    select(OfferingKeycloakGroup.offering_id)
+                    .join(OfferingKeycloakMembership)
+                    .where(OfferingKeycloakMembership.state.in_(states))
+                )
+            )
+            .order_by(Offering.id)
+        )
+    )
+
+
+def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembership]:
+    return list(
+        db.session.scalars(
+            select(OfferingKeycloakMembership)
+            .join(OfferingKeycloakGroup)
+            .where(OfferingKeycloakGroup.offering_id == offering.id, OfferingKeycloakMembership.state.in_(states))
+            .order_by(OfferingKeycloakMembership.id)
+        )
+    )
+
+
+def sync_pending() -> RunSummary:
+    """Retry every pending membership; one gateway per offering; a bad offering does not stop the others."""
+    summary = RunSummary()
+    for offering in _offerings_with([MembershipState.PENDING.value]):
+        summary.offerings += 1
+        rows = _rows(offering, [MembershipState.PENDING.value])
+        try:
+            gateway = gateway_for_offering(offering)
+        except ServiceError as exc:
+            _record_error(rows, _reason(exc))
+            summary.errors.append(f"{offering.name}: {_reason(exc)}")
+            continue
+        for row in rows:
+            row.last_checked = utcnow()
+            try:
+                activated = _activate(gateway, offering, row)
+            except (RemoteFailure, NotFound) as exc:
+                row.error_message = _reason(exc)
+                summary.errors.append(f"{offering.name}/{row.group.name}/{row.username}: {row.error_message}")
+                continue
+            row.error_message = ""
+            if activated:
+                summary.activated += 1
+                audit.record(None, offering, "membership.activated", row, {"group": row.group.name})
+            else:
+                summary.still_pending += 1
+        db.session.commit()
+    return summary
+
+
+def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloakMembership) -> bool:
+    """Add a pending member whose Keycloak account now exists; False while it does not exist yet."""
+    user = call_keycloak("Looking up the Keycloak user failed", lambda: gateway.find_user_by_username(row.username))
+    if user is None:
+        return False
+    group = row.group
+    if not group.backend_id:
+        created = CreatedGroups(gateway)
+        group.backend_id = call_keycloak(
+            "Creating the Keycloak group failed", lambda: ensure_group(offering, group.name, created)
+        ).id
+    call_keycloak(
+        "Adding the user to the Keycloak group failed", lambda: gateway.add_user_to_group(user.id, group.backend_id)
+    )
+    row.state = MembershipState.ACTIVE.value
+    row.keycloak_user_id = user.id
+    row.first_name, row.last_name = user.first_name, user.last_name
+    row.email = row.email or user.email
+    return True
+
+
+def reconcile() -> RunSummary:
+    """Flag active members that left the Keycloak group; clear the flag when they are back."""
+    summary = RunSummary()
+    states = [MembershipState.ACTIVE.value, MembershipState.REMOVED_REMOTELY.value]
+    for offering in _offerings_with(states):
+        summary.offerings += 1
+        try:
+            gateway = gateway_for_offering(offering)
+            by_group: dict[int, list[OfferingKeycloakMembership]] = {}
+            for row in _rows(offering, states):
+                by_group.setdefault(row.group_id, []).append(row)
+            for rows in by_group.values():
+                _reconcile_group(gateway, rows, summary)
+            db.session.commit()
+        except (ServiceError, NotFound) as exc:
+            db.session.rollback()
+            summary.errors.append(f"{offering.name}: {_reason(exc)}")
+    return summary
+
+
+def _reconcile_group(gateway: KeycloakGateway, rows: list[OfferingKeycloakMembership], summary: RunSummary) -> None:
+    group = rows[0].group
+    if not group.backend_id:
+        return
+    present = call_keycloak(
+        "Reading Keycloak group members failed",
+        lambda: {user.username for page in gateway.iter_group_members(group.backend_id) for user in page},
+    )
+    now = utcnow()
+    for row in rows:
+        is_present = row.username in present
+        if row.state == MembershipState.ACTIVE.value and not is_present:
+            row.state = MembershipState.REMOVED_REMOTELY.value
+            summary.flagged_removed += 1
+        elif row.state == MembershipState.REMOVED_REMOTELY.value and is_present:
+            row.state = MembershipState.ACTIVE.value
+            summary.restored += 1
+        row.last_checked = now
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, RemoteFailure):
+        return exc.message
+    if isinstance(exc, ValidationFailed):
+        return " ".join(exc.messages)
+    if isinstance(exc, KeycloakError):
+        return exc.message
+    return str(exc)
+
+
+def _record_error(rows: list[OfferingKeycloakMembership], message: str) -> None:
+    now = utcnow()
+    for row in rows:
+        row.error_message = message
+        row.last_checked = now
+    db.session.commit()
