@@ -14,8 +14,13 @@ BASE = "/api/offering-keycloak-memberships/"
 
 
 def body(world: World, username: str = "alice", **extra) -> dict:
-    return {"offering": str(uuid.UUID(world.offering.uuid)), "role": world.member_role.uuid,
-            "username": username, "email": f"{username}@example.org", **extra}
+    return {
+        "offering": str(uuid.UUID(world.offering.uuid)),
+        "role": world.member_role.uuid,
+        "username": username,
+        "email": f"{username}@example.org",
+        **extra,
+    }
 
 
 def snapshot(world: World) -> tuple:
@@ -67,18 +72,24 @@ def test_create_validation(client, world: World) -> None:
     headers = world.headers("manager")
     before = snapshot(world)
     assert client.post(BASE, json={}, headers=headers).json == {
-        "offering": ["This field is required."], "role": ["This field is required."],
-        "username": ["This field is required."]}
+        "offering": ["This field is required."],
+        "role": ["This field is required."],
+        "username": ["This field is required."],
+    }
     assert client.post(BASE, json=body(world) | {"offering": world.other_offering.uuid}, headers=headers).json == {
-        "offering": ["Offering not found."]}
+        "offering": ["Offering not found."]
+    }
     assert client.post(BASE, json=body(world) | {"role": world.other_role.uuid}, headers=headers).json == {
-        "role": ["Role not found for this offering."]}
+        "role": ["Role not found for this offering."]
+    }
     assert client.post(BASE, json=body(world, resource=world.other_resource.uuid), headers=headers).json == {
-        "resource": ["Resource not found for this offering."]}
+        "resource": ["Resource not found for this offering."]
+    }
     scoped = body(world) | {"role": world.cluster_role.uuid}
     assert list(client.post(BASE, json=scoped, headers=headers).json) == ["resource"]
     assert client.post(BASE, json=body(world, email="nope"), headers=headers).json == {
-        "email": ["Enter a valid email address."]}
+        "email": ["Enter a valid email address."]
+    }
     assert client.post(BASE, json=body(world)).status_code == 401
     assert snapshot(world) == before
 
@@ -87,9 +98,11 @@ def test_create_accepts_urls(client, world: World) -> None:
     offering_url = f"http://testserver/api/offerings/{world.offering.uuid}/"
     role_url = f"http://testserver/api/offering-roles/{world.cluster_role.uuid}/"
     resource_url = f"http://testserver/api/resources/{world.resource.uuid}/"
-    response = client.post(BASE, json=body(world) | {"offering": offering_url, "role": role_url,
-                                                     "resource": resource_url, "scope_id": "c-1"},
-                           headers=world.headers("manager"))
+    response = client.post(
+        BASE,
+        json=body(world) | {"offering": offering_url, "role": role_url, "resource": resource_url, "scope_id": "c-1"},
+        headers=world.headers("manager"),
+    )
     assert response.status_code == 201, response.json
     assert response.json["group_scope_id"] == "c-1" and response.json["group_resource_uuid"] == world.resource.uuid
 
@@ -113,7 +126,7 @@ def test_failure_after_group_creation_deletes_the_new_groups(client, world: Worl
     db.session.commit()
     before = snapshot(world)
 
-    def broken_add(self, user_id, group_id):  # noqa: ANN001, ANN202
+    def broken_add(self, user_id, group_id):
         raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
 
     monkeypatch.setattr(FakeGateway, "add_user_to_group", broken_add)
@@ -151,7 +164,8 @@ def test_list_filters_and_visibility(client, world: World) -> None:
     client.post(BASE, json=body(world), headers=headers)
     client.post(BASE, json=body(world, "pending-pat"), headers=headers)
     names = lambda query, who="manager": sorted(  # noqa: E731
-        m["username"] for m in client.get(f"{BASE}?{query}", headers=world.headers(who)).json)
+        m["username"] for m in client.get(f"{BASE}?{query}", headers=world.headers(who)).json
+    )
     assert names("") == ["alice", "pending-pat"]
     assert names("state=pending") == ["pending-pat"]
     assert names("state=pending&state=active") == ["alice", "pending-pat"]
@@ -183,8 +197,9 @@ def test_updates_are_405(client, world: World, method: str) -> None:
 def test_audit_endpoint(client, world: World) -> None:
     world.realm.add_user("alice")
     client.post(BASE, json=body(world), headers=world.headers("manager"))
-    response = client.get(f"/api/offering-keycloak-audit/?offering_uuid={world.offering.uuid}",
-                          headers=world.headers("manager"))
+    response = client.get(
+        f"/api/offering-keycloak-audit/?offering_uuid={world.offering.uuid}", headers=world.headers("manager")
+    )
     assert response.status_code == 200 and response.headers["X-Result-Count"] == "1"
     (event,) = response.json
     assert event["action"] == "membership.created" and event["actor"] == "manager"
@@ -202,7 +217,7 @@ def test_keycloak_lost_after_group_creation_keeps_a_recorded_pending_row(client,
 
     alice = world.realm.add_user("alice")
 
-    def dies_mid_request(self, user_id, group_id):  # noqa: ANN001, ANN202
+    def dies_mid_request(self, user_id, group_id):
         self.realm.down = True
         raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
 

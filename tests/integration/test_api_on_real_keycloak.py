@@ -124,7 +124,7 @@ def test_keycloak_dies_mid_membership_creation(client, real: RealWorld, monkeypa
     real.realm.add_user("dora")
     original = AdminGateway.find_user_by_username
 
-    def find_then_die(self, username):  # noqa: ANN001, ANN202
+    def find_then_die(self, username):
         found = original(self, username)
         real.proxy.cut()
         return found

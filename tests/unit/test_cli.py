@@ -23,14 +23,31 @@ def data_file(tmp_path: Path, **overrides) -> Path:
     data = {
         "users": [{"username": "Dana", "password": "pw-dana", "email": "dana@example.org", "is_staff": False}],
         "organizations": [{"uuid": ORG, "name": "Org", "slug": "org", "managers": ["dana"]}],
-        "offerings": [{
-            "uuid": OFFERING, "organization": ORG, "name": "Svc", "slug": "svc", "managers": ["dana"],
-            "keycloak": {"enabled": True, "url": "http://kc", "realm": "r", "username": "a", "password": "s3cret",
-                         "group_name_template": "${offering_slug}_${role_name}"},
-            "roles": [{"uuid": "33333333333333333333333333333333", "name": "member"}],
-            "resources": [{"uuid": "44444444444444444444444444444444", "name": "Res",
-                           "keycloak_available_scopes": [{"scope_type": "cluster", "scope_id": "c1", "label": "C1"}]}],
-        }],
+        "offerings": [
+            {
+                "uuid": OFFERING,
+                "organization": ORG,
+                "name": "Svc",
+                "slug": "svc",
+                "managers": ["dana"],
+                "keycloak": {
+                    "enabled": True,
+                    "url": "http://kc",
+                    "realm": "r",
+                    "username": "a",
+                    "password": "s3cret",
+                    "group_name_template": "${offering_slug}_${role_name}",
+                },
+                "roles": [{"uuid": "33333333333333333333333333333333", "name": "member"}],
+                "resources": [
+                    {
+                        "uuid": "44444444444444444444444444444444",
+                        "name": "Res",
+                        "keycloak_available_scopes": [{"scope_type": "cluster", "scope_id": "c1", "label": "C1"}],
+                    }
+                ],
+            }
+        ],
     } | overrides
     path = tmp_path / "data.json"
     path.write_text(json.dumps(data))
@@ -45,7 +62,9 @@ def test_load_data_is_idempotent_and_encrypts_secrets(app, tmp_path: Path) -> No
     second = runner.invoke(args=["load-data", str(data_file(tmp_path))])
     assert "0 created, 0 updated" in second.output
     offering = db.session.query(Offering).one()
-    assert offering.keycloak_password_encrypted != "s3cret" and decrypt(offering.keycloak_password_encrypted) == "s3cret"
+    assert (
+        offering.keycloak_password_encrypted != "s3cret" and decrypt(offering.keycloak_password_encrypted) == "s3cret"
+    )
     assert db.session.query(OfferingManager).count() == 2
     assert db.session.query(User).one().username == "dana"
 
@@ -53,12 +72,29 @@ def test_load_data_is_idempotent_and_encrypts_secrets(app, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"organizations": [{"uuid": "bad", "name": "x", "slug": "x"}]}, "organizations[0]: 'uuid' is not a valid UUID"),
+        (
+            {"organizations": [{"uuid": "bad", "name": "x", "slug": "x"}]},
+            "organizations[0]: 'uuid' is not a valid UUID",
+        ),
         ({"users": [{"email": "x"}]}, "users[0]: 'username' is required"),
-        ({"offerings": [{"uuid": OFFERING, "organization": ORG, "name": "S", "slug": "s",
-                         "keycloak": {"group_name_template": "$bogus"}}]}, "Unknown variable $bogus"),
-        ({"offerings": [{"uuid": OFFERING, "organization": ORG, "name": "S", "slug": "s", "managers": ["ghost"]}]},
-         "manager 'ghost' is not a known user"),
+        (
+            {
+                "offerings": [
+                    {
+                        "uuid": OFFERING,
+                        "organization": ORG,
+                        "name": "S",
+                        "slug": "s",
+                        "keycloak": {"group_name_template": "$bogus"},
+                    }
+                ]
+            },
+            "Unknown variable $bogus",
+        ),
+        (
+            {"offerings": [{"uuid": OFFERING, "organization": ORG, "name": "S", "slug": "s", "managers": ["ghost"]}]},
+            "manager 'ghost' is not a known user",
+        ),
     ],
 )
 def test_load_data_bad_entry_named_and_nothing_changed(app, tmp_path: Path, override: dict, message: str) -> None:
@@ -85,9 +121,14 @@ def test_create_token_prints_a_token_stored_hashed(app, world: World) -> None:
     assert missing.exit_code != 0 and "No user named" in missing.output
 
 
-def add_pending(world: World, username: str, offering=None, role=None) -> OfferingKeycloakMembership:  # noqa: ANN001
-    group = world.add_group(f"g-{username}", backend_id=world.realm.add_path(f"/base/x-{username}"),
-                            offering=offering, role=role, scope_id=username)
+def add_pending(world: World, username: str, offering=None, role=None) -> OfferingKeycloakMembership:
+    group = world.add_group(
+        f"g-{username}",
+        backend_id=world.realm.add_path(f"/base/x-{username}"),
+        offering=offering,
+        role=role,
+        scope_id=username,
+    )
     membership = OfferingKeycloakMembership(group=group, username=username, state="pending")
     db.session.add(membership)
     db.session.commit()
