@@ -110,3 +110,24 @@ class LinkForm(FlaskForm):
 
 class DeleteGroupForm(FlaskForm):
     delete_remote = BooleanField("Also delete the group in Keycloak")
+
+
+class AddMemberForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(max=255)],
+        description="The exact Keycloak username. Unknown users are kept pending until their account exists.",
+    )
+    email = StringField("Email", validators=[Optional(), Length(max=255)])
+    role = SelectField("Role", validators=[DataRequired()])
+    resource = SelectField("Resource", validators=[Optional()])
+    scope_id = StringField(
+        "Scope id", validators=[Optional(), Length(max=255)], description="Required when the role has a scope type."
+    )
+
+
+class RemoveMembersForm(FlaskForm):
+    memberships = SelectMultipleField(
+        "Members", validators=[DataRequired("Select at least one member.")], validate_choice=False
+    )
+    confirm = BooleanField("Confirm")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..models import AuditEvent, OfferingKeycloakGroup, OfferingKeycloakMembership
+from ..models import AuditEvent
 from ..services import remote
 from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
@@ -108,21 +107,6 @@ def test_connection(offering_uuid: str) -> Response:
         result=result,
         tab="settings",
     )
-
-
-@ui_bp.get("/offerings/<offering_uuid>/members")
-@login_required
-def members(offering_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    rows = db.session.scalars(
-        select(OfferingKeycloakMembership)
-        .join(OfferingKeycloakGroup)
-        .where(OfferingKeycloakGroup.offering_id == offering.id)
-        .options(joinedload(OfferingKeycloakMembership.group))
-        .order_by(OfferingKeycloakMembership.username, OfferingKeycloakGroup.name)
-        .limit(1000)
-    ).all()
-    return render("offerings/members.html", offering=offering, memberships=rows, tab="members")
 
 
 @ui_bp.get("/offerings/<offering_uuid>/catalog")
