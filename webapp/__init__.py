@@ -50,12 +50,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     registry.init_app(app)
 
-    from . import auth, cli, errors
+    from . import auth, cli, errors, security
     from .api import api_bp
     from .ui import ui_bp
 
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)

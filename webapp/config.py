@@ -18,6 +18,9 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "PASSWORD_HASH_METHOD": "scrypt",
+        # Login throttling: this many failed logins for one username within the window lock it out for a while.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW_SECONDS": 900,
         # Keycloak paging and listing defaults (see KEYCLOAK.md).
         "KEYCLOAK_PAGE_SIZE": 200,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,

@@ -62,3 +62,24 @@ def test_tokens_created_once_and_revoked(manager, world: World) -> None:
 def test_other_managers_offering_is_404(manager, world: World) -> None:
     for suffix in ("groups", "settings", "members", "activity", "catalog"):
         assert manager.get(f"/offerings/{world.other_offering.uuid}/{suffix}").status_code == 404
+
+
+def test_login_throttled_after_repeated_failures(browser, world: World) -> None:
+    for _ in range(5):
+        assert browser.login("manager", "wrong").status_code == 400
+    blocked = browser.login("manager")  # even the right password is refused while throttled
+    assert blocked.status_code == 429
+    assert "Too many failed logins" in blocked.get_data(as_text=True)
+    assert browser.login("staff").status_code == 303  # other accounts are unaffected
+
+
+def test_security_headers_and_cookie_flags(manager, world: World) -> None:
+    response = manager.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    cookie = manager.client.get_cookie("session", domain="testserver")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html and " onclick=" not in html and " style=" not in html

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import ApiToken, User, utcnow
+from ..models import ApiToken, AuditEvent, User, utcnow
 from . import audit
 
 
@@ -18,11 +19,41 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
+class TooManyAttempts(Exception):
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"Too many failed logins for this account. Try again in {minutes} minute(s).")
+        self.minutes = minutes
+
+
+def _recent_failures(username: str) -> int:
+    window = timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
+    return (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "user.login_failed",
+                AuditEvent.object_repr == username,
+                AuditEvent.created >= utcnow() - window,
+            )
+        )
+        or 0
+    )
+
+
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active or not user.password_hash:
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+    """Check a password; failures are recorded (stateless across app instances) and throttle the username."""
+    username = username.strip().lower()
+    if _recent_failures(username) >= current_app.config["LOGIN_MAX_FAILURES"]:
+        raise TooManyAttempts(max(1, current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"] // 60))
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is not None and user.active and user.password_hash and check_password_hash(user.password_hash, password):
+        return user
+    db.session.add(
+        AuditEvent(
+            actor_name=username[:150], action="user.login_failed", object_type="User", object_repr=username[:500]
+        )
+    )
+    db.session.commit()
+    return None
 
 
 def hash_token(token: str) -> str:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import Offering
 from ..services import access, audit
-from ..services.accounts import authenticate
+from ..services.accounts import TooManyAttempts, authenticate
 from . import ui_bp
 from .forms import ConfirmForm, LoginForm
 from .htmx import render
@@ -29,7 +29,11 @@ def login() -> Response:
         return redirect(url_for("ui.offerings"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data or "", form.password.data or "")
+        try:
+            user = authenticate(form.username.data or "", form.password.data or "")
+        except TooManyAttempts as exc:
+            form.password.errors.append(str(exc))
+            return render("auth/login.html", form=form, status=429)
         if user is not None:
             login_user(user)
             audit.record(user, None, "user.logged_in")
