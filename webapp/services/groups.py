@@ -35,10 +35,7 @@ def import_remote(
         remote = call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(remote_group_id))
     except NotFound as exc:
         raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc
-    if group_with_backend_id(offering, remote.id):
-        raise ValidationFailed([ALREADY_IMPORTED])
-    if existing_group(offering, scope):
-        raise ValidationFailed([SCOPE_TAKEN])
+    _check_not_imported(offering, scope, remote.id)
 
     group = OfferingKeycloakGroup(
         offering=offering,
@@ -51,8 +48,22 @@ def import_remote(
     )
     db.session.add(group)
     audit.record(actor, offering, "group.imported", group, {"backend_id": remote.id, "path": remote.path})
-    _commit_or_explain(ALREADY_IMPORTED)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        # A concurrent import won the race between our checks and our insert: say why, as if we had seen it.
+        db.session.rollback()
+        _check_not_imported(offering, scope, remote.id)
+        raise ValidationFailed([ALREADY_IMPORTED]) from exc
     return group
+
+
+def _check_not_imported(offering: Offering, scope: Scope, remote_id: str) -> None:
+    if group_with_backend_id(offering, remote_id):
+        raise ValidationFailed([ALREADY_IMPORTED])
+    clash = existing_group(offering, scope)
+    if clash is not None:
+        raise ValidationFailed([ALREADY_IMPORTED if clash.backend_id == remote_id else SCOPE_TAKEN])
 
 
 def set_backend_id(
