@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, request
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -12,7 +12,7 @@ from ..models import AuditEvent, Offering
 from ..services import access
 from . import api_bp
 from .ordering import apply_ordering
-from .pagination import paginate_query
+from .pagination import paginated_response
 from .serializers import iso
 
 AUDIT_ORDERING = ("created", "action")
@@ -50,7 +50,4 @@ def _events() -> Select[tuple[AuditEvent]]:
 
 @api_bp.get("/offering-keycloak-audit/")
 def audit_list() -> Response:
-    items, headers = paginate_query(_events())
-    response = jsonify([serialize_event(event) for event in items])
-    response.headers.update(headers)
-    return response
+    return paginated_response(_events(), serialize_event)

@@ -11,16 +11,15 @@ from ..services import access
 from ..services.errors import ObjectNotFound
 from ..services.uuids import parse_uuid
 from . import api_bp
-from .pagination import paginate_query
+from .pagination import paginated_response
 from .serializers import serialize_offering, serialize_resource, serialize_role
 
 
 @api_bp.get("/offerings/")
 def offering_list() -> Response:
-    items, headers = paginate_query(access.visible_offerings(g.api_user).order_by(Offering.name, Offering.id))
-    response = jsonify([serialize_offering(item) for item in items])
-    response.headers.update(headers)
-    return response
+    return paginated_response(
+        access.visible_offerings(g.api_user).order_by(Offering.name, Offering.id), serialize_offering
+    )
 
 
 @api_bp.get("/offerings/<uuid>/")

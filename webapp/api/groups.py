@@ -6,13 +6,13 @@ from flask import Response, current_app, g, jsonify, request
 from sqlalchemy import Select
 from sqlalchemy.orm import joinedload
 
-from ..models import OfferingKeycloakGroup, OfferingRole, Resource
+from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
 from ..services import access, groups, members, remote, sync
-from ..services.errors import RemoteFailure, ValidationFailed
+from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
 from .inputs import bool_param, json_body, read_fields, uuid_param
 from .ordering import apply_ordering
-from .pagination import link_headers, page_request, paginate_list, paginate_query, resolve_page
+from .pagination import link_headers, page_request, paginated_response, resolve_page
 from .serializers import serialize_group, serialize_remote_group, serialize_remote_user
 
 GROUP_ORDERING = ("name", "created", "modified", "backend_id", "scope_id")
@@ -49,10 +49,7 @@ def _filtered_groups() -> Select[tuple[OfferingKeycloakGroup]]:
 
 @api_bp.get("/offering-keycloak-groups/")
 def group_list() -> Response:
-    items, headers = paginate_query(_filtered_groups())
-    response = jsonify([serialize_group(group) for group in items])
-    response.headers.update(headers)
-    return response
+    return paginated_response(_filtered_groups(), serialize_group)
 
 
 @api_bp.get("/offering-keycloak-groups/<uuid>/")
@@ -79,31 +76,24 @@ def group_test_connection() -> tuple[Response, int]:
     return jsonify({"status": "ok", "groups_count": len(names), "groups": names}), 200
 
 
-def _offering_param():  # type: ignore[no-untyped-def]
+def _offering_param() -> Offering:
     if not request.args.get("offering_uuid"):
-        raise ValidationFailed.field("offering_uuid", "This field is required.")
+        raise ValidationFailed.field("offering_uuid", REQUIRED)
     return access.offering_from_param(g.api_user, request.args["offering_uuid"])
-
-
-def _paginated(items: list, serializer, default_size: int | None = None) -> Response:  # type: ignore[no-untyped-def,type-arg]
-    page, headers = paginate_list(items, default_size)
-    response = jsonify([serializer(item) for item in page])
-    response.headers.update(headers)
-    return response
 
 
 @api_bp.get("/offering-keycloak-groups/remote_groups/")
 def group_remote_groups() -> Response:
     offering = _offering_param()
     found = remote.remote_groups(offering, request.args.get("search", ""))
-    return _paginated(found, serialize_remote_group)
+    return paginated_response(found, serialize_remote_group)
 
 
 @api_bp.get("/offering-keycloak-groups/remote_group_members/")
 def group_remote_group_members() -> Response:
     offering = _offering_param()
     found = remote.remote_group_members(offering, request.args.get("group_id", "").strip())
-    return _paginated(found, serialize_remote_user)
+    return paginated_response(found, serialize_remote_user)
 
 
 @api_bp.get("/offering-keycloak-groups/search_remote_users/")

@@ -15,7 +15,7 @@ from ..services.uuids import parse_uuid
 from . import api_bp
 from .inputs import json_body, read_fields, uuid_param
 from .ordering import apply_ordering
-from .pagination import paginate_query
+from .pagination import paginated_response
 from .serializers import serialize_membership
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
@@ -74,10 +74,7 @@ def _filtered() -> Select[tuple[OfferingKeycloakMembership]]:
 
 @api_bp.get("/offering-keycloak-memberships/")
 def membership_list() -> Response:
-    items, headers = paginate_query(_filtered())
-    response = jsonify([serialize_membership(item, g.api_user) for item in items])
-    response.headers.update(headers)
-    return response
+    return paginated_response(_filtered(), lambda item: serialize_membership(item, g.api_user))
 
 
 @api_bp.get("/offering-keycloak-memberships/<uuid>/")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import Select, func, select
 
 from ..extensions import db
@@ -81,3 +81,16 @@ def paginate_query(query: Select[Any], default_size: int | None = None) -> tuple
 def paginate_list(items: Sequence[T], default_size: int | None = None) -> tuple[list[T], dict[str, str]]:
     page = resolve_page(page_request(default_size), len(items))
     return list(items[page.offset : page.offset + page.size]), link_headers(page, len(items))
+
+
+def paginated_response(
+    items: Select[Any] | Sequence[T], serialize: Callable[[Any], Any], default_size: int | None = None
+) -> Response:
+    """One page as a bare JSON array, with the Link and X-Result-Count headers."""
+    if isinstance(items, Select):
+        page, headers = paginate_query(items, default_size)
+    else:
+        page, headers = paginate_list(items, default_size)
+    response = jsonify([serialize(item) for item in page])
+    response.headers.update(headers)
+    return response
