@@ -91,3 +91,37 @@ def test_group_named_like_html_is_harmless(page: Page, live_app: LiveApp) -> Non
     expect(groups.row(evil).filter(has_text="Synced")).to_be_visible()
     assert page.locator("table.diff img").count() == 0
     assert dialogs == []
+
+
+def test_without_javascript_everything_is_a_plain_form(chromium, live_app: LiveApp) -> None:
+    seed_realm(live_app)
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+        groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+        groups.row("alpha").get_by_role("link", name="Import…").click()  # a full page instead of a dialog
+        page.get_by_label("Role").select_option(label="member")
+        page.get_by_role("button", name="Import").click()
+        expect(page.locator(".toast")).to_contain_text("Imported Keycloak group “alpha”.")
+        expect(groups.count("synced")).to_have_text("1")
+        groups.row("alpha").filter(has_text="Synced").get_by_role("button", name="Pull members").click()
+        expect(page.locator(".toast")).to_contain_text("2 new")
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_narrow_window_has_no_horizontal_scroll(chromium, live_app: LiveApp) -> None:
+    seed_realm(live_app)
+    context = chromium.new_context(viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    try:
+        LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+        GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+        expect(page.get_by_role("link", name="Import…").first).to_be_visible()
+    finally:
+        context.close()
