@@ -366,3 +366,18 @@ def test_set_backend_id_absent_keeps_the_link(client, world: World) -> None:
     )
     assert response.status_code == 200, response.json
     assert response.json["backend_id"] == remote_id
+
+
+def test_groups_of_another_offering_in_the_same_realm_are_out_of_reach(client, world: World) -> None:
+    """Offerings share a realm: a manager must not import, link or read another offering's groups by id."""
+    foreign = world.realm.add_path("/base/other-svc/their-group")
+    headers = world.headers("manager")
+    imported = client.post(f"{BASE}/import_remote/", json=import_body(world, foreign), headers=headers)
+    assert imported.json == {"remote_group_id": ["Remote group not found in Keycloak."]}
+    group = world.add_group("local")
+    linked = client.post(f"{BASE}/{group.uuid}/set_backend_id/", json={"backend_id": foreign}, headers=headers)
+    assert linked.json == {"backend_id": ["Remote group not found in Keycloak."]}
+    members = client.get(
+        f"{BASE}/remote_group_members/?offering_uuid={world.offering.uuid}&group_id={foreign}", headers=headers
+    )
+    assert members.json == {"group_id": ["Remote group not found in Keycloak."]}

@@ -61,6 +61,19 @@ def find_offering_root(gateway: KeycloakGateway, offering: Offering) -> RemoteGr
         return None
 
 
+def scoped_group(gateway: KeycloakGateway, offering: Offering, group_id: str) -> RemoteGroup:
+    """A Keycloak group this offering may use: inside its subtree whenever the subtree exists.
+
+    Offerings often share a realm; without this check a manager could import, link or fill another
+    offering's groups by id. A group outside the subtree is reported exactly like a missing one.
+    """
+    group = gateway.get_group(group_id)
+    root = find_offering_root(gateway, offering)
+    if root is not None and not group.path.startswith(root.path.rstrip("/") + "/"):
+        raise NotFound("Group is outside the offering's subtree")
+    return group
+
+
 def call_keycloak(action: str, operation: Callable[[], T]) -> T:
     """Run a gateway operation; turn transport/auth failures into RemoteFailure("<action>: <reason>").
 

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..keycloak import NotFound
 from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, User
 from . import audit
-from .connection import call_keycloak, gateway_for_offering
+from .connection import call_keycloak, gateway_for_offering, scoped_group
 from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
 
@@ -32,7 +32,9 @@ def import_remote(
     scope = Scope(role, resource, scope_id or "")
     check_scope(role, resource, scope.scope_id)
     try:
-        remote = call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(remote_group_id))
+        remote = call_keycloak(
+            "Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, remote_group_id)
+        )
     except NotFound as exc:
         raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc
     _check_not_imported(offering, scope, remote.id)
@@ -91,7 +93,9 @@ def set_backend_id(
     if backend_id and not keep_link:
         gateway = gateway_for_offering(offering)
         try:
-            remote = call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(backend_id))
+            remote = call_keycloak(
+                "Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, backend_id)
+            )
         except NotFound as exc:
             raise ValidationFailed.field("backend_id", REMOTE_GROUP_NOT_FOUND) from exc
         other = group_with_backend_id(offering, remote.id)

@@ -61,8 +61,9 @@ def render_group_name(offering: Offering, role: OfferingRole, resource: Resource
             "resource_name": resource.name if resource else "",
             "resource_slug": _slugify(resource.name) if resource else "",
         }
-        name = Template(template).substitute(values)
-    else:
-        parts = [offering.uuid, scope_id or (resource.uuid if resource else ""), role.name]
-        name = "_".join(part for part in parts if part)
-    return name[:NAME_LENGTH]
+        name = Template(template).substitute(values).strip()
+        if name:
+            return name[:NAME_LENGTH]
+        # A template of empty variables (e.g. "$scope_id" without a scope) would give a blank name.
+    parts = [offering.uuid, scope_id or (resource.uuid if resource else ""), role.name]
+    return "_".join(part for part in parts if part)[:NAME_LENGTH]

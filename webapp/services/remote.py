@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..keycloak import NotFound, RemoteGroup, RemoteUser
 from ..models import Offering
-from .connection import call_keycloak, find_offering_root, gateway_for_offering
+from .connection import call_keycloak, find_offering_root, gateway_for_offering, scoped_group
 from .errors import REMOTE_GROUP_NOT_FOUND, REQUIRED, ValidationFailed
 
 
@@ -46,7 +46,10 @@ def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
     """Direct children of one group, for the lazily expanded tree in the UI."""
     gateway = gateway_for_offering(offering)
     try:
-        return call_keycloak("Listing Keycloak subgroups failed", lambda: list(gateway.iter_children(group_id)))
+        return call_keycloak(
+            "Listing Keycloak subgroups failed",
+            lambda: list(gateway.iter_children(scoped_group(gateway, offering, group_id).id)),
+        )
     except NotFound as exc:
         raise ValidationFailed.field("group_id", REMOTE_GROUP_NOT_FOUND) from exc
 
@@ -64,7 +67,7 @@ def remote_group_members(offering: Offering, group_id: str | None) -> list[Remot
     gateway = gateway_for_offering(offering)
 
     def load() -> list[RemoteUser]:
-        gateway.get_group(group_id)
+        scoped_group(gateway, offering, group_id)
         return [user for page in gateway.iter_group_members(group_id) for user in page]
 
     try:
@@ -90,6 +93,6 @@ def remote_group(offering: Offering, group_id: str) -> RemoteGroup:
     """One group by id, for dialogs that show what is about to be imported or linked."""
     gateway = gateway_for_offering(offering)
     try:
-        return call_keycloak("Reading the Keycloak group failed", lambda: gateway.get_group(group_id))
+        return call_keycloak("Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, group_id))
     except NotFound as exc:
         raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc

@@ -88,7 +88,7 @@ def _import_form(offering) -> ImportForm:  # type: ignore[no-untyped-def]
 def group_import(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     form = _import_form(offering)
-    if request.method == "GET":
+    if not form.is_submitted():
         form.remote_group_id.data = request.args.get("remote_group_id", "")
     remote_info = None
     error = ""
@@ -154,7 +154,7 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
     except (ValidationFailed, RemoteFailure) as exc:
         candidates, error = [], _problem(exc)
     form.backend_id.choices = [("", "— choose a Keycloak group —")] + [(g.id, g.path) for g in candidates]
-    if request.method == "GET":
+    if not form.is_submitted():
         form.backend_id.data = group.backend_id
     if form.validate_on_submit() and not error:
         try:

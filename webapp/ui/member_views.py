@@ -94,7 +94,7 @@ def member_remove(offering_uuid: str) -> Response:
     """First step shows exactly who will be removed from which Keycloak group; the second does it."""
     offering = offering_or_404(offering_uuid)
     form = RemoveMembersForm()
-    if request.method == "GET":
+    if not form.is_submitted():
         form.memberships.data = request.args.getlist("m")
     selected = _memberships(offering, form.memberships.data or [])
     error = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -29,7 +29,7 @@ def offering_detail(offering_uuid: str) -> Response:
 
 def _settings_form(offering) -> KeycloakSettingsForm:  # type: ignore[no-untyped-def]
     form = KeycloakSettingsForm()
-    if request.method == "GET":
+    if not form.is_submitted():
         form.enabled.data = offering.keycloak_enabled
         form.url.data = offering.keycloak_url
         form.realm.data = offering.keycloak_realm
