@@ -1,0 +1,596 @@
+"""The route table shared by the security tests: one row per (endpoint, method) with the exact status each
+persona must get, plus the helpers that sign a persona in and send a row's request.
+
+Personas: anonymous, nobody (no grants), other (manages world.other_offering only), manager (of
+world.offering), staff. Every row acts on objects of world.offering unless its label says otherwise, and
+each row's builder creates the objects it needs (fresh per call), so mutating rows can run in any cell.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, g
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.factories import PASSWORD, World
+from webapp.extensions import db
+from webapp.models import ApiToken, OfferingKeycloakGroup, OfferingKeycloakMembership
+from webapp.services.accounts import create_token
+
+PERSONAS = ("anonymous", "nobody", "other", "manager", "staff")
+USERNAMES = {"nobody": "nobody", "other": "othermanager", "manager": "manager", "staff": "staff"}
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+# -- expectations ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An exact status, and where relevant the redirect target's path or the exact JSON body."""
+
+    status: int
+    location: str | None = None  # "{offering}" is replaced by world.offering.uuid
+    body: Any = None
+
+    def __str__(self) -> str:
+        extra = f" -> {self.location}" if self.location else ""
+        return f"{self.status}{extra}" + (f" {self.body}" if self.body is not None else "")
+
+
+def expect(value: int | Expect) -> Expect:
+    return value if isinstance(value, Expect) else Expect(value)
+
+
+# API
+UNAUTHENTICATED = Expect(401, body={"detail": "Authentication credentials were not provided."})
+NOT_FOUND = Expect(404, body={"detail": "Not found."})
+NO_OFFERING = Expect(400, body={"offering_uuid": ["Offering not found."]})  # an offering_uuid parameter
+NO_OFFERING_REF = Expect(400, body={"offering": ["Offering not found."]})  # the "offering" body field
+FOREIGN_ROLE = Expect(400, body={"role_uuid": ["Role not found for this offering."]})
+FOREIGN_RESOURCE = Expect(400, body={"resource_uuid": ["Resource not found for this offering."]})
+FOREIGN_RESOURCE_REF = Expect(400, body={"resource": ["Resource not found for this offering."]})
+# UI
+LOGIN = Expect(302, location="/login")  # login_required: to the login page (with ?next=)
+HOME = Expect(302, location="/")  # an already signed-in user opening /login
+GROUPS_TAB = Expect(302, location="/offerings/{offering}/groups")  # the offering page opens its Groups tab
+# Post/Redirect/Get after a successful form POST: 303 See Other
+SEE_HOME = Expect(303, location="/")
+SEE_LOGIN = Expect(303, location="/login")
+SEE_GROUPS = Expect(303, location="/offerings/{offering}/groups")
+SEE_MEMBERS = Expect(303, location="/offerings/{offering}/members")
+SEE_SETTINGS = Expect(303, location="/offerings/{offering}/settings")
+SEE_TOKENS = Expect(303, location="/tokens")
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """What a row sends: the URL, a JSON body (API) or form fields (UI, the CSRF token is added)."""
+
+    url: str
+    json: dict[str, Any] | None = None
+    form: dict[str, Any] | None = None
+    csrf_fields: tuple[str, ...] = ("csrf_token",)  # prefixed forms name their token "<prefix>-csrf_token"
+
+
+Builder = Callable[[World, str], Call]
+
+
+@dataclass(frozen=True)
+class Row:
+    endpoint: str
+    method: str
+    build: Builder
+    expected: dict[str, Expect] = field(repr=False)
+    label: str = ""
+
+    @property
+    def is_api(self) -> bool:
+        return self.endpoint.startswith("api.")
+
+    @property
+    def id(self) -> str:
+        return f"{self.endpoint}:{self.method}" + (f"[{self.label}]" if self.label else "")
+
+
+def row(
+    endpoint: str, method: str, build: Builder, *statuses: int | Expect, label: str = "", **by_persona: int | Expect
+) -> Row:
+    """Statuses in PERSONAS order, or by persona name."""
+    expected = dict(zip(PERSONAS, statuses, strict=False)) | by_persona
+    assert sorted(expected) == sorted(PERSONAS) and len(statuses) in (0, len(PERSONAS)), f"{endpoint} {method}"
+    return Row(endpoint, method, build, {who: expect(expected[who]) for who in PERSONAS}, label)
+
+
+# -- fresh objects -----------------------------------------------------------------------------------
+
+
+def tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def remote_group(w: World, slug: str = "hpc") -> str:
+    """A new Keycloak group in the offering's subtree."""
+    return w.realm.add_path(f"/base/{slug}/sec-{tag()}")
+
+
+def remote_user(w: World, prefix: str = "kc") -> tuple[str, str]:
+    username = f"{prefix}-{tag()}"
+    return username, w.realm.add_user(username, f"{username}@example.org")
+
+
+def local_group(w: World, linked: bool = True, other: bool = False) -> OfferingKeycloakGroup:
+    """A new local group (linked to a new remote group with one member), in world.offering or the other one."""
+    name = f"sec-{tag()}"
+    backend_id = ""
+    if linked:
+        backend_id = remote_group(w, "other-svc" if other else "hpc")
+        w.realm.add_member(backend_id, remote_user(w)[1])
+    return w.add_group(
+        name,
+        backend_id=backend_id,
+        scope_id=name,
+        role=w.other_role if other else None,
+        offering=w.other_offering if other else None,
+    )
+
+
+def membership(w: World, other: bool = False) -> OfferingKeycloakMembership:
+    group = local_group(w, other=other)
+    username, user_id = remote_user(w, "member")
+    w.realm.add_member(group.backend_id, user_id)
+    item = OfferingKeycloakMembership(group=group, username=username, state="active", keycloak_user_id=user_id)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def token_of(w: World, who: str) -> ApiToken:
+    user = {"nobody": w.nobody, "other": w.other_manager, "manager": w.manager, "staff": w.staff}.get(who, w.manager)
+    return create_token(user)[0]
+
+
+def settings_form(**changes: str) -> dict[str, str]:
+    """The settings form as the world's offering holds it (password left blank = keep it)."""
+    form = {
+        "enabled": "y",
+        "url": "http://fake-keycloak/",
+        "realm": "demo",
+        "auth_realm": "master",
+        "auth_mode": "password",
+        "username": "admin",
+        "password": "",
+        "client_id": "",
+        "client_secret": "",
+        "verify_ssl": "y",
+        "timeout": "10",
+        "base_group": "base",
+        "group_name_template": "",
+        "username_label": "Username",
+    }
+    return form | changes
+
+
+# -- request builders: (world, persona) -> Call, creating whatever the request acts on -----------------
+
+GROUPS = "/api/offering-keycloak-groups"
+MEMBERSHIPS = "/api/offering-keycloak-memberships"
+
+
+def fixed(url: str, form: dict[str, Any] | None = None) -> Builder:
+    return lambda _w, _who: Call(url, form=form)
+
+
+def of_offering(suffix: str, form: dict[str, Any] | None = None, other: bool = False) -> Builder:
+    """/offerings/<uuid>/<suffix> of world.offering (or of the other offering)."""
+
+    def build(w: World, _who: str) -> Call:
+        offering = w.other_offering if other else w.offering
+        return Call(f"/offerings/{offering.uuid}/{suffix}", form=dict(form) if form is not None else None)
+
+    return build
+
+
+def of_group(suffix: str = "", linked: bool = True, form: dict[str, Any] | None = None) -> Builder:
+    """A page or form of a fresh group of world.offering."""
+
+    def build(w: World, _who: str) -> Call:
+        group = local_group(w, linked=linked)
+        url = f"/offerings/{w.offering.uuid}/groups/{group.uuid}" + (f"/{suffix}" if suffix else "")
+        return Call(url, form=dict(form) if form is not None else None)
+
+    return build
+
+
+def with_query(path: str, **params: str) -> str:
+    return path + "?" + "&".join(f"{key}={value}" for key, value in params.items())
+
+
+def api_offering(w: World, _who: str) -> Call:
+    return Call(f"/api/offerings/{w.offering.uuid}/")
+
+
+def api_other_offering(w: World, _who: str) -> Call:
+    return Call(f"/api/offerings/{w.other_offering.uuid}/")
+
+
+def api_role(w: World, _who: str) -> Call:
+    return Call(f"/api/offering-roles/{w.member_role.uuid}/")
+
+
+def api_resource(w: World, _who: str) -> Call:
+    return Call(f"/api/resources/{w.resource.uuid}/")
+
+
+def api_group(w: World, _who: str) -> Call:
+    return Call(f"{GROUPS}/{local_group(w).uuid}/")
+
+
+def api_test_connection(w: World, _who: str) -> Call:
+    return Call(f"{GROUPS}/test_connection/", json={"offering_uuid": w.offering.uuid})
+
+
+def api_remote_groups(w: World, _who: str) -> Call:
+    return Call(with_query(f"{GROUPS}/remote_groups/", offering_uuid=w.offering.uuid))
+
+
+def api_remote_members(w: World, _who: str) -> Call:
+    group = local_group(w)
+    url = f"{GROUPS}/remote_group_members/"
+    return Call(with_query(url, offering_uuid=w.offering.uuid, group_id=group.backend_id))
+
+
+def api_user_search(w: World, _who: str) -> Call:
+    username, _ = remote_user(w, "searchable")
+    return Call(with_query(f"{GROUPS}/search_remote_users/", offering_uuid=w.offering.uuid, q=username))
+
+
+def api_sync_status(w: World, _who: str) -> Call:
+    return Call(with_query(f"{GROUPS}/sync_status/", offering_uuid=w.offering.uuid))
+
+
+def api_import_remote(w: World, _who: str) -> Call:
+    body = {"offering_uuid": w.offering.uuid, "role_uuid": w.member_role.uuid, "remote_group_id": remote_group(w)}
+    return Call(f"{GROUPS}/import_remote/", json=body)
+
+
+def api_set_backend_id(w: World, _who: str) -> Call:
+    group = local_group(w, linked=False)
+    return Call(f"{GROUPS}/{group.uuid}/set_backend_id/", json={"backend_id": remote_group(w)})
+
+
+def api_import_foreign_role(w: World, _who: str) -> Call:
+    """Into the other offering, with a role of world.offering."""
+    remote_id = remote_group(w, "other-svc")
+    body = {"offering_uuid": w.other_offering.uuid, "role_uuid": w.member_role.uuid, "remote_group_id": remote_id}
+    return Call(f"{GROUPS}/import_remote/", json=body)
+
+
+def api_set_foreign_resource(w: World, _who: str) -> Call:
+    group = local_group(w)
+    return Call(f"{GROUPS}/{group.uuid}/set_backend_id/", json={"resource_uuid": w.other_resource.uuid})
+
+
+def api_pull_members(w: World, _who: str) -> Call:
+    return Call(f"{GROUPS}/{local_group(w).uuid}/pull_members/", json={})
+
+
+def api_membership(w: World, _who: str) -> Call:
+    return Call(f"{MEMBERSHIPS}/{membership(w).uuid}/")
+
+
+def api_new_membership(w: World, _who: str) -> Call:
+    username, _ = remote_user(w, "new")
+    body = {"offering": w.offering.uuid, "role": w.member_role.uuid, "username": username}
+    return Call(f"{MEMBERSHIPS}/", json=body)
+
+
+def api_membership_foreign_resource(w: World, _who: str) -> Call:
+    username, _ = remote_user(w, "new")
+    body = {"offering": w.offering.uuid, "role": w.member_role.uuid, "resource": w.other_resource.uuid}
+    return Call(f"{MEMBERSHIPS}/", json=body | {"username": username})
+
+
+def page_tree(w: World, _who: str) -> Call:
+    return Call(f"/offerings/{w.offering.uuid}/tree/{w.offering_root_id}")
+
+
+def page_import(w: World, _who: str) -> Call:
+    return Call(f"/offerings/{w.offering.uuid}/groups/import?remote_group_id={remote_group(w)}")
+
+
+def form_import(w: World, _who: str) -> Call:
+    form = {"remote_group_id": remote_group(w), "role": w.member_role.uuid, "resource": "", "scope_id": ""}
+    return Call(f"/offerings/{w.offering.uuid}/groups/import", form=form)
+
+
+def form_bulk_import(w: World, _who: str) -> Call:
+    form = {"bulk-remote_group_ids": [remote_group(w)], "bulk-role": w.member_role.uuid, "bulk-resource": ""}
+    return Call(f"/offerings/{w.offering.uuid}/groups/bulk-import", form=form, csrf_fields=("bulk-csrf_token",))
+
+
+def form_link(w: World, _who: str) -> Call:
+    group = local_group(w, linked=False)
+    return Call(f"/offerings/{w.offering.uuid}/groups/{group.uuid}/link", form={"backend_id": remote_group(w)})
+
+
+def page_foreign_group(w: World, _who: str) -> Call:
+    """The other offering's group addressed under this offering's URL: a mismatch is 404 for everyone."""
+    group = local_group(w, other=True)
+    return Call(f"/offerings/{w.offering.uuid}/groups/{group.uuid}")
+
+
+def page_user_search(w: World, _who: str) -> Call:
+    return Call(f"/offerings/{w.offering.uuid}/users/search?q={remote_user(w, 'searchable')[0]}")
+
+
+def form_add_member(w: World, _who: str) -> Call:
+    username, _ = remote_user(w, "new")
+    form = {"add-username": username, "add-email": "", "add-role": w.member_role.uuid, "add-resource": ""}
+    form["add-scope_id"] = ""
+    return Call(f"/offerings/{w.offering.uuid}/members", form=form, csrf_fields=("add-csrf_token",))
+
+
+def page_remove(w: World, _who: str) -> Call:
+    return Call(f"/offerings/{w.offering.uuid}/members/remove?m={membership(w).uuid}")
+
+
+def form_remove(w: World, _who: str) -> Call:
+    form = {"memberships": [membership(w).uuid], "confirm": "y"}
+    return Call(f"/offerings/{w.offering.uuid}/members/remove", form=form)
+
+
+def form_remove_foreign(w: World, _who: str) -> Call:
+    """The other offering's membership posted to this offering's remove form: nothing of it is selected."""
+    form = {"memberships": [membership(w, other=True).uuid], "confirm": "y"}
+    return Call(f"/offerings/{w.offering.uuid}/members/remove", form=form)
+
+
+def form_delete_foreign(w: World, _who: str) -> Call:
+    group = local_group(w, other=True)
+    return Call(f"/offerings/{w.offering.uuid}/groups/{group.uuid}/delete", form={})
+
+
+def form_revoke_own(w: World, who: str) -> Call:
+    """The persona's own token (anonymous: the manager's)."""
+    return Call(f"/tokens/{token_of(w, who).uuid}/revoke", form={})
+
+
+def form_revoke_managers(w: World, _who: str) -> Call:
+    return Call(f"/tokens/{token_of(w, 'manager').uuid}/revoke", form={})
+
+
+def form_settings(w: World, _who: str) -> Call:
+    return Call(f"/offerings/{w.offering.uuid}/settings", form=settings_form())
+
+
+# Builders that are just a fixed or offering-relative URL.
+api_schema = fixed("/api/schema/")
+api_offerings = fixed("/api/offerings/")
+api_audit = fixed("/api/offering-keycloak-audit/")
+api_groups = fixed(f"{GROUPS}/")
+api_memberships = fixed(f"{MEMBERSHIPS}/")
+page_login = fixed("/login")
+form_login = fixed("/login", {"username": "manager", "password": PASSWORD})
+form_logout = fixed("/logout", {})
+page_home = fixed("/")
+page_tokens = fixed("/tokens")
+form_new_token = fixed("/tokens", {})
+page_offering = of_offering("")
+page_groups = of_offering("groups")
+page_other_groups = of_offering("groups", other=True)
+page_group = of_group()
+page_link = of_group("link", linked=False)
+page_unlink = of_group("unlink")
+form_unlink = of_group("unlink", form={})
+form_pull = of_group("pull", form={})
+page_delete = of_group("delete")
+form_delete = of_group("delete", form={})
+page_members = of_offering("members")
+page_settings = of_offering("settings")
+form_test_connection = of_offering("test-connection", {})
+page_catalog = of_offering("catalog")
+page_activity = of_offering("activity")
+
+
+def api(endpoint: str, method: str, build: Builder, *statuses: int | Expect, **kwargs: Any) -> Row:
+    return row(f"api.{endpoint}", method, build, *statuses, **kwargs)
+
+
+def ui(endpoint: str, method: str, build: Builder, *statuses: int | Expect, **kwargs: Any) -> Row:
+    return row(f"ui.{endpoint}", method, build, *statuses, **kwargs)
+
+
+# Short names for the cells.
+E401 = UNAUTHENTICATED
+E404 = NOT_FOUND
+
+# -- the tables: one row per route; a route may have extra rows (label) for other objects ------------
+# Columns: endpoint, method, request builder, then the exact result for each persona.
+# fmt: off
+API_ROWS: list[Row] = [
+    #   endpoint                      method    request              anon  nobody           other            mgr   staff
+    api("schema",                     "GET",    api_schema,          200,  200,             200,             200, 200),
+    api("offering_list",              "GET",    api_offerings,       E401, 200,             200,             200, 200),
+    api("offering_detail",            "GET",    api_offering,        E401, E404,            E404,            200, 200),
+    api("offering_detail",            "GET",    api_other_offering,  E401, E404,            200,             E404, 200,
+        label="other offering"),
+    api("role_detail",                "GET",    api_role,            E401, E404,            E404,            200, 200),
+    api("resource_detail",            "GET",    api_resource,        E401, E404,            E404,            200, 200),
+    api("audit_list",                 "GET",    api_audit,           E401, 200,             200,             200, 200),
+    api("group_list",                 "GET",    api_groups,          E401, 200,             200,             200, 200),
+    api("group_detail",               "GET",    api_group,           E401, E404,            E404,            200, 200),
+    api("group_delete",               "DELETE", api_group,           E401, E404,            E404,            204, 204),
+    api("group_test_connection",      "POST",   api_test_connection, E401, NO_OFFERING,     NO_OFFERING,     200, 200),
+    api("group_remote_groups",        "GET",    api_remote_groups,   E401, NO_OFFERING,     NO_OFFERING,     200, 200),
+    api("group_remote_group_members", "GET",    api_remote_members,  E401, NO_OFFERING,     NO_OFFERING,     200, 200),
+    api("group_search_remote_users",  "GET",    api_user_search,     E401, NO_OFFERING,     NO_OFFERING,     200, 200),
+    api("group_sync_status",          "GET",    api_sync_status,     E401, NO_OFFERING,     NO_OFFERING,     200, 200),
+    api("group_import_remote",        "POST",   api_import_remote,   E401, NO_OFFERING,     NO_OFFERING,     201, 201),
+    api("group_set_backend_id",       "POST",   api_set_backend_id,  E401, E404,            E404,            200, 200),
+    api("group_pull_members",         "POST",   api_pull_members,    E401, E404,            E404,            200, 200),
+    api("membership_list",            "GET",    api_memberships,     E401, 200,             200,             200, 200),
+    api("membership_detail",          "GET",    api_membership,      E401, E404,            E404,            200, 200),
+    api("membership_create",          "POST",   api_new_membership,  E401, NO_OFFERING_REF, NO_OFFERING_REF, 201, 201),
+    api("membership_delete",          "DELETE", api_membership,      E401, E404,            E404,            204, 204),
+]
+
+UI_ROWS: list[Row] = [
+    #  endpoint             method  request               anon      nobody      other       manager       staff
+    ui("login",             "GET",  page_login,           200,      HOME,       HOME,       HOME,         HOME),
+    ui("login",             "POST", form_login,           SEE_HOME, HOME,       HOME,       HOME,         HOME),
+    ui("logout",            "POST", form_logout,          LOGIN,    SEE_LOGIN,  SEE_LOGIN,  SEE_LOGIN,    SEE_LOGIN),
+    ui("offerings",         "GET",  page_home,            LOGIN,    200,        200,        200,          200),
+    ui("tokens",            "GET",  page_tokens,          LOGIN,    200,        200,        200,          200),
+    ui("token_create",      "POST", form_new_token,       LOGIN,    200,        200,        200,          200),
+    ui("token_revoke",      "POST", form_revoke_own,      LOGIN,    SEE_TOKENS, SEE_TOKENS, SEE_TOKENS,   SEE_TOKENS),
+    ui("token_revoke",      "POST", form_revoke_managers, LOGIN,    404,        404,        SEE_TOKENS,   404,
+       label="manager's token"),
+    ui("offering_detail",   "GET",  page_offering,        LOGIN,    404,        404,        GROUPS_TAB,   GROUPS_TAB),
+    ui("groups",            "GET",  page_groups,          LOGIN,    404,        404,        200,          200),
+    ui("groups",            "GET",  page_other_groups,    LOGIN,    404,        200,        404,          200,
+       label="other offering"),
+    ui("tree_children",     "GET",  page_tree,            LOGIN,    404,        404,        200,          200),
+    ui("group_import",      "GET",  page_import,          LOGIN,    404,        404,        200,          200),
+    ui("group_import",      "POST", form_import,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_bulk_import", "POST", form_bulk_import,     LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_detail",      "GET",  page_group,           LOGIN,    404,        404,        200,          200),
+    ui("group_detail",      "GET",  page_foreign_group,   LOGIN,    404,        404,        404,          404,
+       label="other offering's group"),
+    ui("group_link",        "GET",  page_link,            LOGIN,    404,        404,        200,          200),
+    ui("group_link",        "POST", form_link,            LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_unlink",      "GET",  page_unlink,          LOGIN,    404,        404,        200,          200),
+    ui("group_unlink",      "POST", form_unlink,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_pull",        "POST", form_pull,            LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_delete",      "GET",  page_delete,          LOGIN,    404,        404,        200,          200),
+    ui("group_delete",      "POST", form_delete,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("user_search",       "GET",  page_user_search,     LOGIN,    404,        404,        200,          200),
+    ui("members",           "GET",  page_members,         LOGIN,    404,        404,        200,          200),
+    ui("member_add",        "POST", form_add_member,      LOGIN,    404,        404,        SEE_MEMBERS,  SEE_MEMBERS),
+    ui("member_remove",     "GET",  page_remove,          LOGIN,    404,        404,        200,          200),
+    ui("member_remove",     "POST", form_remove,          LOGIN,    404,        404,        SEE_MEMBERS,  SEE_MEMBERS),
+    ui("settings",          "GET",  page_settings,        LOGIN,    404,        404,        200,          200),
+    ui("settings",          "POST", form_settings,        LOGIN,    404,        404,        SEE_SETTINGS, SEE_SETTINGS),
+    ui("test_connection",   "POST", form_test_connection, LOGIN,    404,        404,        200,          200),
+    ui("catalog",           "GET",  page_catalog,         LOGIN,    404,        404,        200,          200),
+    ui("activity",          "GET",  page_activity,        LOGIN,    404,        404,        200,          200),
+]
+
+# A reference to another offering's role, resource, group or membership is refused, whoever asks.
+CROSS_OFFERING_ROWS: list[Row] = [
+    api("group_import_remote", "POST", api_import_foreign_role, label="this offering's role, other offering",
+        anonymous=E401, nobody=NO_OFFERING, other=FOREIGN_ROLE, manager=NO_OFFERING, staff=FOREIGN_ROLE),
+    api("group_set_backend_id", "POST", api_set_foreign_resource, label="resource of the other offering",
+        anonymous=E401, nobody=E404, other=E404, manager=FOREIGN_RESOURCE, staff=FOREIGN_RESOURCE),
+    api("membership_create", "POST", api_membership_foreign_resource, label="resource of the other offering",
+        anonymous=E401, nobody=NO_OFFERING_REF, other=NO_OFFERING_REF,
+        manager=FOREIGN_RESOURCE_REF, staff=FOREIGN_RESOURCE_REF),
+    ui("group_delete", "POST", form_delete_foreign, label="group of the other offering",
+       anonymous=LOGIN, nobody=404, other=404, manager=404, staff=404),
+    ui("member_remove", "POST", form_remove_foreign, label="membership of the other offering",
+       anonymous=LOGIN, nobody=404, other=404, manager=400, staff=400),
+]
+# fmt: on
+ROWS = API_ROWS + UI_ROWS + CROSS_OFFERING_ROWS
+
+
+def served_routes(app: Flask) -> set[tuple[str, str]]:
+    """Every (endpoint, method) of the api and ui blueprints (HEAD and OPTIONS are Flask's automatic extras)."""
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.partition(".")[0] in ("api", "ui")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+
+
+def endpoint_of(app: Flask, url: str, method: str) -> str:
+    parts = urlsplit(url)
+    endpoint, _ = app.url_map.bind("testserver").match(parts.path, method=method, query_args=parts.query)
+    return str(endpoint)
+
+
+def first_rows(method: str, api: bool) -> list[Row]:
+    """The main row of every route with this method (rows for other objects excluded), API or UI."""
+    found: dict[str, Row] = {}
+    for item in API_ROWS + UI_ROWS:
+        if item.method == method and item.is_api is api and not item.label:
+            found.setdefault(item.endpoint, item)
+    return list(found.values())
+
+
+# -- sending requests as a persona -------------------------------------------------------------------
+
+
+def fresh_request_state() -> None:
+    """The test shares one app context with every request it makes, so `g` would carry per-request state from
+    one request (and one client) to the next: flask-login's cached user, flask-wtf's generated CSRF token and
+    its csrf_valid flag, the API user. Real requests never share it, so start each request with an empty g."""
+    vars(g).clear()
+
+
+def send(client: FlaskClient, method: str, url: str, **kwargs: Any) -> TestResponse:
+    fresh_request_state()
+    return client.open(url, method=method, **kwargs)
+
+
+def csrf_token_of(response: TestResponse) -> str:
+    match = CSRF_META.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {response.request.path} ({response.status_code})"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, who: str) -> str:
+    """Log the persona in through the login form (anonymous just opens it); return the page's CSRF token."""
+    token = csrf_token_of(send(client, "GET", "/login"))
+    if who == "anonymous":
+        return token
+    form = {"csrf_token": token, "username": USERNAMES[who], "password": PASSWORD}
+    response = send(client, "POST", "/login", data=form)
+    assert response.status_code == 303, f"{who} could not log in: {response.status_code}"
+    return csrf_token_of(send(client, "GET", "/tokens"))
+
+
+def api_headers(w: World, who: str) -> dict[str, str]:
+    return {} if who == "anonymous" else w.headers(who)
+
+
+def send_api(client: FlaskClient, w: World, who: str, method: str, call: Call, **extra: Any) -> TestResponse:
+    headers = api_headers(w, who) | extra.pop("headers", {})
+    return send(client, method, call.url, json=call.json, headers=headers, **extra)
+
+
+def send_ui(client: FlaskClient, method: str, call: Call, csrf: str | None, **extra: Any) -> TestResponse:
+    """A page request; a POST carries the form's CSRF token (csrf=None sends none)."""
+    if method == "GET":
+        return send(client, "GET", call.url, **extra)
+    data = dict(call.form or {})
+    if csrf is not None:
+        data |= {name: csrf for name in call.csrf_fields}
+    return send(client, method, call.url, data=data, **extra)
+
+
+def describe(response: TestResponse) -> str:
+    text = response.get_data(as_text=True)
+    location = response.headers.get("Location")
+    return f"{response.status_code}" + (f" -> {location}" if location else "") + f" {text[:300]!r}"
+
+
+def check(response: TestResponse, wanted: Expect, w: World, context: str) -> None:
+    got = describe(response)
+    assert response.status_code == wanted.status, f"{context}: expected {wanted}, got {got}"
+    if wanted.location is not None:
+        target = wanted.location.format(offering=w.offering.uuid)
+        assert urlsplit(response.headers.get("Location", "")).path == target, f"{context}: expected {wanted}, got {got}"
+    if wanted.body is not None:
+        assert response.get_json(silent=True) == wanted.body, f"{context}: expected {wanted}, got {got}"
