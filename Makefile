@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-fast lint format clean
+.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast lint format clean bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -53,6 +53,12 @@ test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+## test-postgres: the whole suite on PostgreSQL (Debian's server, private cluster on loopback via scripts/postgres-dev)
+test-postgres: install browser
+	@pg_env="$$(scripts/postgres-dev start)" && eval "$$pg_env" && \
+	  export OKG_TEST_DATABASE_URI && \
+	  $(BIN)/python -m pytest
+
 ## test-fast: everything that needs no real Keycloak or browser
 test-fast: install
 	$(BIN)/python -m pytest -m "not keycloak and not e2e"
@@ -67,3 +73,9 @@ format: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+
+## bench: seed a real Keycloak realm (cached) and SQLite, run the benchmarks, print the table, write benchmarks/results.json
+bench: install browser
+	@kc_env="$$(scripts/keycloak-dev start)" && eval "$$kc_env" && \
+	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
+	  $(BIN)/python -m benchmarks.run $(BENCH_ARGS)

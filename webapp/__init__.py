@@ -50,13 +50,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     registry.init_app(app)
 
-    from . import auth, cli, errors, security
+    from . import auth, cli, errors, input_guard, security
     from .api import api_bp
     from .ui import ui_bp
 
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    input_guard.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)

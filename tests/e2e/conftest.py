@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.conftest import TEST_ENCRYPTION_KEY, TEST_SECRET
+from tests.conftest import TEST_DATABASE_URI, TEST_ENCRYPTION_KEY, TEST_SECRET, empty_postgres_tables
 from tests.factories import PASSWORD
 from webapp import create_app
 from webapp.crypto import encrypt
@@ -60,14 +60,19 @@ class LiveApp:
 
 
 @pytest.fixture
-def live_app(migrated_template: Path, tmp_path: Path, real_realm) -> Iterator[LiveApp]:  # type: ignore[no-untyped-def]
-    database = tmp_path / "e2e.sqlite"
-    shutil.copy(migrated_template, database)
+def live_app(request: pytest.FixtureRequest, tmp_path: Path, real_realm) -> Iterator[LiveApp]:  # type: ignore[no-untyped-def]
+    if TEST_DATABASE_URI:  # the run's PostgreSQL database, emptied
+        empty_postgres_tables(request.getfixturevalue("postgres_database"))
+        database_uri = TEST_DATABASE_URI
+    else:
+        database = tmp_path / "e2e.sqlite"
+        shutil.copy(request.getfixturevalue("migrated_template"), database)
+        database_uri = f"sqlite:///{database}"
     app = create_app(
         {
             "SECRET_KEY": TEST_SECRET,
             "ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SQLALCHEMY_DATABASE_URI": database_uri,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
@@ -103,6 +108,8 @@ def live_app(migrated_template: Path, tmp_path: Path, real_realm) -> Iterator[Li
     finally:
         server.shutdown()
         thread.join()
+        with app.app_context():
+            db.engine.dispose()  # close the server's pooled connections (they would outlive the test)
 
 
 @pytest.fixture

@@ -83,3 +83,8 @@ def test_security_headers_and_cookie_flags(manager, world: World) -> None:
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     html = response.get_data(as_text=True)
     assert "<script>" not in html and " onclick=" not in html and " style=" not in html
+
+
+def test_nul_in_login_form_is_400_not_500(browser, world: World) -> None:
+    response = browser.login("a\x00b", "x")
+    assert response.status_code == 400 and "Null characters are not allowed." in response.get_data(as_text=True)

@@ -10,6 +10,7 @@ from ..services.errors import REQUIRED, ValidationFailed
 from ..services.uuids import parse_uuid
 
 INVALID_UUID = "Must be a valid UUID."
+MAX_LENGTH = 255  # the size of every text column these values end up in
 
 
 def json_body() -> dict[str, Any]:
@@ -50,6 +51,8 @@ def read_fields(data: dict[str, Any], spec: dict[str, str]) -> dict[str, Any]:
                 values[name] = parsed or None
         elif not isinstance(value, str | int | float) or isinstance(value, bool):
             problems[name] = ["Not a valid string."]
+        elif len(str(value)) > MAX_LENGTH:
+            problems[name] = [f"Ensure this field has no more than {MAX_LENGTH} characters."]
         else:
             values[name] = str(value)
     if problems:
