@@ -8,13 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast lint format clean bench
+.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast lint format clean bench load
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,deploy]'
 	@touch $(STAMP)
 
 ## install: create .venv and install the app with its dev tools (fast when nothing changed)
@@ -79,3 +79,7 @@ bench: install browser
 	@kc_env="$$(scripts/keycloak-dev start)" && eval "$$kc_env" && \
 	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
 	  $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+## load: 20 concurrent API clients for 60 s against gunicorn on PostgreSQL with a real Keycloak (not part of CI)
+load: install
+	$(BIN)/python scripts/load_test.py $(LOAD_ARGS)

@@ -19,7 +19,9 @@ def init_app(app: Flask) -> None:
         code = exc.code or 500
         if _wants_json():
             if code == 405:
-                return jsonify({"detail": f'Method "{request.method}" not allowed.'}), 405
+                response = jsonify({"detail": f'Method "{request.method}" not allowed.'})
+                response.headers["Allow"] = ", ".join(sorted(getattr(exc, "valid_methods", None) or []))
+                return response, 405
             if code == 404:
                 return jsonify({"detail": "Not found."}), 404
             return jsonify({"detail": exc.description}), code

@@ -264,8 +264,8 @@ def request_schemas() -> dict[str, Schema]:
         ),
         "OfferingKeycloakMembershipRequest": obj(
             {
-                "offering": string("Offering URL or uuid (with or without hyphens)."),
-                "role": string("Role URL or uuid."),
+                "offering": string("Offering URL or uuid (with or without hyphens).", minLength=1),
+                "role": string("Role URL or uuid.", minLength=1),
                 "resource": string("Resource URL or uuid.", nullable=True),
                 "scope_id": string(nullable=True, default=""),
                 "username": string("Exact Keycloak username; stored lower-case.", minLength=1),
@@ -574,7 +574,7 @@ def group_paths() -> dict[str, dict[str, Schema]]:
         "RemoteGroupMember",
         [
             offering_filter(True),
-            query("group_id", string(), "Keycloak group id; unknown is 400 on group_id.", required=True),
+            query("group_id", string(minLength=1), "Keycloak group id; unknown is 400 on group_id.", required=True),
             *remote_page,
         ],
         (400, 404, 502),
@@ -586,7 +586,9 @@ def group_paths() -> dict[str, dict[str, Schema]]:
         "RemoteGroupMember",
         [
             offering_filter(True),
-            query("q", string(), "Matches username, email, first or last name; blank is 400.", required=True),
+            query(
+                "q", string(minLength=1), "Matches username, email, first or last name; blank is 400.", required=True
+            ),
             *page_parameters(search_size),
         ],
         (400, 404, 502),

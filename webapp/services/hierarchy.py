@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..keycloak import AlreadyExists, KeycloakError, KeycloakGateway, NotFound, RemoteGroup
 from ..models import Offering
 from .connection import offering_root_path
+from .errors import ValidationFailed
 
 
 @dataclass
@@ -33,6 +34,9 @@ class CreatedGroups:
 
 
 def _child(gateway: KeycloakGateway, parent: RemoteGroup | None, name: str, created: CreatedGroups) -> RemoteGroup:
+    if not name.strip() or "/" in name:
+        # Paths identify the parents we look up; a blank name or a "/" would point at another group.
+        raise ValidationFailed.field("name", f"{name!r} cannot be used as a Keycloak group name.")
     path = f"{parent.path}/{name}" if parent else f"/{name}"
     try:
         return gateway.get_group_by_path(path)
