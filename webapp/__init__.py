@@ -46,7 +46,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     registry = app.config.get("KEYCLOAK_GATEWAY_REGISTRY") or GatewayRegistry(
-        lambda settings: AdminGateway(settings, page_size=app.config["KEYCLOAK_PAGE_SIZE"])
+        lambda settings: AdminGateway(
+            settings,
+            page_size=app.config["KEYCLOAK_PAGE_SIZE"],
+            members_page_size=app.config["KEYCLOAK_MEMBERS_PAGE_SIZE"],
+        )
     )
     registry.init_app(app)
 

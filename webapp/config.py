@@ -23,6 +23,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,
         # Keycloak paging and listing defaults (see KEYCLOAK.md).
         "KEYCLOAK_PAGE_SIZE": 200,
+        "KEYCLOAK_MEMBERS_PAGE_SIZE": 1000,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,

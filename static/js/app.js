@@ -6,6 +6,9 @@
 (function () {
   "use strict";
 
+  // Tells the server this browser runs our script, so slow parts of pages may load right after the page.
+  document.cookie = "okg_js=1; path=/; SameSite=Lax";
+
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";

@@ -53,4 +53,6 @@ def subject(request: pytest.FixtureRequest) -> Subject:
         realm = FakeRealm()
         return Subject("fake", FakeGateway(realm), realm)
     real = request.getfixturevalue("real_realm")
-    return Subject("real", AdminGateway(admin_settings(real), page_size=SMALL_PAGE), real)
+    return Subject(
+        "real", AdminGateway(admin_settings(real), page_size=SMALL_PAGE, members_page_size=SMALL_PAGE * 5), real
+    )

@@ -197,3 +197,17 @@ def test_tree_children_fragment(manager, world: World) -> None:
     assert "kid" in html and "<html" not in html
     missing = manager.get(f"/offerings/{world.offering.uuid}/tree/nope", headers={"HX-Request": "true"})
     assert "Remote group not found in Keycloak." in missing.get_data(as_text=True)
+
+
+def test_with_javascript_the_page_comes_first_and_rows_follow(manager, world: World) -> None:
+    world.realm.add_path("/base/hpc/later")
+    world.realm.down = True  # the first response must not wait for Keycloak at all
+    manager.client.set_cookie("okg_js", "1", domain="testserver")
+    shell = manager.get(groups_url(world)).get_data(as_text=True)
+    assert 'hx-trigger="load"' in shell and "Comparing with Keycloak" in shell and "later" not in shell
+    world.realm.down = False
+    rows = manager.get(groups_url(world), headers={"HX-Request": "true", "HX-Trigger": "diff-rows"}).get_data(
+        as_text=True
+    )
+    assert "later" in rows and 'id="status-counts" aria-label="Groups by status" hx-swap-oob="true"' in rows
+    assert 'data-count="remote_only">1<' in rows

@@ -21,6 +21,8 @@ from . import errors
 from .types import ConnectionSettings, RemoteGroup, RemoteUser
 
 DEFAULT_PAGE_SIZE = 200
+# Keycloak's time per /members page grows with the group, not with the page: big pages for members.
+DEFAULT_MEMBERS_PAGE_SIZE = 1000
 
 
 class _CountingConnection(KeycloakOpenIDConnection):
@@ -36,9 +38,15 @@ class _CountingConnection(KeycloakOpenIDConnection):
 class AdminGateway:
     """One reusable admin connection per realm configuration; thread-safe token handling."""
 
-    def __init__(self, settings: ConnectionSettings, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        members_page_size: int = DEFAULT_MEMBERS_PAGE_SIZE,
+    ) -> None:
         self.settings = settings
         self.page_size = page_size
+        self.members_page_size = members_page_size
         self._token_lock = threading.Lock()
         if settings.uses_service_account:
             self._connection = _CountingConnection(
@@ -116,13 +124,14 @@ class AdminGateway:
         except ValueError as exc:
             raise errors.Unavailable("Keycloak returned a response that is not JSON") from exc
 
-    def _paged(self, path: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    def _paged(self, path: str, page_size: int | None = None, **params: Any) -> Iterator[list[dict[str, Any]]]:
+        size = page_size or self.page_size
         first = 0
         while True:
-            page = self._get_json(path, first=first, max=self.page_size, **params)
+            page = self._get_json(path, first=first, max=size, **params)
             if page:
                 yield page
-            if len(page) < self.page_size:
+            if len(page) < size:
                 return
             first += len(page)
 
@@ -183,7 +192,8 @@ class AdminGateway:
     # -- users --------------------------------------------------------------------------------------
 
     def iter_group_members(self, group_id: str) -> Iterator[list[RemoteUser]]:
-        for page in self._paged(f"groups/{quote(group_id, safe='')}/members", briefRepresentation="true"):
+        members = f"groups/{quote(group_id, safe='')}/members"
+        for page in self._paged(members, page_size=self.members_page_size, briefRepresentation="true"):
             yield [RemoteUser.from_representation(item) for item in page]
 
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:

@@ -18,6 +18,7 @@ from .helpers import group_or_404, offering_or_404, resource_choices, role_choic
 from .htmx import add_toast, redirect_to, render, wants_fragment
 
 USER_SEARCH_LIMIT = 25
+JS_COOKIE = "okg_js"  # set by static/js/app.js
 BULK_PREFIX = "bulk"  # the bulk form shares the page with dialogs: keep its field ids apart
 
 
@@ -34,21 +35,34 @@ def _back_to_groups(offering_uuid: str, message: str, level: str = "success") ->
 @login_required
 def groups(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
-    page = build_diff_page(
-        offering,
-        status_filter=request.args.get("status", ""),
-        query=request.args.get("q", ""),
-        page=request.args.get("page", 1, type=int) or 1,
-    )
+    status_filter = request.args.get("status", "")
+    query = request.args.get("q", "")
+    page_number = request.args.get("page", 1, type=int) or 1
+    # Browsers that run our script get the page at once and the Keycloak comparison right after it; everyone
+    # else (no JavaScript, scripts, tests) gets everything in one response.
+    lazy = request.cookies.get(JS_COOKIE) == "1" and not wants_fragment()
+    diff = None if lazy else build_diff_page(offering, status_filter=status_filter, query=query, page=page_number)
     bulk_form = BulkImportForm(prefix=BULK_PREFIX)
     bulk_form.role.choices = role_choices(offering)
     bulk_form.resource.choices = resource_choices(offering)
+    rows_url = url_for(
+        "ui.groups",
+        offering_uuid=offering.uuid,
+        status=status_filter or None,
+        q=query or None,
+        page=page_number if page_number > 1 else None,
+    )
     return render(
         "groups/diff.html",
         "groups/_diff_rows.html",
         offering=offering,
-        diff=page,
+        diff=diff,
         labels=STATUS_LABELS,
+        status_filter=status_filter,
+        query=query,
+        rows_url=rows_url,
+        # The deferred first load also fills the header counts, notes and tree; searches only swap the rows.
+        oob=wants_fragment() and request.headers.get("HX-Trigger") == "diff-rows",
         bulk_form=bulk_form,
         action_form=ConfirmForm(),
         tab="groups",
