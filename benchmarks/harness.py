@@ -42,6 +42,7 @@ def app_config(database: Path, keycloak_page_size: int | None = None) -> dict[st
     }
     if keycloak_page_size:
         config["KEYCLOAK_PAGE_SIZE"] = keycloak_page_size
+        config["KEYCLOAK_MEMBERS_PAGE_SIZE"] = keycloak_page_size
     return config
 
 

@@ -40,7 +40,7 @@ def run(ctx: BenchContext) -> list[Result]:
     plain = PlainKeycloak(ctx.realm.server.url)
     group_uuid = ctx.seed.pull_groups["m5k"]
     remote_id = ctx.realm.member_groups["m5k"]
-    page = ctx.page_size
+    page = int(ctx.app.config["KEYCLOAK_MEMBERS_PAGE_SIZE"])  # the floor pages exactly like the gateway
 
     def floor() -> None:
         users = plain.members(remote_id, page)

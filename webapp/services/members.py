@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -14,10 +15,12 @@ from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMem
 from . import audit
 from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
+from .prefetch import prefetched
 
 NOT_LINKED = "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 BATCH_SIZE = 1000
 SYNCED_FIELDS = ("email", "first_name", "last_name", "keycloak_user_id")
+ACTIVE = MembershipState.ACTIVE.value
 
 
 @dataclass(frozen=True)
@@ -33,43 +36,39 @@ class PullResult:
 
 
 def pull_members(actor: User | None, group: OfferingKeycloakGroup) -> PullResult:
+    """Keycloak pages are fetched ahead in a thread while each page already fetched is written, all in one
+    transaction: a failure anywhere leaves the register exactly as it was."""
     if not group.backend_id:
         raise ValidationFailed([NOT_LINKED])
-    remote_users = _fetch_members(group)
+    gateway = gateway_for_offering(group.offering)
+    fetched: dict[str, RemoteUser] = {}
 
-    # Everything below is one transaction: a failure leaves the register exactly as it was.
+    def pages(source: Iterator[list[RemoteUser]]) -> Iterator[list[RemoteUser]]:
+        for page in source:
+            fresh = [user for user in page if user.username.lower() not in fetched]
+            fetched.update((user.username.lower(), user) for user in fresh)
+            yield fresh
+
     try:
-        result = _apply(group, remote_users)
+        source = prefetched(gateway.iter_group_members(group.backend_id))  # fetching starts now
+        result = call_keycloak("Pulling members from Keycloak failed", lambda: _apply(group, pages(source)))
         audit.record(actor, group.offering, "group.members_pulled", group, result.as_dict())
         db.session.commit()
     except IntegrityError:
-        # A concurrent pull inserted the same rows first; its result is what ours would have been.
+        # A concurrent pull inserted the same rows first; every page is fetched by now, so apply them again.
         db.session.rollback()
-        result = _apply(group, remote_users)
+        result = _apply(group, iter([list(fetched.values())]))
         db.session.commit()
+    except NotFound as exc:
+        db.session.rollback()
+        raise ValidationFailed.field("backend_id", REMOTE_GROUP_NOT_FOUND) from exc
     except Exception:
         db.session.rollback()
         raise
     return result
 
 
-def _fetch_members(group: OfferingKeycloakGroup) -> dict[str, RemoteUser]:
-    gateway = gateway_for_offering(group.offering)
-
-    def load() -> dict[str, RemoteUser]:
-        users: dict[str, RemoteUser] = {}
-        for page in gateway.iter_group_members(group.backend_id):
-            for user in page:
-                users[user.username.lower()] = user
-        return users
-
-    try:
-        return call_keycloak("Pulling members from Keycloak failed", load)
-    except NotFound as exc:
-        raise ValidationFailed.field("backend_id", REMOTE_GROUP_NOT_FOUND) from exc
-
-
-def _apply(group: OfferingKeycloakGroup, remote_users: dict[str, RemoteUser]) -> PullResult:
+def _apply(group: OfferingKeycloakGroup, pages: Iterator[list[RemoteUser]]) -> PullResult:
     model = OfferingKeycloakMembership
     rows = db.session.execute(
         select(model.id, model.username, model.state, *(getattr(model, name) for name in SYNCED_FIELDS)).where(
@@ -78,55 +77,59 @@ def _apply(group: OfferingKeycloakGroup, remote_users: dict[str, RemoteUser]) ->
     ).all()
     existing = {row.username: row for row in rows}
     now = utcnow()
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    unchanged = 0
-    for username, user in remote_users.items():
-        values = {
-            "email": user.email.lower(),
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "keycloak_user_id": user.id,
-        }
-        row = existing.get(username)
-        if row is None:
-            inserts.append(
-                {
-                    "uuid": new_uuid(),
-                    "group_id": group.id,
-                    "username": username,
-                    "state": MembershipState.ACTIVE.value,
-                    "created": now,
-                    "modified": now,
-                    "last_checked": now,
-                    "error_message": "",
-                    "error_traceback": "",
-                    **values,
-                }
-            )
-        elif row.state != MembershipState.ACTIVE.value or any(getattr(row, k) != v for k, v in values.items()):
-            updates.append(
-                {
-                    "id": row.id,
-                    "state": MembershipState.ACTIVE.value,
-                    "modified": now,
-                    "last_checked": now,
-                    "error_message": "",
-                    **values,
-                }
-            )
-        else:
-            unchanged += 1
+    seen: set[str] = set()
+    created = updated = unchanged = 0
+    table = model.__table__  # Core statements: the rows are plain dicts, the ORM would only add overhead
+    for page in pages:
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for user in page:
+            username = user.username.lower()
+            seen.add(username)
+            synced = (user.email.lower(), user.first_name, user.last_name, user.id)
+            row = existing.get(username)
+            if (
+                row is not None
+                and row.state == ACTIVE
+                and ((row.email, row.first_name, row.last_name, row.keycloak_user_id) == synced)
+            ):
+                unchanged += 1
+                continue
+            values = dict(zip(SYNCED_FIELDS, synced, strict=True))
+            if row is None:
+                inserts.append(
+                    {
+                        "uuid": new_uuid(),
+                        "group_id": group.id,
+                        "username": username,
+                        "state": ACTIVE,
+                        "created": now,
+                        "modified": now,
+                        "last_checked": now,
+                        "error_message": "",
+                        "error_traceback": "",
+                        **values,
+                    }
+                )
+            else:
+                updates.append(
+                    {
+                        "id": row.id,
+                        "state": ACTIVE,
+                        "modified": now,
+                        "last_checked": now,
+                        "error_message": "",
+                        **values,
+                    }
+                )
+        for start in range(0, len(inserts), BATCH_SIZE):
+            db.session.execute(insert(table), inserts[start : start + BATCH_SIZE])
+        for start in range(0, len(updates), BATCH_SIZE):
+            db.session.execute(update(model), updates[start : start + BATCH_SIZE])
+        created += len(inserts)
+        updated += len(updates)
 
-    gone = [
-        row.id
-        for username, row in existing.items()
-        if username not in remote_users and row.state == MembershipState.ACTIVE.value
-    ]
-    for start in range(0, len(inserts), BATCH_SIZE):
-        db.session.execute(insert(model), inserts[start : start + BATCH_SIZE])
-    for start in range(0, len(updates), BATCH_SIZE):
-        db.session.execute(update(model), updates[start : start + BATCH_SIZE])
+    gone = [row.id for username, row in existing.items() if username not in seen and row.state == ACTIVE]
     for start in range(0, len(gone), BATCH_SIZE):
         db.session.execute(
             update(model)
@@ -135,9 +138,5 @@ def _apply(group: OfferingKeycloakGroup, remote_users: dict[str, RemoteUser]) ->
             execution_options={"synchronize_session": False},
         )
     return PullResult(
-        created=len(inserts),
-        updated=len(updates),
-        unchanged=unchanged,
-        removed_remotely=len(gone),
-        total_remote=len(remote_users),
+        created=created, updated=updated, unchanged=unchanged, removed_remotely=len(gone), total_remote=len(seen)
     )
