@@ -39,12 +39,15 @@ def can_manage(user: User, offering: Offering) -> bool:
     return db.session.execute(query.limit(1)).first() is not None
 
 
+def find_visible_offering(user: User, offering_uuid: str | None) -> Offering | None:
+    if not offering_uuid:
+        return None
+    return db.session.scalar(visible_offerings(user).where(Offering.uuid == offering_uuid))
+
+
 def offering_from_param(user: User, value: object, field: str = "offering_uuid") -> Offering:
     """Resolve an offering_uuid parameter; unknown or invisible is a 400 on that field."""
-    offering_uuid = parse_uuid(value)
-    offering = None
-    if offering_uuid:
-        offering = db.session.scalar(visible_offerings(user).where(Offering.uuid == offering_uuid))
+    offering = find_visible_offering(user, parse_uuid(value))
     if offering is None:
         raise ValidationFailed.field(field, OFFERING_NOT_FOUND)
     return offering
@@ -52,9 +55,8 @@ def offering_from_param(user: User, value: object, field: str = "offering_uuid")
 
 def visible_offering(user: User, value: str) -> Offering:
     """Resolve an offering in a URL; unknown or invisible is a 404."""
-    offering_uuid = parse_uuid(value)
-    offering = offering_uuid and db.session.scalar(visible_offerings(user).where(Offering.uuid == offering_uuid))
-    if not offering:
+    offering = find_visible_offering(user, parse_uuid(value))
+    if offering is None:
         raise ObjectNotFound()
     return offering
 

@@ -21,7 +21,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .access import visible_offerings
+from .access import find_visible_offering
 from .connection import call_keycloak, gateway_for_offering
 from .errors import OFFERING_NOT_FOUND, RemoteFailure, ServiceError, ValidationFailed
 from .hierarchy import CreatedGroups, ensure_group
@@ -44,9 +44,8 @@ class MembershipRequest:
 
 
 def _offering(actor: User, reference: object) -> Offering:
-    offering_uuid = uuid_from_url_or_hex(reference)
-    offering = offering_uuid and db.session.scalar(visible_offerings(actor).where(Offering.uuid == offering_uuid))
-    if not offering:
+    offering = find_visible_offering(actor, uuid_from_url_or_hex(reference))
+    if offering is None:
         raise ValidationFailed.field("offering", OFFERING_NOT_FOUND)
     return offering
 

@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..services.naming import TEMPLATE_HELP, template_errors
@@ -45,8 +46,8 @@ class KeycloakSettingsForm(FlaskForm):
     auth_mode = SelectField(
         "Authentication",
         choices=[
-            ("password", "Admin username and password"),
-            ("client", "Service-account client (client credentials)"),
+            SelectChoice("password", "Admin username and password"),
+            SelectChoice("client", "Service-account client (client credentials)"),
         ],
     )
     username = StringField("Admin username", validators=[Optional(), Length(max=255)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from ..services import groups as group_service
 from ..services import members as member_service
@@ -167,7 +168,9 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
         candidates = remote.remote_groups(offering)
     except (ValidationFailed, RemoteFailure) as exc:
         candidates, error = [], _problem(exc)
-    form.backend_id.choices = [("", "— choose a Keycloak group —")] + [(g.id, g.path) for g in candidates]
+    form.backend_id.choices = [SelectChoice("", "— choose a Keycloak group —")] + [
+        SelectChoice(g.id, g.path) for g in candidates
+    ]
     if not form.is_submitted():
         form.backend_id.data = group.backend_id
     if form.validate_on_submit() and not error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
 from ..services import access
@@ -27,12 +28,16 @@ def group_or_404(offering: Offering, group_uuid: str) -> OfferingKeycloakGroup:
     return group
 
 
-def role_choices(offering: Offering) -> list[tuple[str, str]]:
+def role_choices(offering: Offering) -> list[SelectChoice]:
     return [
-        (role.uuid, f"{role.name} ({role.scope_type_label or role.scope_type})" if role.scope_type else role.name)
+        SelectChoice(
+            role.uuid, f"{role.name} ({role.scope_type_label or role.scope_type})" if role.scope_type else role.name
+        )
         for role in offering.roles
     ]
 
 
-def resource_choices(offering: Offering) -> list[tuple[str, str]]:
-    return [("", "— none —")] + [(resource.uuid, resource.name) for resource in offering.resources]
+def resource_choices(offering: Offering) -> list[SelectChoice]:
+    return [SelectChoice("", "— none —")] + [
+        SelectChoice(resource.uuid, resource.name) for resource in offering.resources
+    ]
