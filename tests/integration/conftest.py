@@ -46,7 +46,7 @@ def real(app: Flask, real_realm, proxy: TcpProxy) -> RealWorld:  # type: ignore[
     gateways: list[AdminGateway] = []
 
     def factory(settings):  # type: ignore[no-untyped-def]
-        gateway = AdminGateway(settings, page_size=50)
+        gateway = AdminGateway(settings, page_size=50, members_page_size=50)
         gateways.append(gateway)
         return gateway
 

@@ -164,3 +164,70 @@ def test_wrong_credentials_say_authentication_failed(client, real: RealWorld) ->
     )
     assert response.status_code == 502
     assert response.json == {"status": "error", "error": "Authentication failed: Keycloak rejected the credentials"}
+
+
+def test_connection_dropped_part_way_through_a_pull_changes_nothing(client, real: RealWorld, monkeypatch) -> None:
+    """The proxy drops Keycloak after the first page of members: 502, and the first page is not kept."""
+    from webapp.keycloak.admin_gateway import AdminGateway
+
+    headers = real.world.headers("manager")
+    team = real.realm.add_path("/base/hpc/big-team")
+    real.realm.add_users_bulk([{"username": f"m{i:03d}"} for i in range(140)], ["/base/hpc/big-team"])
+    group = real.world.add_group("big-team", backend_id=team)
+    original = AdminGateway._get_json
+    calls = {"members": 0}
+
+    def drop_after_first_page(self, path, **params):
+        if path.endswith("/members"):
+            calls["members"] += 1
+            if calls["members"] == 2:
+                real.proxy.cut()
+        return original(self, path, **params)
+
+    monkeypatch.setattr(AdminGateway, "_get_json", drop_after_first_page)
+    before = state()
+    response = client.post(f"{GROUPS}/{group.uuid}/pull_members/", headers=headers)
+    assert response.status_code == 502
+    assert response.json["detail"].startswith("Pulling members from Keycloak failed: ")
+    assert state() == before
+
+
+def test_slow_keycloak_ends_within_the_timeout(client, real: RealWorld) -> None:
+    """A Keycloak that accepts connections but never answers: the request ends after the offering's timeout."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_stay_silent() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept_and_stay_silent, daemon=True)
+    thread.start()
+    try:
+        real.world.offering.keycloak_url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        real.world.offering.keycloak_timeout = 2
+        db.session.commit()
+        started = time.monotonic()
+        response = client.get(
+            f"{GROUPS}/sync_status/?offering_uuid={real.world.offering.uuid}", headers=real.world.headers("manager")
+        )
+        elapsed = time.monotonic() - started
+        assert response.status_code == 502 and "did not answer within 2 s" in response.json["detail"]
+        assert elapsed < 2 * 2 + 2  # the token request and at most one retry, each bounded by the timeout
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        listener.close()

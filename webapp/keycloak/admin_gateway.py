@@ -91,7 +91,7 @@ class AdminGateway:
             except KeycloakAuthenticationError as exc:
                 raise errors.AuthFailed("Authentication failed: Keycloak rejected the credentials") from exc
             except KeycloakConnectionError as exc:
-                raise errors.Unavailable(f"Cannot connect to Keycloak at {self.settings.server_url}") from exc
+                raise errors.Unavailable(_connection_reason(exc, self.settings)) from exc
             except KeycloakError as exc:
                 raise _map_keycloak_error(exc, "Authentication failed") from exc
 
