@@ -211,3 +211,13 @@ def test_with_javascript_the_page_comes_first_and_rows_follow(manager, world: Wo
     )
     assert "later" in rows and 'id="status-counts" aria-label="Groups by status" hx-swap-oob="true"' in rows
     assert 'data-count="remote_only">1<' in rows
+
+
+def test_pull_from_the_group_page_returns_to_it(manager, world: World) -> None:
+    remote_id = world.realm.add_path("/base/hpc/back")
+    group = world.add_group("back", backend_id=remote_id)
+    page = f"{groups_url(world)}/{group.uuid}"
+    response = manager.post(f"{page}/pull", {"next": page})
+    assert response.status_code == 303 and response.headers["Location"].endswith(page)
+    offsite = manager.post(f"{page}/pull", {"next": "https://evil.example/"})
+    assert offsite.headers["Location"].endswith(groups_url(world))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -14,13 +12,8 @@ from ..services import access, audit
 from ..services.accounts import TooManyAttempts, authenticate
 from . import ui_bp
 from .forms import ConfirmForm, LoginForm
+from .helpers import local_url
 from .htmx import render
-
-
-def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("ui.offerings")
 
 
 @ui_bp.route("/login", methods=["GET", "POST"])
@@ -38,7 +31,7 @@ def login() -> Response:
             login_user(user)
             audit.record(user, None, "user.logged_in")
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            return redirect(local_url(request.args.get("next")) or url_for("ui.offerings"), code=303)
         form.password.errors.append("Unknown username or wrong password.")
     return render("auth/login.html", form=form, status=400 if form.errors else 200)
 

@@ -15,7 +15,7 @@ from ..services.errors import RemoteFailure, ValidationFailed
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
-from .helpers import group_or_404, offering_or_404, resource_choices, role_choices
+from .helpers import group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .htmx import add_toast, redirect_to, render, wants_fragment
 
 USER_SEARCH_LIMIT = 25
@@ -28,8 +28,9 @@ def _problem(exc: ValidationFailed | RemoteFailure) -> str:
 
 
 def _back_to_groups(offering_uuid: str, message: str, level: str = "success") -> Response:
+    """Flash and go back to where the form came from (a hidden `next`), by default the Groups view."""
     flash(message, level)
-    return redirect_to(url_for("ui.groups", offering_uuid=offering_uuid))
+    return redirect_to(local_url(request.form.get("next")) or url_for("ui.groups", offering_uuid=offering_uuid))
 
 
 @ui_bp.get("/offerings/<offering_uuid>/groups")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import abort
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -41,3 +43,10 @@ def resource_choices(offering: Offering) -> list[SelectChoice]:
     return [SelectChoice("", "— none —")] + [
         SelectChoice(resource.uuid, resource.name) for resource in offering.resources
     ]
+
+
+def local_url(target: str | None) -> str | None:
+    """`target` when it is a path on this site (never another host), else None."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return None
