@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from dataclasses import replace
 
 import pytest
 
+from tests.silent_server import silent_server
 from webapp.keycloak import errors
 from webapp.keycloak.admin_gateway import AdminGateway
 from webapp.keycloak.types import ConnectionSettings
@@ -59,37 +59,15 @@ def test_unreachable_server_is_unavailable() -> None:
 
 
 def test_silent_server_times_out_within_the_timeout() -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    port = listener.getsockname()[1]
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept_and_say_nothing() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
-    thread.start()
-    try:
+    with silent_server() as port:
         gateway = AdminGateway(
             ConnectionSettings(f"http://127.0.0.1:{port}/", "demo", username="a", password="b", timeout=1)
         )
         started = time.monotonic()
-        with pytest.raises(errors.Unavailable):
+        with pytest.raises(errors.Unavailable) as info:
             gateway.check_connection()
         assert time.monotonic() - started < 5
-    finally:
-        stop.set()
-        thread.join()
-        for conn in accepted:
-            conn.close()
-        listener.close()
+        assert "did not answer within 1 s" in info.value.message
 
 
 def test_token_is_reused_across_calls(real_realm) -> None:

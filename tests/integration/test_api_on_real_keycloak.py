@@ -194,28 +194,12 @@ def test_connection_dropped_part_way_through_a_pull_changes_nothing(client, real
 
 def test_slow_keycloak_ends_within_the_timeout(client, real: RealWorld) -> None:
     """A Keycloak that accepts connections but never answers: the request ends after the offering's timeout."""
-    import socket
-    import threading
     import time
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
+    from tests.silent_server import silent_server
 
-    def accept_and_stay_silent() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept_and_stay_silent, daemon=True)
-    thread.start()
-    try:
-        real.world.offering.keycloak_url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    with silent_server() as port:
+        real.world.offering.keycloak_url = f"http://127.0.0.1:{port}/"
         real.world.offering.keycloak_timeout = 2
         db.session.commit()
         started = time.monotonic()
@@ -223,11 +207,5 @@ def test_slow_keycloak_ends_within_the_timeout(client, real: RealWorld) -> None:
             f"{GROUPS}/sync_status/?offering_uuid={real.world.offering.uuid}", headers=real.world.headers("manager")
         )
         elapsed = time.monotonic() - started
-        assert response.status_code == 502 and "did not answer within 2 s" in response.json["detail"]
-        assert elapsed < 2 * 2 + 2  # the token request and at most one retry, each bounded by the timeout
-    finally:
-        stop.set()
-        thread.join()
-        for connection in accepted:
-            connection.close()
-        listener.close()
+    assert response.status_code == 502 and "did not answer within 2 s" in response.json["detail"]
+    assert elapsed < 2 * 2 + 2  # the token request and at most one retry, each bounded by the timeout
