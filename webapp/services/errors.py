@@ -6,7 +6,10 @@ ErrorBody = dict[str, list[str]] | list[str]
 
 
 class ServiceError(Exception):
-    pass
+    @property
+    def message(self) -> str:
+        """The error in words, for the UI, logs and recorded row errors."""
+        return str(self)
 
 
 class ValidationFailed(ServiceError):
@@ -25,6 +28,10 @@ class ValidationFailed(ServiceError):
         if isinstance(self.errors, dict):
             return [message for messages in self.errors.values() for message in messages]
         return list(self.errors)
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.messages)
 
 
 class ObjectNotFound(ServiceError):

@@ -168,7 +168,7 @@ def bulk_import(
             name = remote_group(offering, remote_id).name
             imported.append(import_remote(actor, offering, role_uuid, remote_id, resource_uuid, scope_id=name))
         except ValidationFailed as exc:
-            skipped.append((remote_id, " ".join(exc.messages)))
+            skipped.append((remote_id, exc.message))
         except RemoteFailure as exc:
             skipped.append((remote_id, exc.message))
             break  # Keycloak is down: the remaining imports would fail the same way

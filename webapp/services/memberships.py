@@ -249,15 +249,15 @@ def sync_pending() -> RunSummary:
         try:
             gateway = gateway_for_offering(offering)
         except ServiceError as exc:
-            _record_error(rows, _reason(exc))
-            summary.errors.append(f"{offering.name}: {_reason(exc)}")
+            _record_error(rows, exc.message)
+            summary.errors.append(f"{offering.name}: {exc.message}")
             continue
         for row in rows:
             row.last_checked = utcnow()
             try:
                 activated = _activate(gateway, offering, row)
             except (RemoteFailure, NotFound) as exc:
-                row.error_message = _reason(exc)
+                row.error_message = exc.message
                 summary.errors.append(f"{offering.name}/{row.group.name}/{row.username}: {row.error_message}")
                 continue
             row.error_message = ""
@@ -307,7 +307,7 @@ def reconcile() -> RunSummary:
             db.session.commit()
         except (ServiceError, NotFound) as exc:
             db.session.rollback()
-            summary.errors.append(f"{offering.name}: {_reason(exc)}")
+            summary.errors.append(f"{offering.name}: {exc.message}")
     return summary
 
 
@@ -329,16 +329,6 @@ def _reconcile_group(gateway: KeycloakGateway, rows: list[OfferingKeycloakMember
             row.state = MembershipState.ACTIVE.value
             summary.restored += 1
         row.last_checked = now
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, RemoteFailure):
-        return exc.message
-    if isinstance(exc, ValidationFailed):
-        return " ".join(exc.messages)
-    if isinstance(exc, KeycloakError):
-        return exc.message
-    return str(exc)
 
 
 def _record_error(rows: list[OfferingKeycloakMembership], message: str) -> None:

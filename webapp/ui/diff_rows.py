@@ -83,7 +83,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         all_remote = [remote for _, remote in status.synced] + status.remote_only
         tree_roots = sorted((g for g in all_remote if g.parent_id == parent), key=lambda g: g.name.lower())
     except (RemoteFailure, ValidationFailed) as exc:
-        error = exc.message if isinstance(exc, RemoteFailure) else " ".join(exc.messages)
+        error = exc.message
         rows = [DiffRow("local_only", local, None) for local in local_groups(offering)]
 
     counts = {key: 0 for key in STATUS_LABELS}

@@ -23,10 +23,6 @@ JS_COOKIE = "okg_js"  # set by static/js/app.js
 BULK_PREFIX = "bulk"  # the bulk form shares the page with dialogs: keep its field ids apart
 
 
-def _problem(exc: ValidationFailed | RemoteFailure) -> str:
-    return exc.message if isinstance(exc, RemoteFailure) else " ".join(exc.messages)
-
-
 def _back_to_groups(offering_uuid: str, message: str, level: str = "success") -> Response:
     """Flash and go back to where the form came from (a hidden `next`), by default the Groups view."""
     flash(message, level)
@@ -80,7 +76,7 @@ def tree_children(offering_uuid: str, group_id: str) -> Response:
     try:
         children = remote.remote_children(offering, group_id)
     except (ValidationFailed, RemoteFailure) as exc:
-        error = _problem(exc)
+        error = exc.message
     return render(
         "groups/tree_page.html",
         "groups/_tree_nodes.html",
@@ -112,7 +108,7 @@ def group_import(offering_uuid: str) -> Response:
         if form.remote_group_id.data:
             remote_info = remote.remote_group(offering, form.remote_group_id.data)
     except (ValidationFailed, RemoteFailure) as exc:
-        error = _problem(exc)
+        error = exc.message
     if form.validate_on_submit() and not error:
         try:
             group = group_service.import_remote(
@@ -124,7 +120,7 @@ def group_import(offering_uuid: str) -> Response:
                 scope_id=(form.scope_id.data or "").strip(),
             )
         except (ValidationFailed, RemoteFailure) as exc:
-            error = _problem(exc)
+            error = exc.message
         else:
             return _back_to_groups(offering.uuid, f"Imported Keycloak group “{group.name}”.")
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
@@ -168,7 +164,7 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
     try:
         candidates = remote.remote_groups(offering)
     except (ValidationFailed, RemoteFailure) as exc:
-        candidates, error = [], _problem(exc)
+        candidates, error = [], exc.message
     form.backend_id.choices = [SelectChoice("", "— choose a Keycloak group —")] + [
         SelectChoice(g.id, g.path) for g in candidates
     ]
@@ -178,7 +174,7 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
         try:
             group_service.set_backend_id(current_user, group, form.backend_id.data)
         except (ValidationFailed, RemoteFailure) as exc:
-            error = _problem(exc)
+            error = exc.message
         else:
             return _back_to_groups(offering.uuid, f"Linked “{group.name}” to its Keycloak group.")
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
@@ -219,7 +215,7 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
     try:
         result = member_service.pull_members(current_user, group)
     except (ValidationFailed, RemoteFailure) as exc:
-        error = _problem(exc)
+        error = exc.message
     if not wants_fragment():
         if error:
             return _back_to_groups(offering.uuid, f"Pulling members of “{group.name}” failed: {error}", "error")
@@ -244,7 +240,7 @@ def group_delete(offering_uuid: str, group_uuid: str) -> Response:
         try:
             group_service.delete_group(current_user, group, delete_remote=bool(form.delete_remote.data))
         except (ValidationFailed, RemoteFailure) as exc:
-            error = _problem(exc)
+            error = exc.message
         else:
             where = " and in Keycloak" if form.delete_remote.data else "; Keycloak was not changed"
             return _back_to_groups(offering.uuid, f"Deleted “{name}” locally{where}.")
@@ -272,7 +268,7 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
         try:
             remote_members = remote.remote_group_members(offering, group.backend_id)
         except (ValidationFailed, RemoteFailure) as exc:
-            error = _problem(exc)
+            error = exc.message
     local_usernames = {m.username for m in group.memberships}
     return render(
         "groups/detail.html",
@@ -297,7 +293,7 @@ def user_search(offering_uuid: str) -> Response:
         try:
             total, users = remote.search_remote_users(offering, query, 0, USER_SEARCH_LIMIT)
         except (ValidationFailed, RemoteFailure) as exc:
-            error = _problem(exc)
+            error = exc.message
     return render(
         "groups/user_search_page.html",
         "groups/_user_results.html",

@@ -80,7 +80,7 @@ def member_add(offering_uuid: str) -> Response:
             ),
         )
     except ValidationFailed as exc:
-        return _page(offering, form, " ".join(exc.messages), 400)
+        return _page(offering, form, exc.message, 400)
     except RemoteFailure as exc:
         return _page(offering, form, exc.message, 502)
     state = "added in Keycloak" if membership.state == "active" else "pending until the Keycloak account exists"
@@ -105,8 +105,7 @@ def member_remove(offering_uuid: str) -> Response:
                 delete_membership(current_user, membership)
                 removed += 1
             except (RemoteFailure, ValidationFailed) as exc:
-                reason = exc.message if isinstance(exc, RemoteFailure) else " ".join(exc.messages)
-                failed.append(f"{membership.username}: {reason}")
+                failed.append(f"{membership.username}: {exc.message}")
         message = f"Removed {removed} member{'s' if removed != 1 else ''}."
         if failed:
             message += " Not removed: " + "; ".join(failed)

@@ -99,7 +99,7 @@ def test_connection(offering_uuid: str) -> Response:
     except RemoteFailure as exc:
         result["error"] = exc.reason
     except ValidationFailed as exc:
-        result["error"] = " ".join(exc.messages)
+        result["error"] = exc.message
     return render(
         "offerings/connection_page.html",
         "offerings/_connection_result.html",
