@@ -9,10 +9,14 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import ENV_PREFIX, base_config
+from .config import ENV_PREFIX, base_config, host_list, session_lifetime
 from .extensions import csrf, db, login_manager, migrate
+from .instance_keys import instance_key
 from .keycloak.admin_gateway import AdminGateway
+from .keycloak.destinations import parse_prefixes
+from .keycloak.limits import Limits
 from .keycloak.registry import GatewayRegistry
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,11 +30,12 @@ def _asset_folder(name: str) -> str:
     return str(Path(sys.prefix) / "share" / "offering-keycloak-groups" / name)
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=_asset_folder("templates"),
         static_folder=_asset_folder("static"),
+        instance_path=instance_path,
         instance_relative_config=True,
     )
     instance_path = Path(app.instance_path)
@@ -39,17 +44,39 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(ENV_PREFIX)
     if config:
         app.config.from_mapping(config)
+    for name in ("SECRET_KEY", "ENCRYPTION_KEY"):
+        if not app.config.get(name):
+            app.config[name] = instance_key(instance_path, name.lower())
+    app.config["TRUSTED_HOSTS"] = host_list(app.config.get("TRUSTED_HOSTS"))
+    app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(app.config)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    registry = app.config.get("KEYCLOAK_GATEWAY_REGISTRY") or GatewayRegistry(
-        lambda settings: AdminGateway(
-            settings,
-            page_size=app.config["KEYCLOAK_PAGE_SIZE"],
-            members_page_size=app.config["KEYCLOAK_MEMBERS_PAGE_SIZE"],
+    limits = Limits(
+        max_groups=int(app.config["KEYCLOAK_MAX_GROUPS"]),
+        max_members=int(app.config["KEYCLOAK_MAX_MEMBERS"]),
+        deadline_seconds=float(app.config["KEYCLOAK_OPERATION_DEADLINE_SECONDS"]),
+    )
+    allowed_urls = parse_prefixes(app.config["KEYCLOAK_ALLOWED_URLS"])
+    registry = app.config.get("KEYCLOAK_GATEWAY_REGISTRY")
+    registry = (
+        registry
+        if registry is not None
+        else GatewayRegistry(
+            lambda settings: AdminGateway(
+                settings,
+                page_size=app.config["KEYCLOAK_PAGE_SIZE"],
+                members_page_size=app.config["KEYCLOAK_MEMBERS_PAGE_SIZE"],
+                limits=limits,
+                allowed_urls=allowed_urls,
+            ),
+            size=int(app.config["KEYCLOAK_GATEWAY_CACHE_SIZE"]),
         )
     )
     registry.init_app(app)

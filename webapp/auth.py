@@ -15,9 +15,13 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
+        # "<id>:<session version>" (User.get_id): a session from before the version was raised is over.
+        user_id, _, version = session_id.partition(":")
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user and user.active else None
+        if user is None or not user.active or version != str(user.session_version):
+            return None
+        return user
 
 
 class AuthError(Exception):

@@ -1,4 +1,4 @@
-"""Flask CLI commands: load-data, create-token."""
+"""Flask CLI commands: load-data, create-token, rotate-secrets, sync-pending, reconcile, worker."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from .crypto import SecretDecryptionError
 from .extensions import db
 from .models import User
 from .services.accounts import create_token
 from .services.loader import LoadError, load_data
 from .services.memberships import RunSummary, reconcile, sync_pending
+from .services.secrets import rotate_secrets
 
 INTERVAL = re.compile(r"^(\d+)\s*([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -63,6 +65,15 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(f"No user named {username!r}.")
         _token, plain = create_token(user)
         click.echo(plain)
+
+    @app.cli.command("rotate-secrets")
+    def rotate_secrets_command() -> None:
+        """Re-encrypt every stored Keycloak secret with the first key of OKG_ENCRYPTION_KEY."""
+        try:
+            count = rotate_secrets()
+        except SecretDecryptionError as exc:
+            raise click.ClickException(f"{exc}. Nothing was changed.") from exc
+        click.echo(f"Re-encrypted {count} stored secret(s) with the first encryption key.")
 
     @app.cli.command("sync-pending")
     def sync_pending_command() -> None:

@@ -1,6 +1,7 @@
 """Base configuration. Every key can be overridden by an environment variable prefixed OKG_
 (e.g. OKG_SQLALCHEMY_DATABASE_URI, OKG_SECRET_KEY, OKG_ENCRYPTION_KEY) via from_prefixed_env()."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -9,22 +10,47 @@ ENV_PREFIX = "OKG"
 
 def base_config(instance_path: Path) -> dict[str, Any]:
     return {
-        "SECRET_KEY": "dev-only-change-me",
-        "ENCRYPTION_KEY": "dev-only-encryption-key-change-me",
+        # Unset: random keys generated into the instance folder on first start (webapp/instance_keys.py).
+        "SECRET_KEY": None,
+        "ENCRYPTION_KEY": None,  # one or more comma-separated keys: the first encrypts, all decrypt
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'offering_keycloak_groups.sqlite'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
+        "SESSION_LIFETIME_SECONDS": 12 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
         "PASSWORD_HASH_METHOD": "scrypt",
-        # Login throttling: this many failed logins for one username within the window lock it out for a while.
-        "LOGIN_MAX_FAILURES": 5,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Requests: how many proxies stand in front (X-Forwarded-*), and which Host headers are ours.
+        "TRUSTED_PROXIES": 0,
+        "TRUSTED_HOSTS": None,  # comma-separated host names; unset accepts any Host
+        # Login throttling (webapp/services/throttle.py), counted per client address and per username.
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,
-        # Keycloak paging and listing defaults (see KEYCLOAK.md).
+        "LOGIN_ADDRESS_SLOW_AFTER": 5,  # failures from one address before each answer is delayed
+        "LOGIN_ADDRESS_MAX_FAILURES": 20,  # failures from one address before it is refused (429)
+        "LOGIN_USERNAME_SLOW_AFTER": 5,  # failures on one username before its failing addresses are delayed
+        "LOGIN_DELAY_SECONDS": 1.0,  # the first delay; it doubles with each further failure
+        "LOGIN_MAX_DELAY_SECONDS": 8.0,
+        # Keycloak: where it may be, paging, and bounds on walks and pulls (see KEYCLOAK.md).
+        "KEYCLOAK_ALLOWED_URLS": "",  # comma-separated URL prefixes; empty allows any http(s) URL
         "KEYCLOAK_PAGE_SIZE": 200,
         "KEYCLOAK_MEMBERS_PAGE_SIZE": 1000,
+        "KEYCLOAK_MAX_GROUPS": 20_000,
+        "KEYCLOAK_MAX_MEMBERS": 500_000,
+        "KEYCLOAK_OPERATION_DEADLINE_SECONDS": 600,
+        "KEYCLOAK_GATEWAY_CACHE_SIZE": 128,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }
+
+
+def session_lifetime(config: dict[str, Any]) -> timedelta:
+    return timedelta(seconds=float(config["SESSION_LIFETIME_SECONDS"]))
+
+
+def host_list(value: str | list[str] | None) -> list[str] | None:
+    """OKG_TRUSTED_HOSTS as Flask's TRUSTED_HOSTS: a list, or None for any host."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [item.strip() for item in items if item.strip()] or None

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .extensions import db
+from .input_guard import too_large_message
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+UNTRUSTED_HOST = "This server does not answer for that host name."
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_exc: SecurityError) -> tuple[str, int, dict[str, str]]:
+        # The Host header is not in TRUSTED_HOSTS: no URL can be built for it, so no page with links either.
+        return UNTRUSTED_HOST, 400, {"Content-Type": "text/plain; charset=utf-8"}
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response | str, int]:
         code = exc.code or 500
+        description = too_large_message() if code == 413 else exc.description
         if _wants_json():
             if code == 405:
                 response = jsonify({"detail": f'Method "{request.method}" not allowed.'})
@@ -24,8 +34,8 @@ def init_app(app: Flask) -> None:
                 return response, 405
             if code == 404:
                 return jsonify({"detail": "Not found."}), 404
-            return jsonify({"detail": exc.description}), code
-        return render_template("errors/error.html", code=code, title=exc.name, message=exc.description), code
+            return jsonify({"detail": description}), code
+        return render_template("errors/error.html", code=code, title=exc.name, message=description), code
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[Response | str, int]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -91,10 +91,24 @@ class User(UserMixin, TimestampedMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session's id: raising it (password change, "sign out everywhere") ends other sessions.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     @property
     def is_active(self) -> bool:  # flask-login asks this
         return self.active
+
+    def get_id(self) -> str:  # flask-login stores this in the session
+        return f"{self.id}:{self.session_version}"
+
+
+class LoginAttempt(db.Model):
+    """A sign-in attempt that has not succeeded (yet): the throttle counts these per address and username."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(150), index=True)
 
 
 class OfferingManager(db.Model):

@@ -19,9 +19,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def init_app(app: Flask) -> None:
+    hsts = bool(app.config.get("SESSION_COOKIE_SECURE"))
+
     @app.after_request
     def security_headers(response: Response) -> Response:
+        if hsts:  # cookies only over HTTPS means the site is HTTPS-only: tell the browser to keep it so
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

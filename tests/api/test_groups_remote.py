@@ -34,13 +34,19 @@ def test_test_connection_lists_offering_subtree(client, world: World) -> None:
     assert response.json["groups_count"] == 3
 
 
-def test_test_connection_falls_back_to_top_level_groups(client, world: World) -> None:
+def test_test_connection_without_offering_group_lists_nothing_and_names_the_path(client, world: World) -> None:
     world.offering.keycloak_base_group = "missing"
     db.session.commit()
     response = client.post(
         f"{BASE}/test_connection/", json={"offering_uuid": world.offering.uuid}, headers=world.headers("manager")
     )
-    assert response.json == {"status": "ok", "groups_count": 1, "groups": ["base"]}
+    # Fail closed: never the realm's top-level groups.
+    assert response.json == {
+        "status": "ok",
+        "groups_count": 0,
+        "groups": [],
+        "missing_offering_group": "/missing/hpc",
+    }
 
 
 def test_test_connection_errors(client, world: World) -> None:

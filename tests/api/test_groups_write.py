@@ -393,8 +393,8 @@ def test_pull_members_keycloak_failing_on_a_later_page_changes_nothing(client, w
     group = world.add_group("users", backend_id=remote_id)
     original = FakeGateway.iter_group_members
 
-    def second_page_fails(self, group_id):
-        pages = original(self, group_id)
+    def second_page_fails(self, group_id, label=""):
+        pages = original(self, group_id, label)
         yield next(pages)
         raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
 

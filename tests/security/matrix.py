@@ -68,6 +68,7 @@ SEE_GROUPS = Expect(303, location="/offerings/{offering}/groups")
 SEE_MEMBERS = Expect(303, location="/offerings/{offering}/members")
 SEE_SETTINGS = Expect(303, location="/offerings/{offering}/settings")
 SEE_TOKENS = Expect(303, location="/tokens")
+SEE_ACCOUNT = Expect(303, location="/account")
 
 
 # -- requests ----------------------------------------------------------------------------------------
@@ -386,6 +387,12 @@ form_logout = fixed("/logout", {})
 page_home = fixed("/")
 page_tokens = fixed("/tokens")
 form_new_token = fixed("/tokens", {})
+page_account = fixed("/account")
+# The same password again: a real change, yet every later cell can still sign the persona in.
+form_password = fixed(
+    "/account/password", {"current_password": PASSWORD, "new_password": PASSWORD, "confirm_password": PASSWORD}
+)
+form_sign_out_everywhere = fixed("/account/sign-out-everywhere", {})
 page_offering = of_offering("")
 page_groups = of_offering("groups")
 page_other_groups = of_offering("groups", other=True)
@@ -399,6 +406,7 @@ form_delete = of_group("delete", form={})
 page_members = of_offering("members")
 page_settings = of_offering("settings")
 form_test_connection = of_offering("test-connection", {})
+form_create_offering_group = of_offering("groups/create-offering-group", {})
 page_catalog = of_offering("catalog")
 page_activity = of_offering("activity")
 
@@ -456,6 +464,10 @@ UI_ROWS: list[Row] = [
     ui("token_revoke",      "POST", form_revoke_own,      LOGIN,    SEE_TOKENS, SEE_TOKENS, SEE_TOKENS,   SEE_TOKENS),
     ui("token_revoke",      "POST", form_revoke_managers, LOGIN,    404,        404,        SEE_TOKENS,   404,
        label="manager's token"),
+    ui("account",           "GET",  page_account,         LOGIN,    200,        200,        200,          200),
+    ui("account_password",  "POST", form_password,        LOGIN,    SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT),
+    ui("account_sign_out_everywhere", "POST", form_sign_out_everywhere,
+       LOGIN, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT),
     ui("offering_detail",   "GET",  page_offering,        LOGIN,    404,        404,        GROUPS_TAB,   GROUPS_TAB),
     ui("groups",            "GET",  page_groups,          LOGIN,    404,        404,        200,          200),
     ui("groups",            "GET",  page_other_groups,    LOGIN,    404,        200,        404,          200,
@@ -482,6 +494,8 @@ UI_ROWS: list[Row] = [
     ui("settings",          "GET",  page_settings,        LOGIN,    404,        404,        200,          200),
     ui("settings",          "POST", form_settings,        LOGIN,    404,        404,        SEE_SETTINGS, SEE_SETTINGS),
     ui("test_connection",   "POST", form_test_connection, LOGIN,    404,        404,        200,          200),
+    ui("create_offering_group", "POST", form_create_offering_group,
+       LOGIN, 404, 404, SEE_GROUPS, SEE_GROUPS),
     ui("catalog",           "GET",  page_catalog,         LOGIN,    404,        404,        200,          200),
     ui("activity",          "GET",  page_activity,        LOGIN,    404,        404,        200,          200),
 ]

@@ -70,10 +70,13 @@ def group_test_connection() -> tuple[Response, int]:
     fields = read_fields(json_body(), {"offering_uuid": "uuid"})
     offering = access.offering_from_param(g.api_user, fields["offering_uuid"])
     try:
-        names = remote.test_connection(offering)
+        check = remote.test_connection(offering)
     except RemoteFailure as exc:
         return jsonify({"status": "error", "error": exc.reason}), 502
-    return jsonify({"status": "ok", "groups_count": len(names), "groups": names}), 200
+    body: dict[str, object] = {"status": "ok", "groups_count": len(check.groups), "groups": check.groups}
+    if check.missing_root:
+        body["missing_offering_group"] = check.missing_root
+    return jsonify(body), 200
 
 
 def _offering_param() -> Offering:

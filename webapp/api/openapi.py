@@ -323,7 +323,13 @@ def schemas() -> dict[str, Schema]:
         "RemoteGroupMember": remote_user_schema(),
         "SyncStatusResponse": sync_status_schema(),
         "TestConnectionResponse": obj(
-            {"status": string(enum=["ok"]), "groups_count": integer(), "groups": array(string())}
+            {
+                "status": string(enum=["ok"]),
+                "groups_count": integer(),
+                "groups": array(string()),
+                "missing_offering_group": string("Present when the offering's group does not exist in Keycloak."),
+            },
+            required=["status", "groups_count", "groups"],
         ),
         "PullMembersResponse": obj(
             {
@@ -554,7 +560,8 @@ def group_paths() -> dict[str, dict[str, Schema]]:
         tag,
         {
             "200": json_response(
-                "Connected; the offering subtree's groups, or the realm's.", ref("TestConnectionResponse")
+                "Connected; the offering subtree's groups (none when the offering group is missing).",
+                ref("TestConnectionResponse"),
             ),
             **error_refs(400),
             "502": json_response("Keycloak failed.", ref("TestConnectionError")),

@@ -2,37 +2,65 @@
 
 We use python-keycloak for what it does well (token grant, refresh, retry after a 401) and write the
 paging loops ourselves: its helpers mutate query dicts and mis-page children (see KEYCLOAK.md).
+
+Nothing a server answers is trusted: redirects are never followed (a redirect would carry the token or the
+password elsewhere), ids it returns must be Keycloak ids before they go into another URL, and an answer that
+is not Keycloak's gives one generic reason, never the remote body.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakAuthenticationError, KeycloakConnectionError, KeycloakError
-from requests import Response
+from requests import Response, TooManyRedirects
 
 from . import errors
-from .types import ConnectionSettings, RemoteGroup, RemoteUser
+from .destinations import NOT_ALLOWED, is_allowed
+from .ids import checked_id, is_safe_path_name
+from .limits import Limits, bounded_members, walk_subtree
+from .types import ConnectionSettings, MalformedAnswer, RemoteGroup, RemoteUser
 
 DEFAULT_PAGE_SIZE = 200
 # Keycloak's time per /members page grows with the group, not with the page: big pages for members.
 DEFAULT_MEMBERS_PAGE_SIZE = 1000
+MESSAGE_LENGTH = 200  # Keycloak's own error messages are short; anything longer is not worth showing
+
+
+def not_keycloak(settings: ConnectionSettings) -> errors.NotKeycloak:
+    return errors.NotKeycloak(f"The server at {settings.server_url} did not answer like Keycloak")
 
 
 class _CountingConnection(KeycloakOpenIDConnection):
-    """Counts token grants: benchmarks and tests assert that one token serves many requests."""
+    """Counts token grants (benchmarks and tests assert that one token serves many requests) and turns a token
+    answer that is not a JSON token (python-keycloak raises TypeError/KeyError for it) into NotKeycloak."""
 
     token_requests = 0
+    settings: ConnectionSettings
 
     def get_token(self) -> None:
         self.token_requests += 1
-        super().get_token()
+        try:
+            super().get_token()
+        except (TypeError, KeyError, ValueError) as exc:
+            raise not_keycloak(self.settings) from exc
+
+    def refresh_token(self) -> None:
+        try:
+            super().refresh_token()
+        except (TypeError, KeyError, ValueError) as exc:
+            raise not_keycloak(self.settings) from exc
+
+
+def _never_redirect(connection: Any) -> None:
+    # python-keycloak has no switch for this; its requests session is `_s`. With max_redirects = 0 requests
+    # raises TooManyRedirects at the first redirect instead of sending our headers or form to its target.
+    connection._s.max_redirects = 0
 
 
 class AdminGateway:
@@ -43,10 +71,14 @@ class AdminGateway:
         settings: ConnectionSettings,
         page_size: int = DEFAULT_PAGE_SIZE,
         members_page_size: int = DEFAULT_MEMBERS_PAGE_SIZE,
+        limits: Limits | None = None,
+        allowed_urls: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
         self.page_size = page_size
         self.members_page_size = members_page_size
+        self.limits = limits or Limits()
+        self.allowed = is_allowed(settings.server_url, allowed_urls)
         self._token_lock = threading.Lock()
         if settings.uses_service_account:
             self._connection = _CountingConnection(
@@ -70,6 +102,9 @@ class AdminGateway:
                 verify=settings.verify_ssl,
                 timeout=settings.timeout,
             )
+        self._connection.settings = settings
+        _never_redirect(self._connection)
+        _never_redirect(self._connection.keycloak_openid.connection)
 
     # -- plumbing -----------------------------------------------------------------------------------
 
@@ -82,6 +117,8 @@ class AdminGateway:
         return f"admin/realms/{quote(self.settings.realm, safe='')}"
 
     def _ensure_token(self) -> None:
+        if not self.allowed:
+            raise errors.DestinationNotAllowed(NOT_ALLOWED)
         with self._token_lock:
             try:
                 if self._connection.token is None:
@@ -91,9 +128,9 @@ class AdminGateway:
             except KeycloakAuthenticationError as exc:
                 raise errors.AuthFailed("Authentication failed: Keycloak rejected the credentials") from exc
             except KeycloakConnectionError as exc:
-                raise errors.Unavailable(_connection_reason(exc, self.settings)) from exc
+                raise _connection_error(exc, self.settings) from exc
             except KeycloakError as exc:
-                raise _map_keycloak_error(exc, "Authentication failed") from exc
+                raise _map_keycloak_error(exc, "Authentication failed", self.settings) from exc
 
     def _request(self, method: str, path: str, body: Any = None, **params: Any) -> Response:
         self._ensure_token()
@@ -109,12 +146,12 @@ class AdminGateway:
             else:
                 response = self._connection.raw_delete(url, **params)
         except KeycloakConnectionError as exc:
-            raise errors.Unavailable(_connection_reason(exc, self.settings)) from exc
+            raise _connection_error(exc, self.settings) from exc
         except KeycloakAuthenticationError as exc:
             raise errors.AuthFailed("Authentication failed: Keycloak rejected the credentials") from exc
         except KeycloakError as exc:
-            raise _map_keycloak_error(exc, "Keycloak request failed") from exc
-        _raise_for_status(response)
+            raise _map_keycloak_error(exc, "Keycloak request failed", self.settings) from exc
+        _raise_for_status(response, self.settings)
         return response
 
     def _get_json(self, path: str, **params: Any) -> Any:
@@ -122,60 +159,77 @@ class AdminGateway:
         try:
             return response.json()
         except ValueError as exc:
-            raise errors.Unavailable("Keycloak returned a response that is not JSON") from exc
+            raise not_keycloak(self.settings) from exc
 
-    def _paged(self, path: str, page_size: int | None = None, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    def _get_list(self, path: str, **params: Any) -> list[Any]:
+        data = self._get_json(path, **params)
+        if not isinstance(data, list):
+            raise not_keycloak(self.settings)
+        return data
+
+    def _paged(self, path: str, page_size: int | None = None, **params: Any) -> Iterator[list[Any]]:
         size = page_size or self.page_size
         first = 0
         while True:
-            page = self._get_json(path, first=first, max=size, **params)
+            page = self._get_list(path, first=first, max=size, **params)
             if page:
                 yield page
             if len(page) < size:
                 return
             first += len(page)
+            if first > self.limits.max_groups + self.limits.max_members:
+                raise errors.LimitExceeded(f"Keycloak kept sending pages of {path.split('/')[0]}")
+
+    def _group(self, data: Any, parent_id: str | None = None) -> RemoteGroup:
+        try:
+            return RemoteGroup.from_representation(data, parent_id)
+        except MalformedAnswer as exc:
+            raise not_keycloak(self.settings) from exc
+
+    def _user(self, data: Any) -> RemoteUser:
+        try:
+            return RemoteUser.from_representation(data)
+        except MalformedAnswer as exc:
+            raise not_keycloak(self.settings) from exc
+
+    def _count(self, data: Any) -> int:
+        value = data.get("count") if isinstance(data, dict) else data
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise not_keycloak(self.settings)
+        return value
 
     # -- groups -------------------------------------------------------------------------------------
 
     def check_connection(self) -> None:
-        self._get_json("groups/count", top="true")
+        self._count(self._get_json("groups/count", top="true"))
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         params: dict[str, Any] = {"briefRepresentation": "false"}
         if search:
             params["search"] = search
-        return [RemoteGroup.from_representation(item) for page in self._paged("groups", **params) for item in page]
+        return [self._group(item) for page in self._paged("groups", **params) for item in page]
 
     def get_group(self, group_id: str) -> RemoteGroup:
-        if not group_id or "/" in group_id:
-            raise errors.NotFound("Could not find group by id")
-        return RemoteGroup.from_representation(self._get_json(f"groups/{quote(group_id, safe='')}"))
+        return self._group(self._get_json(f"groups/{checked_id(group_id)}"))
 
     def get_group_by_path(self, path: str) -> RemoteGroup:
-        clean = "/".join(quote(part, safe="") for part in path.strip("/").split("/") if part)
-        if not clean:
+        parts = [part for part in path.strip("/").split("/") if part]
+        if not parts:
             raise errors.NotFound("Group path does not exist")
-        return RemoteGroup.from_representation(self._get_json(f"group-by-path/{clean}"))
+        if not all(is_safe_path_name(part) for part in parts):
+            raise errors.InvalidId("A group path may not contain '.' or '..' segments.")
+        return self._group(self._get_json("group-by-path/" + "/".join(quote(part, safe="") for part in parts)))
 
     def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
-        for page in self._paged(f"groups/{quote(group_id, safe='')}/children", briefRepresentation="false"):
+        for page in self._paged(f"groups/{checked_id(group_id)}/children", briefRepresentation="false"):
             for item in page:
-                yield RemoteGroup.from_representation(item, parent_id=group_id)
+                yield self._group(item, parent_id=group_id)
 
-    def walk_subtree(self, group_id: str) -> list[RemoteGroup]:
-        found: list[RemoteGroup] = []
-        queue = deque([group_id])
-        while queue:
-            parent = queue.popleft()
-            for child in self.iter_children(parent):
-                found.append(child)
-                # Only groups Keycloak reports as having children cost a request.
-                if child.sub_group_count > 0:
-                    queue.append(child.id)
-        return found
+    def walk_subtree(self, group_id: str, label: str = "") -> list[RemoteGroup]:
+        return walk_subtree(self.iter_children, checked_id(group_id), self.limits, label or f"group {group_id}")
 
     def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
-        path = f"groups/{quote(parent_id, safe='')}/children" if parent_id else "groups"
+        path = f"groups/{checked_id(parent_id)}/children" if parent_id else "groups"
         response = self._request("POST", path, body={"name": name})
         location = response.headers.get("Location", "")
         new_id = location.rstrip("/").rsplit("/", 1)[-1] if location else ""
@@ -183,54 +237,61 @@ class AdminGateway:
             try:
                 new_id = response.json()["id"]
             except (ValueError, KeyError, TypeError) as exc:
-                raise errors.Unavailable("Keycloak did not return the new group's id") from exc
-        return self.get_group(new_id)
+                raise not_keycloak(self.settings) from exc
+        try:
+            return self.get_group(checked_id(new_id))
+        except errors.InvalidId as exc:
+            raise not_keycloak(self.settings) from exc
 
     def delete_group(self, group_id: str) -> None:
-        self._request("DELETE", f"groups/{quote(group_id, safe='')}")
+        self._request("DELETE", f"groups/{checked_id(group_id)}")
 
     # -- users --------------------------------------------------------------------------------------
 
-    def iter_group_members(self, group_id: str) -> Iterator[list[RemoteUser]]:
-        members = f"groups/{quote(group_id, safe='')}/members"
-        for page in self._paged(members, page_size=self.members_page_size, briefRepresentation="true"):
-            yield [RemoteUser.from_representation(item) for item in page]
+    def iter_group_members(self, group_id: str, label: str = "") -> Iterator[list[RemoteUser]]:
+        members = f"groups/{checked_id(group_id)}/members"
+        pages = self._paged(members, page_size=self.members_page_size, briefRepresentation="true")
+        for page in bounded_members(pages, self.limits, label or f"group {group_id}"):
+            yield [self._user(item) for item in page]
 
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
-        data = self._get_json("users", search=query, first=first, max=max_results, briefRepresentation="true")
-        return [RemoteUser.from_representation(item) for item in data]
+        data = self._get_list("users", search=query, first=first, max=max_results, briefRepresentation="true")
+        return [self._user(item) for item in data]
 
     def count_users(self, query: str) -> int:
-        data = self._get_json("users/count", search=query)
-        return int(data) if not isinstance(data, dict) else int(data.get("count", 0))
+        return self._count(self._get_json("users/count", search=query))
 
     def find_user_by_username(self, username: str) -> RemoteUser | None:
-        data = self._get_json("users", username=username, exact="true", briefRepresentation="true")
+        data = self._get_list("users", username=username, exact="true", briefRepresentation="true")
         wanted = username.lower()
-        for item in data:
-            if (item.get("username") or "").lower() == wanted:
-                return RemoteUser.from_representation(item)
+        for user in (self._user(item) for item in data):
+            if user.username.lower() == wanted:
+                return user
         return None
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
-        self._request("PUT", f"users/{quote(user_id, safe='')}/groups/{quote(group_id, safe='')}")
+        self._request("PUT", f"users/{checked_id(user_id)}/groups/{checked_id(group_id)}")
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
-        self._request("DELETE", f"users/{quote(user_id, safe='')}/groups/{quote(group_id, safe='')}")
+        self._request("DELETE", f"users/{checked_id(user_id)}/groups/{checked_id(group_id)}")
 
 
 def _body_message(response: Response) -> str:
+    """Keycloak's own error message from a JSON body (short); nothing from any other kind of body."""
     try:
         data = response.json()
     except ValueError:
         return ""
     if isinstance(data, dict):
-        return str(data.get("errorMessage") or data.get("error") or data.get("error_description") or "")
+        message = data.get("errorMessage") or data.get("error") or data.get("error_description") or ""
+        return message[:MESSAGE_LENGTH] if isinstance(message, str) else ""
     return ""
 
 
-def _raise_for_status(response: Response) -> None:
+def _raise_for_status(response: Response, settings: ConnectionSettings) -> None:
     code = response.status_code
+    if 300 <= code < 400:
+        raise not_keycloak(settings)
     if code < 400:
         return
     message = _body_message(response)
@@ -247,8 +308,10 @@ def _raise_for_status(response: Response) -> None:
     raise errors.RequestRejected(f"Keycloak rejected the request (HTTP {code}){': ' + message if message else ''}")
 
 
-def _map_keycloak_error(exc: KeycloakError, what: str) -> errors.KeycloakError:
+def _map_keycloak_error(exc: KeycloakError, what: str, settings: ConnectionSettings) -> errors.KeycloakError:
     code = getattr(exc, "response_code", None)
+    if isinstance(code, int) and 300 <= code < 400:
+        return not_keycloak(settings)
     if code in (400, 401, 403):
         return errors.AuthFailed(f"{what}: Keycloak rejected the credentials")
     if code == 404:
@@ -258,8 +321,10 @@ def _map_keycloak_error(exc: KeycloakError, what: str) -> errors.KeycloakError:
     return errors.RequestRejected(f"{what}: HTTP {code}")
 
 
-def _connection_reason(exc: KeycloakConnectionError, settings: ConnectionSettings) -> str:
-    cause = repr(exc.__cause__ or "")
-    if "Timeout" in cause:
-        return f"Keycloak at {settings.server_url} did not answer within {settings.timeout:g} s"
-    return f"Cannot connect to Keycloak at {settings.server_url}"
+def _connection_error(exc: KeycloakConnectionError, settings: ConnectionSettings) -> errors.KeycloakError:
+    cause = exc.__cause__
+    if isinstance(cause, TooManyRedirects):
+        return not_keycloak(settings)
+    if "Timeout" in repr(cause or ""):
+        return errors.Unavailable(f"Keycloak at {settings.server_url} did not answer within {settings.timeout:g} s")
+    return errors.Unavailable(f"Cannot connect to Keycloak at {settings.server_url}")

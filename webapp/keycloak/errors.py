@@ -31,3 +31,19 @@ class AuthFailed(KeycloakError):
 
 class RequestRejected(KeycloakError):
     """Keycloak answered with another 4xx that we did not expect."""
+
+
+class InvalidId(KeycloakError):
+    """An id that is not in Keycloak's alphabet: it would change the meaning of the URL it is put into."""
+
+
+class NotKeycloak(Unavailable):
+    """The server answered, but not like Keycloak (HTML, a redirect, a 2xx that is not the JSON we asked for)."""
+
+
+class LimitExceeded(Unavailable):
+    """Keycloak returned more than a walk or a pull may take (a loop, a hostile server, or a cap set too low)."""
+
+
+class DestinationNotAllowed(KeycloakError):
+    """The server URL is not one the operator allows (OKG_KEYCLOAK_ALLOWED_URLS)."""

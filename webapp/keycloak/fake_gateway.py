@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import errors
+from .ids import checked_id, is_safe_path_name
+from .limits import Limits, bounded_members, walk_subtree
 from .types import RemoteGroup, RemoteUser
 
 
@@ -104,8 +106,9 @@ class FakeRealm:
 class FakeGateway:
     """KeycloakGateway over a FakeRealm."""
 
-    def __init__(self, realm: FakeRealm) -> None:
+    def __init__(self, realm: FakeRealm, limits: Limits | None = None) -> None:
         self.realm = realm
+        self.limits = limits or Limits()
         self.token_requests = 0
 
     def _enter(self) -> FakeRealm:
@@ -120,7 +123,7 @@ class FakeGateway:
         return realm
 
     def _group(self, group_id: str) -> _Group:
-        group = self._enter().groups.get(group_id)
+        group = self._enter().groups.get(checked_id(group_id))
         if group is None:
             raise errors.NotFound("Could not find group by id")
         return group
@@ -146,7 +149,10 @@ class FakeGateway:
     def get_group_by_path(self, path: str) -> RemoteGroup:
         realm = self._enter()
         parent: str | None = None
-        for part in [p for p in path.split("/") if p]:
+        parts = [p for p in path.split("/") if p]
+        if not all(is_safe_path_name(part) for part in parts):
+            raise errors.InvalidId("A group path may not contain '.' or '..' segments.")
+        for part in parts:
             parent = realm._child_named(parent, part)
             if parent is None:
                 raise errors.NotFound("Group path does not exist")
@@ -159,22 +165,14 @@ class FakeGateway:
         for child in list(group.children):
             yield self.realm.remote(child)
 
-    def walk_subtree(self, group_id: str) -> list[RemoteGroup]:
-        found: list[RemoteGroup] = []
-        queue = [group_id]
-        while queue:
-            parent = queue.pop(0)
-            for child in self.iter_children(parent):
-                found.append(child)
-                if child.sub_group_count:
-                    queue.append(child.id)
-        return found
+    def walk_subtree(self, group_id: str, label: str = "") -> list[RemoteGroup]:
+        return walk_subtree(self.iter_children, checked_id(group_id), self.limits, label or f"group {group_id}")
 
-    def iter_group_members(self, group_id: str) -> Iterator[list[RemoteUser]]:
+    def iter_group_members(self, group_id: str, label: str = "") -> Iterator[list[RemoteUser]]:
         group = self._group(group_id)
         members = [self._user(uid) for uid in group.members if uid in self.realm.users]
-        for start in range(0, len(members), 100):
-            yield members[start : start + 100]
+        pages = (members[start : start + 100] for start in range(0, len(members), 100))
+        yield from bounded_members(pages, self.limits, label or f"group {group_id}")
 
     def _user(self, user_id: str) -> RemoteUser:
         user = self.realm.users[user_id]
@@ -222,14 +220,14 @@ class FakeGateway:
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
         group = self._group(group_id)
-        if user_id not in self.realm.users:
+        if checked_id(user_id) not in self.realm.users:
             raise errors.NotFound("User not found")
         if user_id not in group.members:
             group.members.append(user_id)
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         group = self._group(group_id)
-        if user_id not in self.realm.users:
+        if checked_id(user_id) not in self.realm.users:
             raise errors.NotFound("User not found")
         if user_id in group.members:
             group.members.remove(user_id)

@@ -7,7 +7,11 @@ from .types import RemoteGroup, RemoteUser
 
 
 class KeycloakGateway(Protocol):
-    """Operations on one realm. Every method raises only `webapp.keycloak.errors` exceptions."""
+    """Operations on one realm. Every method raises only `webapp.keycloak.errors` exceptions.
+
+    Every id argument must be a Keycloak id (`ids.checked_id`): anything else is InvalidId before any call.
+    Walks and pulls are bounded (`limits.Limits`): more than allowed is LimitExceeded.
+    """
 
     def check_connection(self) -> None:
         """Authenticate and make one cheap call; raise AuthFailed/Unavailable on failure."""
@@ -24,11 +28,11 @@ class KeycloakGateway(Protocol):
     def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
         """Direct children of a group, paged internally."""
 
-    def walk_subtree(self, group_id: str) -> list[RemoteGroup]:
-        """All descendants of a group (not the group itself), breadth first."""
+    def walk_subtree(self, group_id: str, label: str = "") -> list[RemoteGroup]:
+        """All descendants of a group (not the group itself), breadth first; `label` names it in errors."""
 
-    def iter_group_members(self, group_id: str) -> Iterator[list[RemoteUser]]:
-        """Direct members of a group, one page (list) at a time."""
+    def iter_group_members(self, group_id: str, label: str = "") -> Iterator[list[RemoteUser]]:
+        """Direct members of a group, one page (list) at a time; `label` names it in errors."""
 
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
         """Users whose username, email, first or last name match `query`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import Flask, current_app
@@ -12,13 +13,21 @@ from .types import ConnectionSettings
 
 GatewayFactory = Callable[[ConnectionSettings], KeycloakGateway]
 EXTENSION_KEY = "keycloak_gateways"
+DEFAULT_SIZE = 128
 
 
 class GatewayRegistry:
-    def __init__(self, factory: GatewayFactory) -> None:
+    """At most `size` gateways; the least recently used configuration is dropped first, so a stream of
+    settings edits cannot pile up connections (each holds a token and a connection pool)."""
+
+    def __init__(self, factory: GatewayFactory, size: int = DEFAULT_SIZE) -> None:
         self._factory = factory
-        self._gateways: dict[ConnectionSettings, KeycloakGateway] = {}
+        self._size = max(1, size)
+        self._gateways: OrderedDict[ConnectionSettings, KeycloakGateway] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._gateways)
 
     def get(self, settings: ConnectionSettings) -> KeycloakGateway:
         # Settings are the key: editing an offering's connection yields a fresh gateway with a fresh
@@ -28,6 +37,10 @@ class GatewayRegistry:
             if gateway is None:
                 gateway = self._factory(settings)
                 self._gateways[settings] = gateway
+                while len(self._gateways) > self._size:
+                    self._gateways.popitem(last=False)
+            else:
+                self._gateways.move_to_end(settings)
             return gateway
 
     def init_app(self, app: Flask) -> None:

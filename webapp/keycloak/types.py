@@ -3,6 +3,23 @@
 from dataclasses import dataclass
 from typing import Any
 
+from .ids import is_keycloak_id
+
+
+class MalformedAnswer(ValueError):
+    """A representation that is not what Keycloak sends; the gateway reports it as "did not answer like Keycloak"."""
+
+
+def _representation(data: object) -> dict[str, Any]:
+    if not isinstance(data, dict) or not is_keycloak_id(data.get("id")):
+        raise MalformedAnswer("not a Keycloak representation")
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteGroup:
@@ -13,13 +30,18 @@ class RemoteGroup:
     parent_id: str | None = None
 
     @classmethod
-    def from_representation(cls, data: dict[str, Any], parent_id: str | None = None) -> "RemoteGroup":
+    def from_representation(cls, data: object, parent_id: str | None = None) -> "RemoteGroup":
+        data = _representation(data)
+        count = data.get("subGroupCount")
+        parent = data.get("parentId") or parent_id
+        if parent is not None and not is_keycloak_id(parent):
+            raise MalformedAnswer("parentId is not a Keycloak id")
         return cls(
             id=data["id"],
-            name=data.get("name") or "",
-            path=data.get("path") or "",
-            sub_group_count=int(data.get("subGroupCount") or 0),
-            parent_id=data.get("parentId") or parent_id,
+            name=_text(data, "name"),
+            path=_text(data, "path"),
+            sub_group_count=count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0,
+            parent_id=parent,
         )
 
 
@@ -32,13 +54,14 @@ class RemoteUser:
     last_name: str = ""
 
     @classmethod
-    def from_representation(cls, data: dict[str, Any]) -> "RemoteUser":
+    def from_representation(cls, data: object) -> "RemoteUser":
+        data = _representation(data)
         return cls(
             id=data["id"],
-            username=data.get("username") or "",
-            email=data.get("email") or "",
-            first_name=data.get("firstName") or "",
-            last_name=data.get("lastName") or "",
+            username=_text(data, "username"),
+            email=_text(data, "email"),
+            first_name=_text(data, "firstName"),
+            last_name=_text(data, "lastName"),
         )
 
 

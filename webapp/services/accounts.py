@@ -4,56 +4,70 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import ApiToken, AuditEvent, User, utcnow
-from . import audit
+from . import audit, throttle
 
 
 def set_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-class TooManyAttempts(Exception):
-    def __init__(self, minutes: int) -> None:
-        super().__init__(f"Too many failed logins for this account. Try again in {minutes} minute(s).")
-        self.minutes = minutes
+# Checked when the username is unknown, so that unknown and known usernames cost the same time.
+_DUMMY_HASHES: dict[str, str] = {}
 
 
-def _recent_failures(username: str) -> int:
-    window = timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    return (
-        db.session.scalar(
-            select(func.count(AuditEvent.id)).where(
-                AuditEvent.action == "user.login_failed",
-                AuditEvent.object_repr == username,
-                AuditEvent.created >= utcnow() - window,
-            )
-        )
-        or 0
-    )
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _DUMMY_HASHES[method]
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """Check a password; failures are recorded (stateless across app instances) and throttle the username."""
+def authenticate(username: str, password: str, address: str) -> User | None:
+    """Check a password, throttled per client address and per username (webapp/services/throttle.py)."""
     username = username.strip().lower()
-    if _recent_failures(username) >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise TooManyAttempts(max(1, current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"] // 60))
+    attempt = throttle.begin(address, username)  # raises TooManyAttempts
+    throttle.pause(attempt.delay)
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is not None and user.active and user.password_hash and check_password_hash(user.password_hash, password):
+    usable = user is not None and user.active and bool(user.password_hash)
+    valid = check_password_hash(user.password_hash if user is not None and usable else _dummy_hash(), password)
+    if usable and valid:
+        throttle.succeeded(attempt)
         return user
     db.session.add(
         AuditEvent(
-            actor_name=username[:150], action="user.login_failed", object_type="User", object_repr=username[:500]
+            actor_name=username[:150],
+            action="user.login_failed",
+            object_type="User",
+            object_repr=username[:500],
+            details={"address": address[:64]},
         )
     )
     db.session.commit()
     return None
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    """Set a new password when `current` is right; every other session of the user ends."""
+    if not user.password_hash or not check_password_hash(user.password_hash, current):
+        return False
+    set_password(user, new)
+    user.session_version += 1
+    audit.record(user, None, "user.password_changed")
+    db.session.commit()
+    return True
+
+
+def sign_out_everywhere(user: User) -> None:
+    user.session_version += 1
+    audit.record(user, None, "user.signed_out_everywhere")
+    db.session.commit()
 
 
 def hash_token(token: str) -> str:

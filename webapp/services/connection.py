@@ -1,13 +1,16 @@
-"""From an offering's stored Keycloak settings to a gateway, and to the offering's place in the realm."""
+"""From an offering's stored Keycloak settings to a gateway, and from gateway errors to service errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask import current_app
+
 from ..crypto import SecretDecryptionError, decrypt
-from ..keycloak import ConnectionSettings, KeycloakError, KeycloakGateway, NotFound, RemoteGroup, gateway_for
+from ..keycloak import ConnectionSettings, KeycloakError, KeycloakGateway, gateway_for
 from ..keycloak import errors as kc_errors
+from ..keycloak.destinations import NOT_ALLOWED, is_allowed, parse_prefixes
 from ..models import Offering
 from .errors import KEYCLOAK_NOT_ENABLED, RemoteFailure, ValidationFailed
 
@@ -19,6 +22,8 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
         raise ValidationFailed([KEYCLOAK_NOT_ENABLED])
     if not offering.keycloak_url or not offering.keycloak_realm:
         raise ValidationFailed(["Keycloak settings are incomplete: the server URL and the realm are required."])
+    if not is_allowed(offering.keycloak_url, parse_prefixes(current_app.config["KEYCLOAK_ALLOWED_URLS"])):
+        raise ValidationFailed([NOT_ALLOWED])
     try:
         password = decrypt(offering.keycloak_password_encrypted)
         client_secret = decrypt(offering.keycloak_client_secret_encrypted)
@@ -47,31 +52,6 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
 
 def gateway_for_offering(offering: Offering) -> KeycloakGateway:
     return gateway_for(connection_settings(offering))
-
-
-def offering_root_path(offering: Offering) -> str:
-    base = offering.keycloak_base_group.strip("/")
-    return f"/{base}/{offering.slug}" if base else f"/{offering.slug}"
-
-
-def find_offering_root(gateway: KeycloakGateway, offering: Offering) -> RemoteGroup | None:
-    try:
-        return gateway.get_group_by_path(offering_root_path(offering))
-    except NotFound:
-        return None
-
-
-def scoped_group(gateway: KeycloakGateway, offering: Offering, group_id: str) -> RemoteGroup:
-    """A Keycloak group this offering may use: inside its subtree whenever the subtree exists.
-
-    Offerings often share a realm; without this check a manager could import, link or fill another
-    offering's groups by id. A group outside the subtree is reported exactly like a missing one.
-    """
-    group = gateway.get_group(group_id)
-    root = find_offering_root(gateway, offering)
-    if root is not None and not group.path.startswith(root.path.rstrip("/") + "/"):
-        raise NotFound("Group is outside the offering's subtree")
-    return group
 
 
 def call_keycloak(action: str, operation: Callable[[], T]) -> T:

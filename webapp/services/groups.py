@@ -8,9 +8,10 @@ from ..extensions import db
 from ..keycloak import NotFound
 from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, User
 from . import audit
-from .connection import call_keycloak, gateway_for_offering, scoped_group
+from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
+from .subtree import keycloak_id, scoped_group
 
 ALREADY_IMPORTED = "A local group already exists for this remote Keycloak group."
 SCOPE_TAKEN = "A local group already exists for this role, resource and scope."
@@ -31,6 +32,7 @@ def import_remote(
     resource = resource_of(offering, resource_uuid)
     scope = Scope(role, resource, scope_id or "")
     check_scope(role, resource, scope.scope_id)
+    remote_group_id = keycloak_id("remote_group_id", remote_group_id)
     try:
         remote = call_keycloak(
             "Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, remote_group_id)
@@ -91,11 +93,10 @@ def set_backend_id(
 
     remote_path = ""
     if backend_id and not keep_link:
+        wanted = keycloak_id("backend_id", backend_id)
         gateway = gateway_for_offering(offering)
         try:
-            remote = call_keycloak(
-                "Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, backend_id)
-            )
+            remote = call_keycloak("Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, wanted))
         except NotFound as exc:
             raise ValidationFailed.field("backend_id", REMOTE_GROUP_NOT_FOUND) from exc
         other = group_with_backend_id(offering, remote.id)
@@ -104,6 +105,7 @@ def set_backend_id(
                 "backend_id", f"This Keycloak group is already linked to local group '{other.name}'."
             )
         remote_path = remote.path
+        backend_id = remote.id  # the id Keycloak returned, never the caller's string
 
     previous = group.backend_id
     group.backend_id = backend_id

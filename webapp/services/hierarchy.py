@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..extensions import db
 from ..keycloak import AlreadyExists, KeycloakError, KeycloakGateway, NotFound, RemoteGroup
-from ..models import Offering
-from .connection import offering_root_path
+from ..keycloak.ids import is_safe_path_name
+from ..models import Offering, User
+from . import audit
+from .connection import call_keycloak, gateway_for_offering
 from .errors import ValidationFailed
+from .subtree import child_named, offering_root_path
 
 
 @dataclass
@@ -34,25 +38,47 @@ class CreatedGroups:
 
 
 def _child(gateway: KeycloakGateway, parent: RemoteGroup | None, name: str, created: CreatedGroups) -> RemoteGroup:
-    if not name.strip() or "/" in name:
-        # Paths identify the parents we look up; a blank name or a "/" would point at another group.
+    if not is_safe_path_name(name):
+        # Paths identify the parents we look up; a blank name, a "/" or a dot segment would point elsewhere.
         raise ValidationFailed.field("name", f"{name!r} cannot be used as a Keycloak group name.")
-    path = f"{parent.path}/{name}" if parent else f"/{name}"
-    try:
-        return gateway.get_group_by_path(path)
-    except NotFound:
-        pass
+    existing = child_named(gateway, parent, name)
+    if existing is not None:
+        return existing
     try:
         group = gateway.create_group(name, parent.id if parent else None)
     except AlreadyExists:
-        return gateway.get_group_by_path(path)  # a concurrent request created it first: use theirs
+        # A concurrent request created it first: use theirs.
+        theirs = child_named(gateway, parent, name)
+        if theirs is None:
+            raise NotFound(f"Keycloak says {name!r} exists but it cannot be found") from None
+        return theirs
     created.ids.append(group.id)
     return group
 
 
-def ensure_group(offering: Offering, name: str, created: CreatedGroups) -> RemoteGroup:
-    """The Keycloak group `name` under the offering's group, creating whatever is missing."""
+def ensure_offering_root(offering: Offering, created: CreatedGroups) -> RemoteGroup:
+    """The offering's own group (`{base}/{offering_slug}`), creating whatever is missing."""
     parent: RemoteGroup | None = None
     for part in [p for p in offering_root_path(offering).split("/") if p]:
         parent = _child(created.gateway, parent, part, created)
-    return _child(created.gateway, parent, name, created)
+    assert parent is not None  # the path always has the offering slug
+    return parent
+
+
+def ensure_group(offering: Offering, name: str, created: CreatedGroups) -> RemoteGroup:
+    """The Keycloak group `name` under the offering's group, creating whatever is missing."""
+    return _child(created.gateway, ensure_offering_root(offering, created), name, created)
+
+
+def create_offering_group(actor: User, offering: Offering) -> RemoteGroup:
+    """Create the offering's group (and the base group) in Keycloak, so that its subtree exists."""
+    gateway = gateway_for_offering(offering)
+    created = CreatedGroups(gateway)
+    root = call_keycloak(
+        "Creating the offering's Keycloak group failed", lambda: ensure_offering_root(offering, created)
+    )
+    audit.record(
+        actor, offering, "offering.keycloak_group_created", None, {"path": root.path, "created": len(created.ids)}
+    )
+    db.session.commit()
+    return root

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..crypto import decrypt, encrypt
 from ..extensions import db
+from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_prefixes
 from ..models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
 from .accounts import set_password
 from .naming import template_errors
@@ -200,6 +202,9 @@ def _load_keycloak(offering: Offering, settings: Any, where: str) -> bool:
     problems = template_errors(template)
     if problems:
         raise LoadError(f"{where}.group_name_template: {problems[0]}")
+    url = str(settings.get("url") or "")
+    if url and not is_allowed(url, parse_prefixes(current_app.config["KEYCLOAK_ALLOWED_URLS"])):
+        raise LoadError(f"{where}.url: {NOT_ALLOWED if normalized(url) else 'not an http or https URL'}")
     changed = _set(
         offering,
         keycloak_enabled=bool(settings.get("enabled", False)),

@@ -16,6 +16,7 @@ from . import audit
 from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
 from .prefetch import prefetched
+from .subtree import keycloak_id
 
 NOT_LINKED = "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 BATCH_SIZE = 1000
@@ -40,6 +41,7 @@ def pull_members(actor: User | None, group: OfferingKeycloakGroup) -> PullResult
     transaction: a failure anywhere leaves the register exactly as it was."""
     if not group.backend_id:
         raise ValidationFailed([NOT_LINKED])
+    keycloak_id("backend_id", group.backend_id)
     gateway = gateway_for_offering(group.offering)
     fetched: dict[str, RemoteUser] = {}
 
@@ -50,7 +52,7 @@ def pull_members(actor: User | None, group: OfferingKeycloakGroup) -> PullResult
             yield fresh
 
     try:
-        source = prefetched(gateway.iter_group_members(group.backend_id))  # fetching starts now
+        source = prefetched(gateway.iter_group_members(group.backend_id, label=group.name))  # fetching starts now
         result = call_keycloak("Pulling members from Keycloak failed", lambda: _apply(group, pages(source)))
         audit.record(actor, group.offering, "group.members_pulled", group, result.as_dict())
         db.session.commit()

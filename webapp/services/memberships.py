@@ -27,6 +27,7 @@ from .errors import OFFERING_NOT_FOUND, RemoteFailure, ServiceError, ValidationF
 from .hierarchy import CreatedGroups, ensure_group
 from .naming import render_group_name
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
+from .subtree import keycloak_id
 from .uuids import uuid_from_url_or_hex
 
 DUPLICATE = "This keycloak membership already exists."
@@ -183,6 +184,7 @@ def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> No
     group = membership.group
     offering = group.offering
     if membership.state != MembershipState.PENDING.value and group.backend_id:
+        keycloak_id("backend_id", group.backend_id)
         gateway = gateway_for_offering(offering)
 
         def remove() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import inspect
+from flask import current_app
 
 from ..crypto import encrypt
 from ..extensions import db
+from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_prefixes
+from ..keycloak.ids import is_safe_path_name
 from ..models import Offering, User
 from . import audit
 from .errors import ValidationFailed
@@ -22,9 +24,9 @@ class KeycloakSettingsInput:
     auth_realm: str
     use_service_account: bool
     username: str
-    password: str  # blank keeps the stored password
+    password: str  # blank keeps the stored password, unless the server or account changes
     client_id: str
-    client_secret: str  # blank keeps the stored secret
+    client_secret: str  # blank keeps the stored secret, unless the server or account changes
     verify_ssl: bool
     timeout: float
     base_group: str
@@ -32,10 +34,65 @@ class KeycloakSettingsInput:
     username_label: str
 
 
+# Where the stored secret goes: a change to any of these sends it to a new destination or account.
+DESTINATION_FIELDS = (
+    "keycloak_url",
+    "keycloak_realm",
+    "keycloak_auth_realm",
+    "keycloak_username",
+    "keycloak_client_id",
+)
+AUDITED_FIELDS = (
+    "keycloak_enabled",
+    *DESTINATION_FIELDS,
+    "keycloak_verify_ssl",
+    "keycloak_timeout",
+    "keycloak_base_group",
+    "keycloak_group_name_template",
+    "keycloak_username_label",
+)
+SECRET_FIELDS = {"keycloak_password_encrypted": "password", "keycloak_client_secret_encrypted": "client_secret"}
+INVALID_URL = "Enter an http or https URL without a user name, query or fragment."
+UNSAFE_REALM = "A realm name may not contain '/', '\\', '?', '#' or '%', nor be '.' or '..'."
+UNSAFE_BASE_GROUP = "Each part of the base group needs a name: no empty, '.' or '..' parts."
+
+
+def _realm_is_safe(name: str) -> bool:
+    # python-keycloak puts the realm into token URLs without quoting: keep it one plain path segment.
+    return name not in (".", "..") and not any(char in name for char in "/\\?#%") and name.isprintable()
+
+
+def settings_errors(data: KeycloakSettingsInput) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    url = data.url.strip()
+    if url and normalized(url) is None:
+        problems["url"] = [INVALID_URL]
+    elif url and not is_allowed(url, parse_prefixes(current_app.config["KEYCLOAK_ALLOWED_URLS"])):
+        problems["url"] = [NOT_ALLOWED]
+    for name, value in (("realm", data.realm), ("auth_realm", data.auth_realm)):
+        if value.strip() and not _realm_is_safe(value.strip()):
+            problems[name] = [UNSAFE_REALM]
+    base = data.base_group.strip().strip("/")
+    if base and not all(is_safe_path_name(part) for part in base.split("/")):
+        problems["base_group"] = [UNSAFE_BASE_GROUP]
+    template = template_errors(data.group_name_template)
+    if template:
+        problems["group_name_template"] = template
+    return problems
+
+
+def _destination(offering: Offering) -> tuple[str, ...]:
+    """Where the stored secret goes, compared as the gateway sees it (`http://kc` and `http://kc/` are one)."""
+    url = offering.keycloak_url.strip()
+    return ((normalized(url) or url).rstrip("/"), *(getattr(offering, name) for name in DESTINATION_FIELDS[1:]))
+
+
 def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSettingsInput) -> None:
-    problems = template_errors(data.group_name_template)
+    problems = settings_errors(data)
     if problems:
-        raise ValidationFailed({"group_name_template": problems})
+        raise ValidationFailed(problems)
+    before = {name: getattr(offering, name) for name in (*AUDITED_FIELDS, *SECRET_FIELDS)}
+    destination = _destination(offering)
     offering.keycloak_enabled = data.enabled
     offering.keycloak_url = data.url.strip()
     offering.keycloak_realm = data.realm.strip()
@@ -47,18 +104,35 @@ def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSett
     offering.keycloak_username_label = data.username_label.strip() or "Username"
     if data.use_service_account:
         offering.keycloak_client_id = data.client_id.strip()
-        if data.client_secret:
-            offering.keycloak_client_secret_encrypted = encrypt(data.client_secret)
         # One auth mode at a time: switching to the service account forgets the admin password.
         offering.keycloak_username = ""
         offering.keycloak_password_encrypted = ""
     else:
         offering.keycloak_username = data.username.strip()
-        if data.password:
-            offering.keycloak_password_encrypted = encrypt(data.password)
         offering.keycloak_client_id = ""
         offering.keycloak_client_secret_encrypted = ""
-    changed = sorted(attr.key for attr in inspect(offering).attrs if attr.history.has_changes())
-    # Record which settings changed, never their secret values.
-    audit.record(actor, offering, "offering.keycloak_settings_changed", offering, {"changed": changed})
+    # A stored secret never travels to a new destination: it is kept only while server and account stay.
+    if _destination(offering) != destination:
+        offering.keycloak_password_encrypted = ""
+        offering.keycloak_client_secret_encrypted = ""
+    if data.use_service_account and data.client_secret:
+        offering.keycloak_client_secret_encrypted = encrypt(data.client_secret)
+    if not data.use_service_account and data.password:
+        offering.keycloak_password_encrypted = encrypt(data.password)
+    audit.record(actor, offering, "offering.keycloak_settings_changed", offering, _changes(offering, before, data))
     db.session.commit()
+
+
+def _changes(offering: Offering, before: dict[str, object], data: KeycloakSettingsInput) -> dict[str, object]:
+    """Old and new value of every non-secret field that changed; for secrets only "changed" or "cleared"."""
+    changes = {
+        name: [before[name], getattr(offering, name)]
+        for name in AUDITED_FIELDS
+        if getattr(offering, name) != before[name]
+    }
+    secrets: dict[str, str] = {}
+    for column, label in SECRET_FIELDS.items():
+        entered = data.client_secret if label == "client_secret" else data.password
+        if getattr(offering, column) != before[column]:
+            secrets[label] = "changed" if entered and getattr(offering, column) else "cleared"
+    return {"changed": sorted([*changes, *secrets]), "changes": changes, "secrets": secrets}

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from ..keycloak import NotFound, RemoteGroup, RemoteUser
 from ..models import Offering
-from .connection import call_keycloak, find_offering_root, gateway_for_offering, scoped_group
+from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, REQUIRED, ValidationFailed
+from .subtree import find_offering_root, keycloak_id, offering_root_path, scoped_group
 
 
 @dataclass(frozen=True)
 class RemoteTree:
-    """The groups an offering works with: its subtree when the hierarchy exists, else the realm's top level."""
+    """The groups an offering works with: its subtree, or nothing at all when its group does not exist."""
 
     root: RemoteGroup | None
     groups: list[RemoteGroup]
@@ -28,8 +29,8 @@ def offering_tree(offering: Offering, action: str = "Listing Keycloak groups fai
     def load() -> RemoteTree:
         root = find_offering_root(gateway, offering)
         if root is None:
-            return RemoteTree(None, gateway.list_top_level_groups())
-        return RemoteTree(root, gateway.walk_subtree(root.id))
+            return RemoteTree(None, [])  # fail closed: never the realm's groups
+        return RemoteTree(root, gateway.walk_subtree(root.id, label=root.path))
 
     return call_keycloak(action, load)
 
@@ -44,6 +45,7 @@ def remote_groups(offering: Offering, search: str = "") -> list[RemoteGroup]:
 
 def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
     """Direct children of one group, for the lazily expanded tree in the UI."""
+    keycloak_id("group_id", group_id)
     gateway = gateway_for_offering(offering)
     try:
         return call_keycloak(
@@ -54,20 +56,31 @@ def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
         raise ValidationFailed.field("group_id", REMOTE_GROUP_NOT_FOUND) from exc
 
 
-def test_connection(offering: Offering) -> list[str]:
-    """Names of the offering subtree's groups (or the realm's top-level groups); raises RemoteFailure."""
-    # Loading the tree signs in and reads the realm: a separate probe would only repeat the failure.
-    return [group.name for group in offering_tree(offering, "Connection test failed").groups]
+@dataclass(frozen=True)
+class ConnectionCheck:
+    groups: list[str]  # names of the offering subtree's groups
+    missing_root: str | None  # the offering group's path when it does not exist yet
+
+
+def test_connection(offering: Offering) -> ConnectionCheck:
+    """Signs in and reads the offering subtree; raises RemoteFailure."""
+    # Looking for the offering group signs in and reads the realm: a separate probe would only repeat a failure.
+    tree = offering_tree(offering, "Connection test failed")
+    return ConnectionCheck(
+        groups=[group.name for group in tree.groups],
+        missing_root=None if tree.root else offering_root_path(offering),
+    )
 
 
 def remote_group_members(offering: Offering, group_id: str | None) -> list[RemoteUser]:
     if not group_id:
         raise ValidationFailed.field("group_id", REQUIRED)
+    checked = keycloak_id("group_id", group_id)
     gateway = gateway_for_offering(offering)
 
     def load() -> list[RemoteUser]:
-        scoped_group(gateway, offering, group_id)
-        return [user for page in gateway.iter_group_members(group_id) for user in page]
+        group = scoped_group(gateway, offering, checked)
+        return [user for page in gateway.iter_group_members(group.id, label=group.path) for user in page]
 
     try:
         return call_keycloak("Listing Keycloak group members failed", load)
@@ -88,10 +101,11 @@ def search_remote_users(offering: Offering, query: str | None, first: int, limit
     return call_keycloak("Searching Keycloak users failed", load)
 
 
-def remote_group(offering: Offering, group_id: str) -> RemoteGroup:
+def remote_group(offering: Offering, group_id: str, field: str = "remote_group_id") -> RemoteGroup:
     """One group by id, for dialogs that show what is about to be imported or linked."""
+    keycloak_id(field, group_id)
     gateway = gateway_for_offering(offering)
     try:
         return call_keycloak("Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, group_id))
     except NotFound as exc:
-        raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc
+        raise ValidationFailed.field(field, REMOTE_GROUP_NOT_FOUND) from exc

@@ -12,4 +12,4 @@ def vary_on_htmx(response: Response) -> Response:
     return response
 
 
-from . import auth_views, group_views, member_views, offering_views, token_views  # noqa: E402,F401
+from . import account_views, auth_views, group_views, member_views, offering_views, token_views  # noqa: E402,F401

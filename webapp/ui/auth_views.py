@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import Offering
 from ..services import access, audit
-from ..services.accounts import TooManyAttempts, authenticate
+from ..services.accounts import authenticate
+from ..services.throttle import TooManyAttempts
 from . import ui_bp
 from .forms import ConfirmForm, LoginForm
 from .helpers import local_url
@@ -23,11 +24,12 @@ def login() -> Response:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.username.data or "", form.password.data or "")
+            user = authenticate(form.username.data or "", form.password.data or "", request.remote_addr or "")
         except TooManyAttempts as exc:
             form.password.errors.append(str(exc))
             return render("auth/login.html", form=form, status=429)
         if user is not None:
+            session.permanent = True  # ends after SESSION_LIFETIME_SECONDS
             login_user(user)
             audit.record(user, None, "user.logged_in")
             db.session.commit()

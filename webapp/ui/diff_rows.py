@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
 from ..services.errors import RemoteFailure, ValidationFailed
+from ..services.subtree import offering_root_path
 from ..services.sync import local_groups, sync_status
 
 STATUS_LABELS = {
@@ -56,6 +57,7 @@ class DiffPage:
     status_filter: str
     query: str
     root_path: str | None = None
+    missing_root: str | None = None  # the offering group's expected path when it does not exist
     error: str = ""
     tree_roots: list[RemoteGroup] = field(default_factory=list)
 
@@ -71,6 +73,7 @@ class DiffPage:
 def build_diff_page(offering: Offering, status_filter: str = "", query: str = "", page: int = 1) -> DiffPage:
     error = ""
     root_path = None
+    missing_root = None
     tree_roots: list[RemoteGroup] = []
     try:
         status = sync_status(offering)
@@ -79,6 +82,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         rows += [DiffRow("broken", local, None) for local in status.broken]
         rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
         root_path = status.root.path if status.root else None
+        missing_root = None if status.root else offering_root_path(offering)
         parent = status.root.id if status.root else None
         all_remote = [remote for _, remote in status.synced] + status.remote_only
         tree_roots = sorted((g for g in all_remote if g.parent_id == parent), key=lambda g: g.name.lower())
@@ -106,6 +110,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         status_filter=status_filter if status_filter in STATUS_LABELS else "",
         query=query,
         root_path=root_path,
+        missing_root=missing_root,
         error=error,
         tree_roots=tree_roots,
     )

@@ -52,11 +52,17 @@ class KeycloakSettingsForm(FlaskForm):
     )
     username = StringField("Admin username", validators=[Optional(), Length(max=255)])
     password = PasswordField(
-        "Admin password", validators=[Optional()], description="Leave blank to keep the stored password."
+        "Admin password",
+        validators=[Optional()],
+        description="Leave blank to keep the stored password. "
+        "Changing the server or account clears the stored password: enter it again with the change.",
     )
     client_id = StringField("Client id", validators=[Optional(), Length(max=255)])
     client_secret = PasswordField(
-        "Client secret", validators=[Optional()], description="Leave blank to keep the stored secret."
+        "Client secret",
+        validators=[Optional()],
+        description="Leave blank to keep the stored secret. "
+        "Changing the server or account clears the stored secret: enter it again with the change.",
     )
     verify_ssl = BooleanField("Verify TLS certificates", default=True)
     timeout = FloatField("Request timeout (seconds)", default=10.0, validators=[NumberRange(min=1, max=300)])
@@ -132,3 +138,17 @@ class RemoveMembersForm(FlaskForm):
         "Members", validators=[DataRequired("Select at least one member.")], validate_choice=False
     )
     confirm = BooleanField("Confirm")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=10, max=200, message="Use 10 to 200 characters.")],
+        description="At least 10 characters. Every other session of yours ends.",
+    )
+    confirm_password = PasswordField("New password again", validators=[DataRequired()])
+
+    def validate_confirm_password(self, field: PasswordField) -> None:
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords differ.")

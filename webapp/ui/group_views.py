@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from ..services import groups as group_service
+from ..services import hierarchy, remote
 from ..services import members as member_service
-from ..services import remote
 from ..services.errors import RemoteFailure, ValidationFailed
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
@@ -304,3 +304,16 @@ def user_search(offering_uuid: str) -> Response:
         error=error,
         tab="groups",
     )
+
+
+@ui_bp.post("/offerings/<offering_uuid>/groups/create-offering-group")
+@login_required
+def create_offering_group(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        root = hierarchy.create_offering_group(current_user, offering)
+    except (ValidationFailed, RemoteFailure) as exc:
+        return _back_to_groups(offering.uuid, exc.message, "error")
+    return _back_to_groups(offering.uuid, f"Created {root.path} in Keycloak.")

@@ -6,11 +6,12 @@ from urllib.parse import urlsplit
 
 from flask import abort
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
 from ..services import access
-from ..services.errors import ObjectNotFound
+from ..services.errors import ObjectNotFound, ValidationFailed
 
 
 def offering_or_404(offering_uuid: str) -> Offering:
@@ -45,8 +46,28 @@ def resource_choices(offering: Offering) -> list[SelectChoice]:
     ]
 
 
+def show_field_errors(form: FlaskForm, exc: ValidationFailed) -> None:
+    """A service's field errors next to the form's fields of the same name; the rest on the form itself."""
+    errors = exc.errors if isinstance(exc.errors, dict) else {"": exc.errors}
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
+
+
 def local_url(target: str | None) -> str | None:
-    """`target` when it is a path on this site (never another host), else None."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return None
+    """`target` when it is a same-site relative path, else None.
+
+    Refused: a scheme, `//host` (and `/\\host`, which browsers read the same), any backslash, and control
+    characters (a tab or newline inside `/\t/evil` is dropped by browsers, leaving `//evil`).
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

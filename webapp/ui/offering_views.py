@@ -14,7 +14,7 @@ from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
 from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
-from .helpers import offering_or_404
+from .helpers import offering_or_404, show_field_errors
 from .htmx import redirect_to, render
 
 ACTIVITY_LIMIT = 200
@@ -70,7 +70,7 @@ def settings(offering_uuid: str) -> Response:
         try:
             update_keycloak_settings(current_user, offering, data)
         except ValidationFailed as exc:
-            form.group_name_template.errors = exc.messages
+            show_field_errors(form, exc)
         else:
             flash("Keycloak settings saved.", "success")
             return redirect_to(url_for("ui.settings", offering_uuid=offering.uuid))
@@ -92,10 +92,10 @@ def test_connection(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    result = {"ok": False, "error": "", "groups": []}
+    result: dict[str, object] = {"ok": False, "error": "", "groups": [], "missing_root": None}
     try:
-        result["groups"] = remote.test_connection(offering)
-        result["ok"] = True
+        check = remote.test_connection(offering)
+        result.update(ok=True, groups=check.groups, missing_root=check.missing_root)
     except RemoteFailure as exc:
         result["error"] = exc.reason
     except ValidationFailed as exc:
