@@ -1,17 +1,19 @@
 # Offering Keycloak Groups — developer entry points. Everything a fresh machine needs is installed here.
 SHELL := /bin/bash
-PYTHON ?= python3.11
-VENV := .venv
+# The interpreter: PYTHON if set, else the first Python >= 3.11 that scripts/find-python finds.
+PYTHON ?= $(shell scripts/find-python 2>/dev/null)
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast lint format clean bench load
+.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-newest-python lint format clean bench load
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "PYTHON=$(PYTHON) was not found"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,postgres,deploy]'
@@ -59,6 +61,12 @@ test-postgres: install browser
 	  export OKG_TEST_DATABASE_URI && \
 	  $(BIN)/python -m pytest
 
+## test-newest-python: the suite that needs no browser on the newest Python >= 3.12, in a virtualenv of its own
+test-newest-python:
+	@newest="$$(scripts/find-python --min 3.12)" && echo "test-newest-python: $$newest ($$($$newest --version))" && \
+	  $(MAKE) --no-print-directory VENV=.venv-newest PYTHON="$$newest" install && \
+	  .venv-newest/bin/python -m pytest -m "not e2e"
+
 ## test-fast: everything that needs no real Keycloak or browser
 test-fast: install
 	$(BIN)/python -m pytest -m "not keycloak and not e2e"
@@ -72,7 +80,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-newest *.egg-info .pytest_cache .ruff_cache
 
 ## bench: seed a real Keycloak realm (cached) and SQLite, run the benchmarks, print the table, write benchmarks/results.json
 bench: install browser
