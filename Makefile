@@ -53,6 +53,7 @@ run: install db
 ## test: install, lint, and run the whole suite (unit, API, contract on fake + real Keycloak, browser)
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## test-postgres: the whole suite on PostgreSQL (Debian's server, private cluster on loopback via scripts/postgres-dev)
@@ -74,6 +75,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

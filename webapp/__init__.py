@@ -38,15 +38,15 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         instance_path=instance_path,
         instance_relative_config=True,
     )
-    instance_path = Path(app.instance_path)
-    instance_path.mkdir(parents=True, exist_ok=True)
-    app.config.from_mapping(base_config(instance_path))
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(base_config(instance))
     app.config.from_prefixed_env(ENV_PREFIX)
     if config:
         app.config.from_mapping(config)
     for name in ("SECRET_KEY", "ENCRYPTION_KEY"):
         if not app.config.get(name):
-            app.config[name] = instance_key(instance_path, name.lower())
+            app.config[name] = instance_key(instance, name.lower())
     app.config["TRUSTED_HOSTS"] = host_list(app.config.get("TRUSTED_HOSTS"))
     app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(app.config)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)

@@ -42,5 +42,6 @@ def api_user() -> User:
             raise AuthError("Invalid token.")
         return user
     if request.method in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated:
-        return current_user._get_current_object()  # type: ignore[no-any-return]
+        signed_in: User = current_user._get_current_object()
+        return signed_in
     raise AuthError("Authentication credentials were not provided.")

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to the app in create_app()."""
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,6 +24,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# What models subclass: Flask-SQLAlchemy's db.Model at run time (table names, session binding); the plain
+# declarative base for the type checker, which cannot see through db.Model.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Model
 
 NAME_LENGTH = 255
 
@@ -30,7 +30,7 @@ class TimestampedMixin:
     modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class Organization(TimestampedMixin, db.Model):
+class Organization(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     slug: Mapped[str] = mapped_column(String(NAME_LENGTH))
@@ -38,7 +38,7 @@ class Organization(TimestampedMixin, db.Model):
     offerings: Mapped[list[Offering]] = relationship(back_populates="organization")
 
 
-class Offering(TimestampedMixin, db.Model):
+class Offering(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
@@ -64,7 +64,7 @@ class Offering(TimestampedMixin, db.Model):
     resources: Mapped[list[Resource]] = relationship(back_populates="offering", order_by="Resource.name")
 
 
-class OfferingRole(TimestampedMixin, db.Model):
+class OfferingRole(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
@@ -74,7 +74,7 @@ class OfferingRole(TimestampedMixin, db.Model):
     offering: Mapped[Offering] = relationship(back_populates="roles")
 
 
-class Resource(TimestampedMixin, db.Model):
+class Resource(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
@@ -84,7 +84,7 @@ class Resource(TimestampedMixin, db.Model):
     offering: Mapped[Offering] = relationship(back_populates="resources")
 
 
-class User(UserMixin, TimestampedMixin, db.Model):
+class User(UserMixin, TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
     email: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
@@ -102,7 +102,7 @@ class User(UserMixin, TimestampedMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """A sign-in attempt that has not succeeded (yet): the throttle counts these per address and username."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +111,7 @@ class LoginAttempt(db.Model):
     username: Mapped[str] = mapped_column(String(150), index=True)
 
 
-class OfferingManager(db.Model):
+class OfferingManager(Model):
     """A grant: the user manages every offering of an organization, or one offering."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,7 +122,7 @@ class OfferingManager(db.Model):
     __table_args__ = (UniqueConstraint("user_id", "organization_id", "offering_id", name="uq_offering_manager_grant"),)
 
 
-class ApiToken(TimestampedMixin, db.Model):
+class ApiToken(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -137,7 +137,7 @@ class GroupOrigin(enum.StrEnum):
     IMPORTED = "imported"
 
 
-class OfferingKeycloakGroup(TimestampedMixin, db.Model):
+class OfferingKeycloakGroup(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
     role_id: Mapped[int] = mapped_column(ForeignKey("offering_role.id"))
@@ -197,7 +197,7 @@ class MembershipState(enum.StrEnum):
     REMOVED_REMOTELY = "removed_remotely"
 
 
-class OfferingKeycloakMembership(TimestampedMixin, db.Model):
+class OfferingKeycloakMembership(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="CASCADE"))
     username: Mapped[str] = mapped_column(String(NAME_LENGTH))
@@ -215,7 +215,7 @@ class OfferingKeycloakMembership(TimestampedMixin, db.Model):
     __table_args__ = (UniqueConstraint("group_id", "username", name="uq_membership_group_username"),)
 
 
-class AuditEvent(TimestampedMixin, db.Model):
+class AuditEvent(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(150), default="")

@@ -32,7 +32,7 @@ def serialize_event(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _events() -> Select[tuple[AuditEvent]]:
+def _events() -> Select[AuditEvent]:
     query = select(AuditEvent).options(joinedload(AuditEvent.offering))
     if not g.api_user.is_staff:
         visible = access.visible_offerings(g.api_user).with_only_columns(Offering.id)

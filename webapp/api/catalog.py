@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Response, g, jsonify
 from sqlalchemy import select
 
@@ -27,7 +29,10 @@ def offering_detail(uuid: str) -> Response:
     return jsonify(serialize_offering(access.visible_offering(g.api_user, uuid)))
 
 
-def _owned(model: type[OfferingRole] | type[Resource], uuid: str):  # type: ignore[no-untyped-def]
+OwnedT = TypeVar("OwnedT", OfferingRole, Resource)
+
+
+def _owned(model: type[OwnedT], uuid: str) -> OwnedT:
     object_uuid = parse_uuid(uuid)
     visible = access.visible_offerings(g.api_user).with_only_columns(Offering.id)
     found = object_uuid and db.session.scalar(

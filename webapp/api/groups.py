@@ -18,7 +18,7 @@ from .serializers import serialize_group, serialize_remote_group, serialize_remo
 GROUP_ORDERING = ("name", "created", "modified", "backend_id", "scope_id")
 
 
-def _filtered_groups() -> Select[tuple[OfferingKeycloakGroup]]:
+def _filtered_groups() -> Select[OfferingKeycloakGroup]:
     query = access.visible_groups(g.api_user).options(
         joinedload(OfferingKeycloakGroup.offering),
         joinedload(OfferingKeycloakGroup.role),

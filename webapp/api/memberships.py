@@ -22,7 +22,7 @@ MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "las
 STATES = tuple(state.value for state in MembershipState)
 
 
-def visible_memberships() -> Select[tuple[OfferingKeycloakMembership]]:
+def visible_memberships() -> Select[OfferingKeycloakMembership]:
     model = OfferingKeycloakMembership
     return (
         select(model)
@@ -38,7 +38,7 @@ def visible_memberships() -> Select[tuple[OfferingKeycloakMembership]]:
     )
 
 
-def _filtered() -> Select[tuple[OfferingKeycloakMembership]]:
+def _filtered() -> Select[OfferingKeycloakMembership]:
     model = OfferingKeycloakMembership
     query = visible_memberships()
     if group_uuid := uuid_param("group_uuid"):

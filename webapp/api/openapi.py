@@ -727,15 +727,15 @@ def schema_paths() -> dict[str, dict[str, Schema]]:
     return {"/api/schema/": {"get": get, "head": head_of(get, "schema_retrieve_head")}}
 
 
-def with_path_details(paths: dict[str, dict[str, Schema]]) -> dict[str, dict[str, Schema]]:
+def with_path_details(paths: dict[str, dict[str, Schema]]) -> dict[str, dict[str, Any]]:
     """Declare `{uuid}` once per path, and say which other methods answer 405."""
-    result: dict[str, dict[str, Schema]] = {}
-    for path, item in paths.items():
-        served = sorted(method.upper() for method in item)
-        item = {
+    result: dict[str, dict[str, Any]] = {}
+    for path, operations in paths.items():
+        served = sorted(method.upper() for method in operations)
+        item: dict[str, Any] = {
             "description": f"Serves {', '.join(served)} (and OPTIONS); any other method is 405 "
             '{"detail": "Method \\"<METHOD>\\" not allowed."}.',
-            **item,
+            **operations,
         }
         if "{uuid}" in path:
             item["parameters"] = [uuid_path_parameter()]

@@ -88,7 +88,7 @@ class AdminGateway:
                 client_secret_key=settings.client_secret,
                 grant_type="client_credentials",
                 verify=settings.verify_ssl,
-                timeout=settings.timeout,
+                timeout=settings.timeout,  # type: ignore[arg-type]  # python-keycloak says int; requests takes float
             )
         else:
             self._connection = _CountingConnection(
@@ -100,7 +100,7 @@ class AdminGateway:
                 client_id="admin-cli",
                 grant_type="password",
                 verify=settings.verify_ssl,
-                timeout=settings.timeout,
+                timeout=settings.timeout,  # type: ignore[arg-type]  # python-keycloak says int; requests takes float
             )
         self._connection.settings = settings
         _never_redirect(self._connection)

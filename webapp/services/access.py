@@ -10,7 +10,7 @@ from .errors import OFFERING_NOT_FOUND, ObjectNotFound, ValidationFailed
 from .uuids import parse_uuid
 
 
-def managed_offering_ids(user: User) -> Select[tuple[int]]:
+def managed_offering_ids(user: User) -> Select[int]:
     """A subquery of offering ids the user manages, directly or through the organization."""
     return (
         select(Offering.id)
@@ -25,7 +25,7 @@ def managed_offering_ids(user: User) -> Select[tuple[int]]:
     )
 
 
-def visible_offerings(user: User) -> Select[tuple[Offering]]:
+def visible_offerings(user: User) -> Select[Offering]:
     query = select(Offering)
     if not user.is_staff:
         query = query.where(Offering.id.in_(managed_offering_ids(user)))
@@ -61,7 +61,7 @@ def visible_offering(user: User, value: str) -> Offering:
     return offering
 
 
-def visible_groups(user: User) -> Select[tuple[OfferingKeycloakGroup]]:
+def visible_groups(user: User) -> Select[OfferingKeycloakGroup]:
     query = select(OfferingKeycloakGroup)
     if not user.is_staff:
         query = query.where(OfferingKeycloakGroup.offering_id.in_(managed_offering_ids(user)))

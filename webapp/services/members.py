@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -81,7 +81,7 @@ def _apply(group: OfferingKeycloakGroup, pages: Iterator[list[RemoteUser]]) -> P
     now = utcnow()
     seen: set[str] = set()
     created = updated = unchanged = 0
-    table = model.__table__  # Core statements: the rows are plain dicts, the ORM would only add overhead
+    table = cast(Table, model.__table__)  # Core statements: the rows are plain dicts, the ORM would only add overhead
     for page in pages:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []

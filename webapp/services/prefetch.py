@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _DONE = object()
@@ -51,7 +51,7 @@ def _consume(buffer: queue.Queue[object], stop: threading.Event, worker: threadi
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield cast(T, item)  # anything else in the buffer is a page the producer put there
     finally:
         stop.set()  # the consumer stopped early (or failed): let the producer finish
         worker.join()

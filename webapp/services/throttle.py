@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from ..extensions import db
 from ..models import LoginAttempt, utcnow
@@ -41,9 +41,10 @@ def pause(seconds: float) -> None:
         time.sleep(seconds)
 
 
-def _count(*conditions: object) -> int:
+def _count(*conditions: ColumnElement[bool]) -> int:
     since = utcnow() - timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    return db.session.scalar(select(func.count(LoginAttempt.id)).where(LoginAttempt.created >= since, *conditions)) or 0
+    query = select(func.count(LoginAttempt.id)).where(LoginAttempt.created >= since, *conditions)
+    return db.session.scalar(query) or 0
 
 
 def _delay(failures_before: int, slow_after: int) -> float:

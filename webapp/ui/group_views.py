@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from ..keycloak import RemoteUser
+from ..models import Offering
 from ..services import groups as group_service
 from ..services import hierarchy, remote
 from ..services import members as member_service
@@ -88,7 +90,7 @@ def tree_children(offering_uuid: str, group_id: str) -> Response:
     )
 
 
-def _import_form(offering) -> ImportForm:  # type: ignore[no-untyped-def]
+def _import_form(offering: Offering) -> ImportForm:
     form = ImportForm()
     form.role.choices = role_choices(offering)
     form.resource.choices = resource_choices(offering)
@@ -217,7 +219,7 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
     except (ValidationFailed, RemoteFailure) as exc:
         error = exc.message
     if not wants_fragment():
-        if error:
+        if result is None:
             return _back_to_groups(offering.uuid, f"Pulling members of “{group.name}” failed: {error}", "error")
         return _back_to_groups(
             offering.uuid,
@@ -288,7 +290,8 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
 def user_search(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     query = request.args.get("q", "").strip()
-    users, total, error = [], 0, ""
+    users: list[RemoteUser] = []
+    total, error = 0, ""
     if query:
         try:
             total, users = remote.search_remote_users(offering, query, 0, USER_SEARCH_LIMIT)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..models import AuditEvent
+from ..models import AuditEvent, Offering
 from ..services import remote
 from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
@@ -27,7 +27,7 @@ def offering_detail(offering_uuid: str) -> Response:
     return redirect(url_for("ui.groups", offering_uuid=offering.uuid))
 
 
-def _settings_form(offering) -> KeycloakSettingsForm:  # type: ignore[no-untyped-def]
+def _settings_form(offering: Offering) -> KeycloakSettingsForm:
     form = KeycloakSettingsForm()
     if not form.is_submitted():
         form.enabled.data = offering.keycloak_enabled
