@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_login import current_user
+from flask import Flask, flash, redirect, request
+from flask_login import current_user, login_url
+from werkzeug.wrappers import Response
 
 from .extensions import db, login_manager
 from .models import User
 from .services.accounts import user_for_token
+from .ui.htmx import htmx_redirect, is_htmx
 
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "ui.login"
     login_manager.login_message = "Please log in to continue."
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Response:
+        # An htmx request from a page whose session expired: send the whole browser to the login page (and
+        # back to that page afterwards) instead of swapping the login page into a fragment.
+        if is_htmx():
+            back = request.headers.get("HX-Current-URL") or request.url
+            return htmx_redirect(login_url("ui.login", next_url=back), 401)
+        flash(login_manager.login_message)
+        return redirect(login_url("ui.login", next_url=request.url))
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:

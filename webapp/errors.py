@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.wrappers import Response
 
 from .extensions import db
 from .input_guard import too_large_message
+from .ui.htmx import toast_only
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
 
 
 UNTRUSTED_HOST = "This server does not answer for that host name."
@@ -35,6 +41,8 @@ def init_app(app: Flask) -> None:
             if code == 404:
                 return jsonify({"detail": "Not found."}), 404
             return jsonify({"detail": description}), code
+        if _is_htmx():  # never a whole error page swapped into a fragment's place
+            return toast_only(description or exc.name, code), code
         return render_template("errors/error.html", code=code, title=exc.name, message=description), code
 
     @app.errorhandler(CSRFError)
@@ -42,6 +50,8 @@ def init_app(app: Flask) -> None:
         message = "Your form expired or was sent from another site. Reload the page and try again."
         if _wants_json():
             return jsonify({"detail": message}), 400
+        if _is_htmx():
+            return toast_only(message, 400), 400
         return render_template("errors/error.html", code=400, title="Form expired", message=message), 400
 
     @app.errorhandler(500)
@@ -50,4 +60,6 @@ def init_app(app: Flask) -> None:
         message = "Something went wrong on our side. Nothing was changed; please try again."
         if _wants_json():
             return jsonify({"detail": message}), 500
+        if _is_htmx():
+            return toast_only(message, 500), 500
         return render_template("errors/error.html", code=500, title="Server error", message=message), 500

@@ -3,6 +3,8 @@ because it never accepts the session cookie for writes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -29,9 +31,14 @@ def audit_count() -> int:
 
 
 def assert_csrf_refused(response, context: str) -> None:  # type: ignore[no-untyped-def]
+    """The error page for a plain POST; for htmx, a toast and nothing swapped (never a page in a fragment)."""
     text = response.get_data(as_text=True)
     assert response.status_code == 400, f"{context}: expected 400, got {response.status_code} {text[:200]!r}"
-    assert CSRF_ERROR in text, f"{context}: 400 but not the CSRF error page: {text[:300]!r}"
+    if response.request.headers.get("HX-Request") == "true":
+        assert response.headers["HX-Reswap"] == "none" and text == "", f"{context}: htmx answer swaps {text[:200]!r}"
+        assert CSRF_ERROR in json.loads(response.headers["HX-Trigger"])["toast"]["message"], context
+    else:
+        assert CSRF_ERROR in text, f"{context}: 400 but not the CSRF error page: {text[:300]!r}"
 
 
 def assert_still_signed_in(client: FlaskClient) -> None:

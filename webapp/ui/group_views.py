@@ -51,6 +51,7 @@ def groups(offering_uuid: str) -> Response:
         status=status_filter or None,
         q=query or None,
         page=page_number if page_number > 1 else None,
+        parts="all",  # the deferred first load fills the header counts, notes and tree too
     )
     return render(
         "groups/diff.html",
@@ -61,8 +62,8 @@ def groups(offering_uuid: str) -> Response:
         status_filter=status_filter,
         query=query,
         rows_url=rows_url,
-        # The deferred first load also fills the header counts, notes and tree; searches only swap the rows.
-        oob=wants_fragment() and request.headers.get("HX-Trigger") == "diff-rows",
+        # The deferred first load (rows_url) also fills the header counts, notes and tree; searches swap rows only.
+        oob=wants_fragment() and request.args.get("parts") == "all",
         bulk_form=bulk_form,
         action_form=ConfirmForm(),
         tab="groups",

@@ -33,5 +33,30 @@ def redirect_to(url: str) -> Response:
 
 
 def add_toast(response: Response, message: str, level: str = "success") -> Response:
-    response.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "level": level}})
+    """Add a toast event to HX-Trigger, keeping any event already there."""
+    events: dict[str, Any] = {}
+    existing = response.headers.get("HX-Trigger", "")
+    if existing:
+        try:
+            parsed = json.loads(existing)
+        except ValueError:
+            parsed = None
+        # HX-Trigger is either JSON ({"event": detail}) or a comma-separated list of event names.
+        events = parsed if isinstance(parsed, dict) else {name.strip(): None for name in existing.split(",") if name}
+    events["toast"] = {"message": message, "level": level}
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def toast_only(message: str, status: int, level: str = "error") -> Response:
+    """An htmx answer that changes nothing on the page (HX-Reswap: none) and says why in a toast."""
+    response = make_response("", status)
+    response.headers["HX-Reswap"] = "none"
+    return add_toast(response, message, level)
+
+
+def htmx_redirect(url: str, status: int = 200) -> Response:
+    """Send the whole browser elsewhere (the login page, say) instead of swapping a page into a fragment."""
+    response = make_response("", status)
+    response.headers["HX-Redirect"] = url
     return response
