@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, g, request
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
@@ -13,23 +11,9 @@ from ..services import access
 from . import api_bp
 from .ordering import apply_ordering
 from .pagination import paginated_response
-from .serializers import iso
+from .shapes import AuditEventOut
 
 AUDIT_ORDERING = ("created", "action")
-
-
-def serialize_event(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "uuid": event.uuid,
-        "created": iso(event.created),
-        "actor": event.actor_name,
-        "offering_uuid": event.offering.uuid if event.offering else None,
-        "offering_name": event.offering.name if event.offering else None,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object": event.object_repr,
-        "details": event.details or {},
-    }
 
 
 def _events() -> Select[AuditEvent]:
@@ -50,4 +34,4 @@ def _events() -> Select[AuditEvent]:
 
 @api_bp.get("/offering-keycloak-audit/")
 def audit_list() -> Response:
-    return paginated_response(_events(), serialize_event)
+    return paginated_response(_events(), AuditEventOut.dump)

@@ -14,19 +14,19 @@ from ..services.errors import ObjectNotFound
 from ..services.uuids import parse_uuid
 from . import api_bp
 from .pagination import paginated_response
-from .serializers import serialize_offering, serialize_resource, serialize_role
+from .shapes import OfferingOut, OfferingRoleOut, ResourceOut
 
 
 @api_bp.get("/offerings/")
 def offering_list() -> Response:
     return paginated_response(
-        access.visible_offerings(g.api_user).order_by(Offering.name, Offering.id), serialize_offering
+        access.visible_offerings(g.api_user).order_by(Offering.name, Offering.id), OfferingOut.dump
     )
 
 
 @api_bp.get("/offerings/<uuid>/")
 def offering_detail(uuid: str) -> Response:
-    return jsonify(serialize_offering(access.visible_offering(g.api_user, uuid)))
+    return jsonify(OfferingOut.dump(access.visible_offering(g.api_user, uuid)))
 
 
 OwnedT = TypeVar("OwnedT", OfferingRole, Resource)
@@ -45,9 +45,9 @@ def _owned(model: type[OwnedT], uuid: str) -> OwnedT:
 
 @api_bp.get("/offering-roles/<uuid>/")
 def role_detail(uuid: str) -> Response:
-    return jsonify(serialize_role(_owned(OfferingRole, uuid)))
+    return jsonify(OfferingRoleOut.dump(_owned(OfferingRole, uuid)))
 
 
 @api_bp.get("/resources/<uuid>/")
 def resource_detail(uuid: str) -> Response:
-    return jsonify(serialize_resource(_owned(Resource, uuid)))
+    return jsonify(ResourceOut.dump(_owned(Resource, uuid)))

@@ -10,10 +10,18 @@ from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
 from ..services import access, groups, members, remote, sync
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
-from .inputs import bool_param, json_body, read_fields, uuid_param
+from .inputs import bool_param, json_body, uuid_param
 from .ordering import apply_ordering
 from .pagination import link_headers, page_request, paginated_response, resolve_page
-from .serializers import serialize_group, serialize_remote_group, serialize_remote_user
+from .shapes import (
+    ImportRemoteGroupRequest,
+    OfferingKeycloakGroupOut,
+    OfferingUUIDRequest,
+    RemoteGroupMemberOut,
+    RemoteGroupOut,
+    SetBackendIdRequest,
+    parse_body,
+)
 
 GROUP_ORDERING = ("name", "created", "modified", "backend_id", "scope_id")
 
@@ -49,12 +57,12 @@ def _filtered_groups() -> Select[OfferingKeycloakGroup]:
 
 @api_bp.get("/offering-keycloak-groups/")
 def group_list() -> Response:
-    return paginated_response(_filtered_groups(), serialize_group)
+    return paginated_response(_filtered_groups(), OfferingKeycloakGroupOut.dump)
 
 
 @api_bp.get("/offering-keycloak-groups/<uuid>/")
 def group_detail(uuid: str) -> Response:
-    return jsonify(serialize_group(access.visible_group(g.api_user, uuid)))
+    return jsonify(OfferingKeycloakGroupOut.dump(access.visible_group(g.api_user, uuid)))
 
 
 @api_bp.delete("/offering-keycloak-groups/<uuid>/")
@@ -67,7 +75,7 @@ def group_delete(uuid: str) -> tuple[str, int]:
 
 @api_bp.post("/offering-keycloak-groups/test_connection/")
 def group_test_connection() -> tuple[Response, int]:
-    fields = read_fields(json_body(), {"offering_uuid": "uuid"})
+    fields = parse_body(OfferingUUIDRequest, json_body())
     offering = access.offering_from_param(g.api_user, fields["offering_uuid"])
     try:
         check = remote.test_connection(offering)
@@ -89,14 +97,14 @@ def _offering_param() -> Offering:
 def group_remote_groups() -> Response:
     offering = _offering_param()
     found = remote.remote_groups(offering, request.args.get("search", ""))
-    return paginated_response(found, serialize_remote_group)
+    return paginated_response(found, RemoteGroupOut.dump)
 
 
 @api_bp.get("/offering-keycloak-groups/remote_group_members/")
 def group_remote_group_members() -> Response:
     offering = _offering_param()
     found = remote.remote_group_members(offering, request.args.get("group_id", "").strip())
-    return paginated_response(found, serialize_remote_user)
+    return paginated_response(found, RemoteGroupMemberOut.dump)
 
 
 @api_bp.get("/offering-keycloak-groups/search_remote_users/")
@@ -110,7 +118,7 @@ def group_search_remote_users() -> Response:
     page = resolve_page(wanted, total)
     if page.number != wanted.number:  # "last" was asked for: fetch that page now that we know the total
         total, users = remote.search_remote_users(offering, request.args.get("q"), page.offset, page.size)
-    response = jsonify([serialize_remote_user(user) for user in users])
+    response = jsonify([RemoteGroupMemberOut.dump(user) for user in users])
     response.headers.update(link_headers(page, total))
     return response
 
@@ -127,16 +135,7 @@ def group_sync_status() -> Response:
 
 @api_bp.post("/offering-keycloak-groups/import_remote/")
 def group_import_remote() -> tuple[Response, int]:
-    fields = read_fields(
-        json_body(),
-        {
-            "offering_uuid": "uuid",
-            "role_uuid": "uuid",
-            "remote_group_id": "str",
-            "resource_uuid": "uuid?",
-            "scope_id": "str?",
-        },
-    )
+    fields = parse_body(ImportRemoteGroupRequest, json_body())
     offering = access.offering_from_param(g.api_user, fields["offering_uuid"])
     group = groups.import_remote(
         g.api_user,
@@ -146,13 +145,13 @@ def group_import_remote() -> tuple[Response, int]:
         resource_uuid=fields.get("resource_uuid"),
         scope_id=(fields.get("scope_id") or "").strip(),
     )
-    return jsonify(serialize_group(group)), 201
+    return jsonify(OfferingKeycloakGroupOut.dump(group)), 201
 
 
 @api_bp.post("/offering-keycloak-groups/<uuid>/set_backend_id/")
 def group_set_backend_id(uuid: str) -> Response:
     group = access.visible_group(g.api_user, uuid)
-    fields = read_fields(json_body(), {"backend_id": "str?", "resource_uuid": "uuid?", "scope_id": "str?"})
+    fields = parse_body(SetBackendIdRequest, json_body())
     group = groups.set_backend_id(
         g.api_user,
         group,
@@ -160,7 +159,7 @@ def group_set_backend_id(uuid: str) -> Response:
         resource_uuid=fields.get("resource_uuid", groups.UNSET),
         scope_id=fields.get("scope_id", groups.UNSET),
     )
-    return jsonify(serialize_group(group))
+    return jsonify(OfferingKeycloakGroupOut.dump(group))
 
 
 @api_bp.post("/offering-keycloak-groups/<uuid>/pull_members/")

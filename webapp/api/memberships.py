@@ -13,10 +13,10 @@ from ..services.errors import ObjectNotFound, ValidationFailed
 from ..services.memberships import MembershipRequest, create_membership, delete_membership
 from ..services.uuids import parse_uuid
 from . import api_bp
-from .inputs import json_body, read_fields, uuid_param
+from .inputs import json_body, uuid_param
 from .ordering import apply_ordering
 from .pagination import paginated_response
-from .serializers import serialize_membership
+from .shapes import OfferingKeycloakMembershipRequest, parse_body, serialize_membership
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
 STATES = tuple(state.value for state in MembershipState)
@@ -74,7 +74,7 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
 
 @api_bp.get("/offering-keycloak-memberships/")
 def membership_list() -> Response:
-    return paginated_response(_filtered(), lambda item: serialize_membership(item, g.api_user))
+    return paginated_response(_filtered(), lambda item: serialize_membership(item, g.api_user.is_staff))
 
 
 @api_bp.get("/offering-keycloak-memberships/<uuid>/")
@@ -85,15 +85,12 @@ def membership_detail(uuid: str) -> Response:
     )
     if not membership:
         raise ObjectNotFound()
-    return jsonify(serialize_membership(membership, g.api_user))
+    return jsonify(serialize_membership(membership, g.api_user.is_staff))
 
 
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
-    fields = read_fields(
-        json_body(),
-        {"offering": "str", "role": "str", "username": "str", "email": "str?", "resource": "str?", "scope_id": "str?"},
-    )
+    fields = parse_body(OfferingKeycloakMembershipRequest, json_body())
     membership = create_membership(
         g.api_user,
         MembershipRequest(
@@ -105,7 +102,7 @@ def membership_create() -> tuple[Response, int]:
             scope_id=fields.get("scope_id") or "",
         ),
     )
-    return jsonify(serialize_membership(membership, g.api_user)), 201
+    return jsonify(serialize_membership(membership, g.api_user.is_staff)), 201
 
 
 @api_bp.delete("/offering-keycloak-memberships/<uuid>/")

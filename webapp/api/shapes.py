@@ -1,0 +1,446 @@
+"""Every shape the API sends or accepts, declared once.
+
+A response shape is a pydantic model whose fields say, beside their type and description, where the value
+comes from (`From(...)`; by default the attribute of the same name). The same declaration serializes objects
+(`Shape.dump`), parses request bodies with DRF-style messages (`parse_body`) and becomes the OpenAPI
+components (`component_schemas`). Adding a field to a response is one line here (plus the model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from flask import url_for
+from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
+
+from ..models import MembershipState, OfferingKeycloakMembership
+from ..services.errors import REQUIRED, ValidationFailed
+from ..services.uuids import parse_uuid
+from .inputs import INVALID_UUID
+
+Getter = Callable[[Any], Any]
+
+# -- field kinds ----------------------------------------------------------------------------------------
+
+
+class From:
+    """Where a response field's value comes from: a dotted attribute path or a function of the object."""
+
+    def __init__(self, source: str | Getter) -> None:
+        self.get: Getter = attrgetter(source) if isinstance(source, str) else source
+
+
+class _UuidKind:
+    """Marks fields declared as `Uuid`: requests parse them as uuids (hex with or without hyphens)."""
+
+
+class _Ignored:
+    """Marks request fields accepted for compatibility and never read."""
+
+
+UUID_KIND = _UuidKind()
+IGNORED = _Ignored()
+UUID_HELP = "32-character hex (input also accepts the hyphenated form)."
+Uuid = Annotated[str, UUID_KIND, Field(description=UUID_HELP, json_schema_extra={"format": "uuid"})]
+Url = Annotated[str, Field(json_schema_extra={"format": "uri"})]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; we always store UTC
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def when(path: str, attribute: str) -> Getter:
+    """`obj.<path>.<attribute>`, or None when `obj.<path>` is None."""
+    get = attrgetter(path)
+    return lambda obj: getattr(related, attribute) if (related := get(obj)) is not None else None
+
+
+def link(endpoint: str, path: str = "") -> Getter:
+    """The API URL of the object, or of the related object at `path` (None when that is None)."""
+    related = attrgetter(path) if path else (lambda obj: obj)
+
+    def build(obj: Any) -> str | None:
+        target = related(obj)
+        return url_for(endpoint, uuid=target.uuid, _external=True) if target is not None else None
+
+    return build
+
+
+def at(path: str, make: Callable[[Any], Any]) -> Getter:
+    get = attrgetter(path)
+    return lambda obj: make(get(obj))
+
+
+_GETTERS: dict[type[BaseModel], list[tuple[str, Getter]]] = {}
+
+
+class Shape(BaseModel):
+    @classmethod
+    def getters(cls) -> list[tuple[str, Getter]]:
+        getters = _GETTERS.get(cls)
+        if getters is None:  # built once per shape
+            getters = []
+            for name, info in cls.model_fields.items():
+                source = next((item for item in info.metadata if isinstance(item, From)), None)
+                getters.append((name, source.get if source else attrgetter(name)))
+            _GETTERS[cls] = getters
+        return getters
+
+    @classmethod
+    def dump(cls, obj: Any) -> dict[str, Any]:
+        """The response for `obj`, field by field, without validation (our own objects are trusted)."""
+        return {name: get(obj) for name, get in cls.getters()}
+
+
+# -- responses --------------------------------------------------------------------------------------------
+
+
+class OfferingKeycloakGroupOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.group_detail"))]
+    name: str
+    backend_id: Annotated[str, Field(description="Keycloak group id; empty when the group is not linked.")]
+    offering: Annotated[Url, From(link("api.offering_detail", "offering"))]
+    offering_uuid: Annotated[Uuid, From("offering.uuid")]
+    offering_name: Annotated[str, From("offering.name")]
+    role: Annotated[Url, From(link("api.role_detail", "role"))]
+    role_name: Annotated[str, From("role.name")]
+    role_scope_type: Annotated[str, From("role.scope_type"), Field(description="Empty for offering-wide roles.")]
+    resource: Annotated[Url | None, From(link("api.resource_detail", "resource"))]
+    resource_uuid: Annotated[
+        Uuid | None, From(when("resource", "uuid")), Field(description="Null when the group is not tied to a resource.")
+    ]
+    resource_name: Annotated[str | None, From(when("resource", "name"))]
+    scope_id: str
+    created: Annotated[Timestamp, From(at("created", iso))]
+    modified: Annotated[Timestamp, From(at("modified", iso))]
+
+
+class OfferingKeycloakMembershipOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.membership_detail"))]
+    username: Annotated[str, Field(description="Stored lower-case.")]
+    email: str
+    first_name: str
+    last_name: str
+    group: Annotated[Url, From(link("api.group_detail", "group"))]
+    group_name: Annotated[str, From("group.name")]
+    group_role_name: Annotated[str, From("group.role.name")]
+    group_offering_uuid: Annotated[Uuid, From("group.offering.uuid")]
+    group_offering_name: Annotated[str, From("group.offering.name")]
+    group_resource_name: Annotated[str | None, From(when("group.resource", "name"))]
+    group_resource_uuid: Annotated[
+        Uuid | None,
+        From(when("group.resource", "uuid")),
+        Field(description="Null when the group is not tied to a resource."),
+    ]
+    group_scope_id: Annotated[str, From("group.scope_id")]
+    group_role_scope_type: Annotated[str, From("group.role.scope_type")]
+    group_role_scope_type_label: Annotated[str, From("group.role.scope_type_label")]
+    user: Annotated[
+        str | None, From(lambda _m: None), Field(description="Always null: marketplace users are not mirrored here.")
+    ]
+    state: MembershipState
+    created: Annotated[Timestamp, From(at("created", iso))]
+    modified: Annotated[Timestamp, From(at("modified", iso))]
+    last_checked: Annotated[Timestamp, From(at("last_checked", iso))]
+    error_message: str
+    error_traceback: Annotated[str, Field(description="Staff only; empty for everyone else.")]
+
+
+class RemoteGroupOut(Shape):
+    id: Annotated[str, Field(description="Keycloak group id.")]
+    name: str
+    path: str
+    sub_group_count: Annotated[int, Field(description="Keycloak's own count of direct subgroups.")]
+
+
+class RemoteGroupMemberOut(Shape):
+    id: Annotated[str, Field(description="Keycloak user id.")]
+    username: str
+    email: Annotated[str, Field(description="Empty when Keycloak has none.")]
+    first_name: Annotated[str, Field(description="Empty when Keycloak has none.")]
+    last_name: Annotated[str, Field(description="Empty when Keycloak has none.")]
+
+
+class AuditEventOut(Shape):
+    uuid: Uuid
+    created: Annotated[Timestamp, From(at("created", iso))]
+    actor: Annotated[str, From("actor_name"), Field(description="Username, or system for background jobs.")]
+    offering_uuid: Annotated[Uuid | None, From(when("offering", "uuid"))]
+    offering_name: Annotated[str | None, From(when("offering", "name"))]
+    action: str
+    object_type: str
+    object: Annotated[str, From("object_repr")]
+    details: Annotated[dict[str, Any], From(lambda event: event.details or {})]
+
+
+class OfferingRoleOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.role_detail"))]
+    name: str
+    scope_type: str
+    scope_type_label: str
+
+
+class ScopeOut(BaseModel):
+    scope_type: str = ""
+    scope_id: str = ""
+    label: str = ""
+
+
+class ResourceOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.resource_detail"))]
+    name: str
+    project_name: str
+    keycloak_available_scopes: Annotated[list[ScopeOut], From(lambda r: r.keycloak_available_scopes or [])]
+
+
+class KeycloakSettingsOut(Shape):
+    """Secrets are never returned, only whether one is stored."""
+
+    enabled: Annotated[bool, From("keycloak_enabled")]
+    url: Annotated[str, From("keycloak_url")]
+    realm: Annotated[str, From("keycloak_realm")]
+    auth_realm: Annotated[str, From("keycloak_auth_realm")]
+    username: Annotated[str, From("keycloak_username")]
+    password_set: Annotated[bool, From(lambda o: bool(o.keycloak_password_encrypted))]
+    client_id: Annotated[str, From("keycloak_client_id")]
+    client_secret_set: Annotated[bool, From(lambda o: bool(o.keycloak_client_secret_encrypted))]
+    verify_ssl: Annotated[bool, From("keycloak_verify_ssl")]
+    timeout: Annotated[float, From("keycloak_timeout")]
+    base_group: Annotated[str, From("keycloak_base_group")]
+    group_name_template: Annotated[str, From("keycloak_group_name_template")]
+    username_label: Annotated[str, From("keycloak_username_label")]
+
+
+class OfferingOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.offering_detail"))]
+    name: str
+    slug: str
+    organization_uuid: Annotated[Uuid, From("organization.uuid")]
+    organization_name: Annotated[str, From("organization.name")]
+    keycloak: Annotated[KeycloakSettingsOut, From(KeycloakSettingsOut.dump)]
+    roles: Annotated[list[OfferingRoleOut], From(lambda o: [OfferingRoleOut.dump(role) for role in o.roles])]
+    resources: Annotated[list[ResourceOut], From(lambda o: [ResourceOut.dump(item) for item in o.resources])]
+
+
+class TestConnectionOut(BaseModel):
+    status: Literal["ok"]
+    groups_count: int
+    groups: list[str]
+    missing_offering_group: Annotated[
+        str, Field(description="Present when the offering's group does not exist in Keycloak.")
+    ] = ""
+
+
+class TestConnectionErrorOut(BaseModel):
+    status: Literal["error"]
+    error: Annotated[str, Field(description="What failed, short and secret-free.")]
+
+
+class PullMembersOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    removed_remotely: Annotated[int, Field(description="Local members no longer in the Keycloak group (kept, marked).")]
+    total_remote: int
+
+
+class SyncedOut(BaseModel):
+    local_name: str
+    remote_name: str
+    backend_id: str
+    local_uuid: Uuid
+    remote_path: str
+
+
+class LocalOnlyOut(BaseModel):
+    uuid: Uuid
+    name: str
+    backend_id: str
+    broken_link: bool
+
+
+class RemoteOnlyOut(BaseModel):
+    id: str
+    name: str
+    path: str
+
+
+class SyncStatusOut(BaseModel):
+    """Waldur's three keys (matched by Keycloak id, sorted by name), then the extra keys the UI uses."""
+
+    local_only: Annotated[list[str], Field(description="Names of local groups with no (or a dangling) backend_id.")]
+    remote_only: Annotated[
+        list[str], Field(description="Names of remote groups in the offering subtree no local group links.")
+    ]
+    synced: list[SyncedOut]
+    local_only_groups: list[LocalOnlyOut]
+    remote_only_groups: list[RemoteOnlyOut]
+    hierarchy_root: Annotated[
+        str | None, Field(description="Path of the offering's group in Keycloak; null when it does not exist.")
+    ]
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+# -- requests ---------------------------------------------------------------------------------------------
+
+
+class OfferingUUIDRequest(BaseModel):
+    offering_uuid: Uuid
+
+
+class ImportRemoteGroupRequest(BaseModel):
+    offering_uuid: Uuid
+    role_uuid: Uuid
+    remote_group_id: Annotated[str, Field(min_length=1, description="Keycloak group id.")]
+    resource_uuid: Uuid | None = None
+    scope_id: str | None = ""
+
+
+class SetBackendIdRequest(BaseModel):
+    backend_id: Annotated[str | None, Field(description="Empty or null unlinks without calling Keycloak.")] = None
+    resource_uuid: Annotated[
+        Uuid | None, Field(description="A uuid sets the resource, null clears it, absent keeps it.")
+    ] = None
+    scope_id: Annotated[str | None, Field(description="Absent keeps the current value.")] = None
+
+
+class OfferingKeycloakMembershipRequest(BaseModel):
+    offering: Annotated[str, Field(min_length=1, description="Offering URL or uuid (with or without hyphens).")]
+    role: Annotated[str, Field(min_length=1, description="Role URL or uuid.")]
+    resource: Annotated[str | None, Field(description="Resource URL or uuid.")] = None
+    scope_id: str | None = ""
+    username: Annotated[str, Field(min_length=1, description="Exact Keycloak username; stored lower-case.")]
+    email: str | None = None
+    user: Annotated[str | None, IGNORED, Field(description="Accepted for compatibility; ignored.")] = None
+
+
+MAX_LENGTH = 255  # the size of every text column these values end up in
+
+
+def _declared_uuid(info: FieldInfo) -> bool:
+    """Whether a request field was declared with `Uuid` (possibly `Uuid | None`)."""
+    if UUID_KIND in info.metadata:
+        return True
+    return any(get_origin(arg) is Annotated and UUID_KIND in get_args(arg) for arg in get_args(info.annotation))
+
+
+def parse_body(shape: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a request body against its shape, with DRF's messages, every field's error at once.
+
+    Optional fields absent from the body are left out of the result, so callers can tell "absent" from
+    "explicitly null"; an empty optional uuid means null.
+    """
+    values: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for name, info in shape.model_fields.items():
+        if IGNORED in info.metadata:
+            continue
+        required = info.is_required()
+        if name not in data or (data[name] in (None, "") and required):
+            if required:
+                problems[name] = [REQUIRED if data.get(name) is None else "This field may not be blank."]
+            continue
+        value = data[name]
+        if value is None:
+            values[name] = None
+        elif _declared_uuid(info):
+            parsed = parse_uuid(value) if value != "" else ""
+            if parsed is None:
+                problems[name] = [INVALID_UUID]
+            else:
+                values[name] = parsed or None
+        elif not isinstance(value, str | int | float) or isinstance(value, bool):
+            problems[name] = ["Not a valid string."]
+        elif len(str(value)) > MAX_LENGTH:
+            problems[name] = [f"Ensure this field has no more than {MAX_LENGTH} characters."]
+        else:
+            values[name] = str(value)
+    if problems:
+        raise ValidationFailed(problems)
+    return values
+
+
+# -- OpenAPI components -----------------------------------------------------------------------------------
+
+RESPONSES: dict[str, type[BaseModel]] = {
+    "OfferingKeycloakGroup": OfferingKeycloakGroupOut,
+    "OfferingKeycloakMembership": OfferingKeycloakMembershipOut,
+    "AuditEvent": AuditEventOut,
+    "RemoteGroup": RemoteGroupOut,
+    "RemoteGroupMember": RemoteGroupMemberOut,
+    "SyncStatusResponse": SyncStatusOut,
+    "TestConnectionResponse": TestConnectionOut,
+    "TestConnectionError": TestConnectionErrorOut,
+    "PullMembersResponse": PullMembersOut,
+    "Offering": OfferingOut,
+    "OfferingRole": OfferingRoleOut,
+    "Resource": ResourceOut,
+    "Detail": Detail,
+}
+REQUESTS: dict[str, type[BaseModel]] = {
+    model.__name__: model
+    for model in (
+        OfferingUUIDRequest,
+        ImportRemoteGroupRequest,
+        SetBackendIdRequest,
+        OfferingKeycloakMembershipRequest,
+    )
+}
+NAMES = {model.__name__: name for name, model in RESPONSES.items()} | {"MembershipState": "MembershipState"}
+
+
+def _openapi30(schema: Any) -> Any:
+    """JSON Schema from pydantic as OpenAPI 3.0 wants it: `nullable` instead of a null branch, no titles."""
+    if isinstance(schema, list):
+        return [_openapi30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _openapi30(value) for key, value in schema.items() if key != "title"}
+    options = schema.pop("anyOf", None)
+    if options is not None:
+        kept = [option for option in options if option.get("type") != "null"]
+        merged = dict(kept[0]) if len(kept) == 1 else {"anyOf": kept}
+        if "$ref" in merged:  # OpenAPI 3.0 ignores siblings of $ref
+            merged = {"allOf": [merged]}
+        schema = {**merged, **schema, **({"nullable": True} if len(kept) < len(options) else {})}
+    if "const" in schema:
+        schema["enum"] = [schema.pop("const")]
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema["$ref"] = f"#/components/schemas/{NAMES.get(name, name)}"
+    return schema
+
+
+def component_schemas() -> dict[str, Any]:
+    """Every shape above (and the shapes inside them) as OpenAPI 3.0 components, under their API names."""
+    components: dict[str, Any] = {}
+    for name, model in {**RESPONSES, **REQUESTS}.items():
+        schema = model.model_json_schema(ref_template="#/$defs/{model}")
+        for inner, definition in schema.pop("$defs", {}).items():
+            components[NAMES.get(inner, inner)] = _openapi30(definition)
+        components[name] = _openapi30(schema)
+    return components
+
+
+def serialize_membership(membership: OfferingKeycloakMembership, viewer_is_staff: bool) -> dict[str, Any]:
+    data = OfferingKeycloakMembershipOut.dump(membership)
+    if not viewer_is_staff:  # tracebacks are for staff only
+        data["error_traceback"] = ""
+    return data
