@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..models import AuditEvent, Offering
 from ..services import access
 from . import api_bp
+from .docs import declare, list_page_parameters, offering_filter, ordering_parameter, paged_list, query, string
 from .ordering import apply_ordering
 from .pagination import paginated_response
 from .shapes import AuditEventOut
@@ -32,6 +33,21 @@ def _events() -> Select[AuditEvent]:
     return apply_ordering(query, AuditEvent, AUDIT_ORDERING)
 
 
+@declare(
+    lambda: paged_list(
+        "offering_keycloak_audit",
+        "offering-keycloak-audit",
+        "AuditEvent",
+        [
+            offering_filter(),
+            query("action", string(), "Exact action name, e.g. group.imported."),
+            query("actor", string(), "Username of who did it."),
+            ordering_parameter(AUDIT_ORDERING),
+            *list_page_parameters(),
+        ],
+        (400, 404),
+    )
+)
 @api_bp.get("/offering-keycloak-audit/")
 def audit_list() -> Response:
     return paginated_response(_events(), AuditEventOut.dump)

@@ -13,10 +13,14 @@ from ..services import access
 from ..services.errors import ObjectNotFound
 from ..services.uuids import parse_uuid
 from . import api_bp
+from .docs import declare, detail, list_page_parameters, paged_list
 from .pagination import paginated_response
 from .shapes import OfferingOut, OfferingRoleOut, ResourceOut
 
+TAG = "offerings"
 
+
+@declare(lambda: paged_list("offerings", TAG, "Offering", list_page_parameters(), (404,)))
 @api_bp.get("/offerings/")
 def offering_list() -> Response:
     return paginated_response(
@@ -24,6 +28,7 @@ def offering_list() -> Response:
     )
 
 
+@declare(lambda: detail("offerings", TAG, "Offering"))
 @api_bp.get("/offerings/<uuid>/")
 def offering_detail(uuid: str) -> Response:
     return jsonify(OfferingOut.dump(access.visible_offering(g.api_user, uuid)))
@@ -43,11 +48,13 @@ def _owned(model: type[OwnedT], uuid: str) -> OwnedT:
     return found
 
 
+@declare(lambda: detail("offering_roles", TAG, "OfferingRole"))
 @api_bp.get("/offering-roles/<uuid>/")
 def role_detail(uuid: str) -> Response:
     return jsonify(OfferingRoleOut.dump(_owned(OfferingRole, uuid)))
 
 
+@declare(lambda: detail("resources", TAG, "Resource"))
 @api_bp.get("/resources/<uuid>/")
 def resource_detail(uuid: str) -> Response:
     return jsonify(ResourceOut.dump(_owned(Resource, uuid)))

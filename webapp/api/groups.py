@@ -10,6 +10,25 @@ from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
 from ..services import access, groups, members, remote, sync
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
+from .docs import (
+    boolean,
+    declare,
+    detail,
+    error_refs,
+    header,
+    json_response,
+    list_page_parameters,
+    offering_filter,
+    operation,
+    ordering_parameter,
+    page_parameters,
+    paged_list,
+    query,
+    read,
+    ref,
+    string,
+    uuid_filter,
+)
 from .inputs import bool_param, json_body, uuid_param
 from .ordering import apply_ordering
 from .pagination import link_headers, page_request, paginated_response, resolve_page
@@ -24,6 +43,7 @@ from .shapes import (
 )
 
 GROUP_ORDERING = ("name", "created", "modified", "backend_id", "scope_id")
+TAG, PREFIX = "offering-keycloak-groups", "offering_keycloak_groups"
 
 
 def _filtered_groups() -> Select[OfferingKeycloakGroup]:
@@ -55,16 +75,52 @@ def _filtered_groups() -> Select[OfferingKeycloakGroup]:
     return apply_ordering(query, OfferingKeycloakGroup, GROUP_ORDERING)
 
 
+@declare(
+    lambda: paged_list(
+        PREFIX,
+        TAG,
+        "OfferingKeycloakGroup",
+        [
+            offering_filter(),
+            uuid_filter("role_uuid"),
+            uuid_filter("resource_uuid"),
+            query("backend_id", string(), "Exact Keycloak group id."),
+            query("name", string(), "Case-insensitive substring of the name."),
+            query("linked", boolean(), "true: has a backend_id; false: unlinked. Also 1/0, yes/no."),
+            ordering_parameter(GROUP_ORDERING),
+            *list_page_parameters(),
+        ],
+        (400, 404),
+    )
+)
 @api_bp.get("/offering-keycloak-groups/")
 def group_list() -> Response:
     return paginated_response(_filtered_groups(), OfferingKeycloakGroupOut.dump)
 
 
+@declare(lambda: detail(PREFIX, TAG, "OfferingKeycloakGroup"))
 @api_bp.get("/offering-keycloak-groups/<uuid>/")
 def group_detail(uuid: str) -> Response:
     return jsonify(OfferingKeycloakGroupOut.dump(access.visible_group(g.api_user, uuid)))
 
 
+@declare(
+    lambda: {
+        "delete": operation(
+            f"{PREFIX}_destroy",
+            "Delete a local group and its memberships",
+            TAG,
+            {"204": {"description": "Deleted."}, **error_refs(400, 404, 502)},
+            [
+                query(
+                    "delete_remote",
+                    boolean(),
+                    "Also delete the Keycloak group; only for groups created here (imported: 400).",
+                )
+            ],
+        )
+    }
+)
 @api_bp.delete("/offering-keycloak-groups/<uuid>/")
 def group_delete(uuid: str) -> tuple[str, int]:
     group = access.visible_group(g.api_user, uuid)
@@ -73,6 +129,24 @@ def group_delete(uuid: str) -> tuple[str, int]:
     return "", 204
 
 
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_test_connection",
+            "Check the offering's Keycloak connection",
+            TAG,
+            {
+                "200": json_response(
+                    "Connected; the offering subtree's groups (none when the offering group is missing).",
+                    ref("TestConnectionResponse"),
+                ),
+                **error_refs(400),
+                "502": json_response("Keycloak failed.", ref("TestConnectionError")),
+            },
+            body="OfferingUUIDRequest",
+        )
+    }
+)
 @api_bp.post("/offering-keycloak-groups/test_connection/")
 def group_test_connection() -> tuple[Response, int]:
     fields = parse_body(OfferingUUIDRequest, json_body())
@@ -93,6 +167,19 @@ def _offering_param() -> Offering:
     return access.offering_from_param(g.api_user, request.args["offering_uuid"])
 
 
+@declare(
+    lambda: paged_list(
+        f"{PREFIX}_remote_groups",
+        TAG,
+        "RemoteGroup",
+        [
+            offering_filter(True),
+            query("search", string(), "Case-insensitive substring of the name."),
+            *list_page_parameters(),
+        ],
+        (400, 404, 502),
+    )
+)
 @api_bp.get("/offering-keycloak-groups/remote_groups/")
 def group_remote_groups() -> Response:
     offering = _offering_param()
@@ -100,6 +187,19 @@ def group_remote_groups() -> Response:
     return paginated_response(found, RemoteGroupOut.dump)
 
 
+@declare(
+    lambda: paged_list(
+        f"{PREFIX}_remote_group_members",
+        TAG,
+        "RemoteGroupMember",
+        [
+            offering_filter(True),
+            query("group_id", string(minLength=1), "Keycloak group id; unknown is 400 on group_id.", required=True),
+            *list_page_parameters(),
+        ],
+        (400, 404, 502),
+    )
+)
 @api_bp.get("/offering-keycloak-groups/remote_group_members/")
 def group_remote_group_members() -> Response:
     offering = _offering_param()
@@ -107,6 +207,21 @@ def group_remote_group_members() -> Response:
     return paginated_response(found, RemoteGroupMemberOut.dump)
 
 
+@declare(
+    lambda: paged_list(
+        f"{PREFIX}_search_remote_users",
+        TAG,
+        "RemoteGroupMember",
+        [
+            offering_filter(True),
+            query(
+                "q", string(minLength=1), "Matches username, email, first or last name; blank is 400.", required=True
+            ),
+            *page_parameters(current_app.config["SEARCH_USERS_DEFAULT_LIMIT"]),
+        ],
+        (400, 404, 502),
+    )
+)
 @api_bp.get("/offering-keycloak-groups/search_remote_users/")
 def group_search_remote_users() -> Response:
     offering = _offering_param()
@@ -123,6 +238,24 @@ def group_search_remote_users() -> Response:
     return response
 
 
+@declare(
+    lambda: read(
+        f"{PREFIX}_sync_status",
+        TAG,
+        "Compare local groups with the offering's Keycloak subtree",
+        {
+            "200": json_response(
+                "Local vs remote, matched by Keycloak id.",
+                ref("SyncStatusResponse"),
+                {"X-Result-Count": header("X-Result-Count")},
+            ),
+            **error_refs(400, 502),
+        },
+        [offering_filter(True)],
+        {"X-Result-Count": header("X-Result-Count")},
+        kind="retrieve",
+    )
+)
 @api_bp.get("/offering-keycloak-groups/sync_status/")
 def group_sync_status() -> Response:
     offering = _offering_param()
@@ -133,6 +266,17 @@ def group_sync_status() -> Response:
     return response
 
 
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_import_remote",
+            "Register an existing Keycloak group locally",
+            TAG,
+            {"201": json_response("The new local group.", ref("OfferingKeycloakGroup")), **error_refs(400, 502)},
+            body="ImportRemoteGroupRequest",
+        )
+    }
+)
 @api_bp.post("/offering-keycloak-groups/import_remote/")
 def group_import_remote() -> tuple[Response, int]:
     fields = parse_body(ImportRemoteGroupRequest, json_body())
@@ -148,6 +292,18 @@ def group_import_remote() -> tuple[Response, int]:
     return jsonify(OfferingKeycloakGroupOut.dump(group)), 201
 
 
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_set_backend_id",
+            "Link, re-link or unlink a local group",
+            TAG,
+            {"200": json_response("The updated group.", ref("OfferingKeycloakGroup")), **error_refs(400, 404, 502)},
+            body="SetBackendIdRequest",
+            body_required=False,
+        )
+    }
+)
 @api_bp.post("/offering-keycloak-groups/<uuid>/set_backend_id/")
 def group_set_backend_id(uuid: str) -> Response:
     group = access.visible_group(g.api_user, uuid)
@@ -162,6 +318,16 @@ def group_set_backend_id(uuid: str) -> Response:
     return jsonify(OfferingKeycloakGroupOut.dump(group))
 
 
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_pull_members",
+            "Copy the Keycloak group's direct members into local memberships",
+            TAG,
+            {"200": json_response("Counts.", ref("PullMembersResponse")), **error_refs(400, 404, 502)},
+        )
+    }
+)
 @api_bp.post("/offering-keycloak-groups/<uuid>/pull_members/")
 def group_pull_members(uuid: str) -> Response:
     group = access.visible_group(g.api_user, uuid)

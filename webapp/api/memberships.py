@@ -13,6 +13,22 @@ from ..services.errors import ObjectNotFound, ValidationFailed
 from ..services.memberships import MembershipRequest, create_membership, delete_membership
 from ..services.uuids import parse_uuid
 from . import api_bp
+from .docs import (
+    array,
+    declare,
+    detail,
+    error_refs,
+    json_response,
+    list_page_parameters,
+    offering_filter,
+    operation,
+    ordering_parameter,
+    paged_list,
+    query,
+    ref,
+    string,
+    uuid_filter,
+)
 from .inputs import json_body, uuid_param
 from .ordering import apply_ordering
 from .pagination import paginated_response
@@ -20,6 +36,7 @@ from .shapes import OfferingKeycloakMembershipRequest, parse_body, serialize_mem
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
 STATES = tuple(state.value for state in MembershipState)
+TAG, PREFIX = "offering-keycloak-memberships", "offering_keycloak_memberships"
 
 
 def visible_memberships() -> Select[OfferingKeycloakMembership]:
@@ -72,11 +89,39 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
     return apply_ordering(query, model, MEMBERSHIP_ORDERING)
 
 
+@declare(
+    lambda: paged_list(
+        PREFIX,
+        TAG,
+        "OfferingKeycloakMembership",
+        [
+            uuid_filter("group_uuid"),
+            offering_filter(),
+            uuid_filter("role_uuid"),
+            uuid_filter("resource_uuid"),
+            query("username", string(), "Exact, case-insensitive."),
+            query("email", string(), "Exact, case-insensitive."),
+            query("first_name", string(), "Case-insensitive substring."),
+            query("last_name", string(), "Case-insensitive substring."),
+            query(
+                "state",
+                array(ref("MembershipState")),
+                "Repeatable; any of the given states.",
+                style="form",
+                explode=True,
+            ),
+            ordering_parameter(MEMBERSHIP_ORDERING),
+            *list_page_parameters(),
+        ],
+        (400, 404),
+    )
+)
 @api_bp.get("/offering-keycloak-memberships/")
 def membership_list() -> Response:
     return paginated_response(_filtered(), lambda item: serialize_membership(item, g.api_user.is_staff))
 
 
+@declare(lambda: detail(PREFIX, TAG, "OfferingKeycloakMembership"))
 @api_bp.get("/offering-keycloak-memberships/<uuid>/")
 def membership_detail(uuid: str) -> Response:
     membership_uuid = parse_uuid(uuid)
@@ -88,6 +133,17 @@ def membership_detail(uuid: str) -> Response:
     return jsonify(serialize_membership(membership, g.api_user.is_staff))
 
 
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_create",
+            "Grant access: find or create the group (in Keycloak too) and add the user, or keep it pending",
+            TAG,
+            {"201": json_response("The membership.", ref("OfferingKeycloakMembership")), **error_refs(400, 502)},
+            body="OfferingKeycloakMembershipRequest",
+        )
+    }
+)
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
     fields = parse_body(OfferingKeycloakMembershipRequest, json_body())
@@ -105,6 +161,16 @@ def membership_create() -> tuple[Response, int]:
     return jsonify(serialize_membership(membership, g.api_user.is_staff)), 201
 
 
+@declare(
+    lambda: {
+        "delete": operation(
+            f"{PREFIX}_destroy",
+            "Revoke access: remove the user from the Keycloak group (never the group itself)",
+            TAG,
+            {"204": {"description": "Deleted."}, **error_refs(400, 404, 502)},
+        )
+    }
+)
 @api_bp.delete("/offering-keycloak-memberships/<uuid>/")
 def membership_delete(uuid: str) -> tuple[str, int]:
     membership_uuid = parse_uuid(uuid)
