@@ -16,7 +16,7 @@ from .extensions import db
 from .models import User
 from .services.accounts import create_token
 from .services.loader import LoadError, load_data
-from .services.memberships import RunSummary, reconcile, sync_pending
+from .services.periodic import RunSummary, reconcile, sync_pending
 from .services.secrets import rotate_secrets
 
 INTERVAL = re.compile(r"^(\d+)\s*([smhd]?)$")

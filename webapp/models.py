@@ -186,10 +186,6 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
         ),
     )
 
-    @property
-    def is_linked(self) -> bool:
-        return bool(self.backend_id)
-
 
 class MembershipState(enum.StrEnum):
     PENDING = "pending"

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, User
-from webapp.services import members
+from webapp.services import pull as members
 
 from ..harness import KeycloakCounter, SqlCounter, build_app, gateway_of
 from ..seed import MANAGER, PlainKeycloak

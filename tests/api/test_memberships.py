@@ -231,7 +231,7 @@ def test_keycloak_lost_after_group_creation_keeps_a_recorded_pending_row(client,
 
     monkeypatch.undo()
     world.realm.down = False
-    from webapp.services.memberships import sync_pending
+    from webapp.services.periodic import sync_pending
 
     summary = sync_pending()
     assert summary.activated == 1

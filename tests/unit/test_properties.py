@@ -1,4 +1,4 @@
-"""Hypothesis properties of the group-name template (services/naming.py) and the sync diff (services/sync.py).
+"""Hypothesis properties of the group-name template (services/naming.py) and the sync diff (services/diff.py).
 
 Everything runs in memory: models are built without a session, and sync_status gets its local groups and its
 Keycloak tree from monkeypatched loaders, so no database, app or Keycloak is needed.
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from webapp.keycloak import RemoteGroup
 from webapp.models import NAME_LENGTH, Offering, OfferingKeycloakGroup, OfferingRole, Organization, Resource
-from webapp.services import sync
+from webapp.services import diff as sync
 from webapp.services.naming import TEMPLATE_VARIABLES, render_group_name, template_errors
 from webapp.services.remote import RemoteTree
 from webapp.ui import diff_rows

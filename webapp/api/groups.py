@@ -7,7 +7,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import joinedload
 
 from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
-from ..services import access, groups, members, remote, sync
+from ..services import access, diff, groups, pull, remote
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
 from .docs import (
@@ -259,7 +259,7 @@ def group_search_remote_users() -> Response:
 @api_bp.get("/offering-keycloak-groups/sync_status/")
 def group_sync_status() -> Response:
     offering = _offering_param()
-    status = sync.sync_status(offering).as_dict()
+    status = diff.sync_status(offering).as_dict()
     response = jsonify(status)
     total = len(status["local_only"]) + len(status["remote_only"]) + len(status["synced"])
     response.headers["X-Result-Count"] = str(total)
@@ -331,4 +331,4 @@ def group_set_backend_id(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-groups/<uuid>/pull_members/")
 def group_pull_members(uuid: str) -> Response:
     group = access.visible_group(g.api_user, uuid)
-    return jsonify(members.pull_members(g.api_user, group).as_dict())
+    return jsonify(pull.pull_members(g.api_user, group).as_dict())

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole, Resource
 from ..services import access
 from ..services.errors import ObjectNotFound, ValidationFailed
-from ..services.memberships import MembershipRequest, create_membership, delete_membership
+from ..services.grants import MembershipRequest, create_membership, delete_membership
 from ..services.uuids import parse_uuid
 from . import api_bp
 from .docs import (

@@ -32,13 +32,6 @@ def visible_offerings(user: User) -> Select[Offering]:
     return query
 
 
-def can_manage(user: User, offering: Offering) -> bool:
-    if user.is_staff:
-        return True
-    query = managed_offering_ids(user).where(Offering.id == offering.id)
-    return db.session.execute(query.limit(1)).first() is not None
-
-
 def find_visible_offering(user: User, offering_uuid: str | None) -> Offering | None:
     if not offering_uuid:
         return None

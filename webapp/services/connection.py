@@ -64,7 +64,5 @@ def call_keycloak(action: str, operation: Callable[[], T]) -> T:
         return operation()
     except (kc_errors.NotFound, kc_errors.AlreadyExists):
         raise
-    except kc_errors.AuthFailed as exc:
-        raise RemoteFailure(action, exc.message, kind="auth") from exc
     except KeycloakError as exc:
         raise RemoteFailure(action, exc.message) from exc

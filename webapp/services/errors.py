@@ -41,11 +41,10 @@ class ObjectNotFound(ServiceError):
 class RemoteFailure(ServiceError):
     """Keycloak failed (down, slow, auth). `message` reads "<what failed>: <reason>"."""
 
-    def __init__(self, action: str, reason: str, kind: str = "unavailable") -> None:
+    def __init__(self, action: str, reason: str) -> None:
         super().__init__(f"{action}: {reason}")
         self.action = action
         self.reason = reason
-        self.kind = kind
 
     @property
     def message(self) -> str:

@@ -20,7 +20,3 @@ def uuid_from_url_or_hex(value: Any) -> str | None:
         return None
     candidate = value.rstrip("/").rsplit("/", 1)[-1]
     return parse_uuid(candidate)
-
-
-def hyphenated(hex_value: str) -> str:
-    return str(uuid.UUID(hex_value))

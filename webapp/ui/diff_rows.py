@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
+from ..services.diff import local_groups, sync_status
 from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.subtree import offering_root_path
-from ..services.sync import local_groups, sync_status
 
 STATUS_LABELS = {
     "synced": "Synced",

@@ -12,13 +12,13 @@ from ..keycloak import RemoteUser
 from ..models import Offering
 from ..services import groups as group_service
 from ..services import hierarchy, remote
-from ..services import members as member_service
+from ..services import pull as pull_service
 from ..services.errors import RemoteFailure, ValidationFailed
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
 from .helpers import group_or_404, local_url, offering_or_404, resource_choices, role_choices
-from .htmx import add_toast, redirect_to, render, wants_fragment
+from .htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 
 USER_SEARCH_LIMIT = 25
 JS_COOKIE = "okg_js"  # set by static/js/app.js
@@ -81,13 +81,17 @@ def tree_children(offering_uuid: str, group_id: str) -> Response:
     except (ValidationFailed, RemoteFailure) as exc:
         error = exc.message
     return render(
-        "groups/tree_page.html",
+        FRAGMENT_PAGE,
         "groups/_tree_nodes.html",
         offering=offering,
         nodes=children,
         error=error,
         parent_id=group_id,
         tab="groups",
+        page_heading="Subgroups",
+        wrap_in_tree=True,
+        back_url=url_for("ui.groups", offering_uuid=offering.uuid),
+        back_label="Back to groups",
     )
 
 
@@ -128,7 +132,7 @@ def group_import(offering_uuid: str) -> Response:
             return _back_to_groups(offering.uuid, f"Imported Keycloak group “{group.name}”.")
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
     return render(
-        "groups/import_page.html",
+        FRAGMENT_PAGE,
         "groups/_import_dialog.html",
         offering=offering,
         form=form,
@@ -182,7 +186,7 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
             return _back_to_groups(offering.uuid, f"Linked “{group.name}” to its Keycloak group.")
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
     return render(
-        "groups/link_page.html",
+        FRAGMENT_PAGE,
         "groups/_link_dialog.html",
         offering=offering,
         group=group,
@@ -203,7 +207,7 @@ def group_unlink(offering_uuid: str, group_uuid: str) -> Response:
         group_service.set_backend_id(current_user, group, None)
         return _back_to_groups(offering.uuid, f"Unlinked “{group.name}”. Keycloak was not changed.")
     return render(
-        "groups/unlink_page.html", "groups/_unlink_dialog.html", offering=offering, group=group, form=form, tab="groups"
+        FRAGMENT_PAGE, "groups/_unlink_dialog.html", offering=offering, group=group, form=form, tab="groups"
     )
 
 
@@ -216,7 +220,7 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
         abort(400)
     result, error = None, ""
     try:
-        result = member_service.pull_members(current_user, group)
+        result = pull_service.pull_members(current_user, group)
     except (ValidationFailed, RemoteFailure) as exc:
         error = exc.message
     if not wants_fragment():
@@ -248,7 +252,7 @@ def group_delete(offering_uuid: str, group_uuid: str) -> Response:
             where = " and in Keycloak" if form.delete_remote.data else "; Keycloak was not changed"
             return _back_to_groups(offering.uuid, f"Deleted “{name}” locally{where}.")
     return render(
-        "groups/delete_page.html",
+        FRAGMENT_PAGE,
         "groups/_delete_dialog.html",
         offering=offering,
         group=group,

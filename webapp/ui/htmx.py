@@ -18,9 +18,12 @@ def wants_fragment() -> bool:
     return is_htmx() and request.headers.get("HX-Boosted") != "true"
 
 
+FRAGMENT_PAGE = "offerings/fragment_page.html"  # the one page that wraps a fragment for plain requests
+
+
 def render(page: str, fragment: str | None = None, status: int = 200, **context: Any) -> Response:
     template = fragment if fragment and wants_fragment() else page
-    return make_response(render_template(template, **context), status)
+    return make_response(render_template(template, fragment=fragment, **context), status)
 
 
 def redirect_to(url: str) -> Response:

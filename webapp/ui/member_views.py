@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
 from ..services.errors import RemoteFailure, ValidationFailed
-from ..services.memberships import MembershipRequest, create_membership, delete_membership
+from ..services.grants import MembershipRequest, create_membership, delete_membership
 from . import ui_bp
 from .forms import AddMemberForm, RemoveMembersForm
 from .helpers import offering_or_404, resource_choices, role_choices

@@ -15,7 +15,7 @@ from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
 from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
 from .helpers import offering_or_404, show_field_errors
-from .htmx import redirect_to, render
+from .htmx import FRAGMENT_PAGE, redirect_to, render
 
 ACTIVITY_LIMIT = 200
 
@@ -101,11 +101,14 @@ def test_connection(offering_uuid: str) -> Response:
     except ValidationFailed as exc:
         result["error"] = exc.message
     return render(
-        "offerings/connection_page.html",
+        FRAGMENT_PAGE,
         "offerings/_connection_result.html",
         offering=offering,
         result=result,
         tab="settings",
+        page_heading="Connection test",
+        back_url=url_for("ui.settings", offering_uuid=offering.uuid),
+        back_label="Back to settings",
     )
 
 

@@ -1,0 +1,151 @@
+"""Background catch-up work: retry pending memberships, and flag members removed in Keycloak (SPEC §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..keycloak import KeycloakGateway, NotFound
+from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, utcnow
+from . import audit
+from .connection import call_keycloak, gateway_for_offering
+from .errors import RemoteFailure, ServiceError
+from .hierarchy import CreatedGroups, ensure_group
+
+
+@dataclass
+class RunSummary:
+    offerings: int = 0
+    activated: int = 0
+    still_pending: int = 0
+    flagged_removed: int = 0
+    restored: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _offerings_with(states: list[str]) -> list[Offering]:
+    return list(
+        db.session.scalars(
+            select(Offering)
+            .where(
+                Offering.id.in_(
+                    select(OfferingKeycloakGroup.offering_id)
+                    .join(OfferingKeycloakMembership)
+                    .where(OfferingKeycloakMembership.state.in_(states))
+                )
+            )
+            .order_by(Offering.id)
+        )
+    )
+
+
+def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembership]:
+    return list(
+        db.session.scalars(
+            select(OfferingKeycloakMembership)
+            .join(OfferingKeycloakGroup)
+            .where(OfferingKeycloakGroup.offering_id == offering.id, OfferingKeycloakMembership.state.in_(states))
+            .order_by(OfferingKeycloakMembership.id)
+        )
+    )
+
+
+def sync_pending() -> RunSummary:
+    """Retry every pending membership; one gateway per offering; a bad offering does not stop the others."""
+    summary = RunSummary()
+    for offering in _offerings_with([MembershipState.PENDING.value]):
+        summary.offerings += 1
+        rows = _rows(offering, [MembershipState.PENDING.value])
+        try:
+            gateway = gateway_for_offering(offering)
+        except ServiceError as exc:
+            _record_error(rows, exc.message)
+            summary.errors.append(f"{offering.name}: {exc.message}")
+            continue
+        for row in rows:
+            row.last_checked = utcnow()
+            try:
+                activated = _activate(gateway, offering, row)
+            except (RemoteFailure, NotFound) as exc:
+                row.error_message = exc.message
+                summary.errors.append(f"{offering.name}/{row.group.name}/{row.username}: {row.error_message}")
+                continue
+            row.error_message = ""
+            if activated:
+                summary.activated += 1
+                audit.record(None, offering, "membership.activated", row, {"group": row.group.name})
+            else:
+                summary.still_pending += 1
+        db.session.commit()
+    return summary
+
+
+def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloakMembership) -> bool:
+    """Add a pending member whose Keycloak account now exists; False while it does not exist yet."""
+    user = call_keycloak("Looking up the Keycloak user failed", lambda: gateway.find_user_by_username(row.username))
+    if user is None:
+        return False
+    group = row.group
+    if not group.backend_id:
+        created = CreatedGroups(gateway)
+        group.backend_id = call_keycloak(
+            "Creating the Keycloak group failed", lambda: ensure_group(offering, group.name, created)
+        ).id
+    call_keycloak(
+        "Adding the user to the Keycloak group failed", lambda: gateway.add_user_to_group(user.id, group.backend_id)
+    )
+    row.state = MembershipState.ACTIVE.value
+    row.keycloak_user_id = user.id
+    row.first_name, row.last_name = user.first_name, user.last_name
+    row.email = row.email or user.email
+    return True
+
+
+def reconcile() -> RunSummary:
+    """Flag active members that left the Keycloak group; clear the flag when they are back."""
+    summary = RunSummary()
+    states = [MembershipState.ACTIVE.value, MembershipState.REMOVED_REMOTELY.value]
+    for offering in _offerings_with(states):
+        summary.offerings += 1
+        try:
+            gateway = gateway_for_offering(offering)
+            by_group: dict[int, list[OfferingKeycloakMembership]] = {}
+            for row in _rows(offering, states):
+                by_group.setdefault(row.group_id, []).append(row)
+            for rows in by_group.values():
+                _reconcile_group(gateway, rows, summary)
+            db.session.commit()
+        except (ServiceError, NotFound) as exc:
+            db.session.rollback()
+            summary.errors.append(f"{offering.name}: {exc.message}")
+    return summary
+
+
+def _reconcile_group(gateway: KeycloakGateway, rows: list[OfferingKeycloakMembership], summary: RunSummary) -> None:
+    group = rows[0].group
+    if not group.backend_id:
+        return
+    present = call_keycloak(
+        "Reading Keycloak group members failed",
+        lambda: {user.username for page in gateway.iter_group_members(group.backend_id) for user in page},
+    )
+    now = utcnow()
+    for row in rows:
+        is_present = row.username in present
+        if row.state == MembershipState.ACTIVE.value and not is_present:
+            row.state = MembershipState.REMOVED_REMOTELY.value
+            summary.flagged_removed += 1
+        elif row.state == MembershipState.REMOVED_REMOTELY.value and is_present:
+            row.state = MembershipState.ACTIVE.value
+            summary.restored += 1
+        row.last_checked = now
+
+
+def _record_error(rows: list[OfferingKeycloakMembership], message: str) -> None:
+    now = utcnow()
+    for row in rows:
+        row.error_message = message
+        row.last_checked = now
+    db.session.commit()
