@@ -7,7 +7,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..models import AuditEvent, Offering
-from ..services import access
+from ..services import access, lookups
 from . import api_bp
 from .docs import declare, list_page_parameters, offering_filter, ordering_parameter, paged_list, query, string
 from .ordering import apply_ordering
@@ -24,7 +24,7 @@ def _events() -> Select[AuditEvent]:
         # Managers see their offerings' events and their own account events.
         query = query.where(or_(AuditEvent.offering_id.in_(visible), AuditEvent.actor_id == g.api_user.id))
     if "offering_uuid" in request.args:
-        offering = access.offering_from_param(g.api_user, request.args["offering_uuid"])
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"])
         query = query.where(AuditEvent.offering_id == offering.id)
     if action := request.args.get("action"):
         query = query.where(AuditEvent.action == action)

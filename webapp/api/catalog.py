@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Offering, OfferingRole, Resource
-from ..services import access
+from ..services import access, lookups
 from ..services.errors import ObjectNotFound
 from ..services.uuids import parse_uuid
 from . import api_bp
@@ -31,7 +31,7 @@ def offering_list() -> Response:
 @declare(lambda: detail("offerings", TAG, "Offering"))
 @api_bp.get("/offerings/<uuid>/")
 def offering_detail(uuid: str) -> Response:
-    return jsonify(OfferingOut.dump(access.visible_offering(g.api_user, uuid)))
+    return jsonify(OfferingOut.dump(lookups.offering_page(g.api_user, uuid)))
 
 
 OwnedT = TypeVar("OwnedT", OfferingRole, Resource)

@@ -7,7 +7,8 @@ from sqlalchemy import Select
 from sqlalchemy.orm import joinedload
 
 from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
-from ..services import access, diff, groups, pull, remote
+from ..services import access, diff, groups, lookups, pull, remote
+from ..services.commands import KEEP, ChangeLink, ImportGroup
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
 from .docs import (
@@ -29,7 +30,7 @@ from .docs import (
     string,
     uuid_filter,
 )
-from .inputs import bool_param, json_body, uuid_param
+from .inputs import bool_param, field_names, json_body, uuid_param
 from .ordering import apply_ordering
 from .pagination import link_headers, page_request, paginated_response, resolve_page
 from .shapes import (
@@ -53,7 +54,7 @@ def _filtered_groups() -> Select[OfferingKeycloakGroup]:
         joinedload(OfferingKeycloakGroup.resource),
     )
     if "offering_uuid" in request.args:
-        offering = access.offering_from_param(g.api_user, request.args["offering_uuid"])
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"])
         query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
     if role_uuid := uuid_param("role_uuid"):
         query = query.join(OfferingRole, OfferingKeycloakGroup.role_id == OfferingRole.id).where(
@@ -101,7 +102,7 @@ def group_list() -> Response:
 @declare(lambda: detail(PREFIX, TAG, "OfferingKeycloakGroup"))
 @api_bp.get("/offering-keycloak-groups/<uuid>/")
 def group_detail(uuid: str) -> Response:
-    return jsonify(OfferingKeycloakGroupOut.dump(access.visible_group(g.api_user, uuid)))
+    return jsonify(OfferingKeycloakGroupOut.dump(lookups.group_page(g.api_user, uuid)))
 
 
 @declare(
@@ -123,7 +124,7 @@ def group_detail(uuid: str) -> Response:
 )
 @api_bp.delete("/offering-keycloak-groups/<uuid>/")
 def group_delete(uuid: str) -> tuple[str, int]:
-    group = access.visible_group(g.api_user, uuid)
+    group = lookups.group_page(g.api_user, uuid)
     delete_remote = bool_param("delete_remote") or False
     groups.delete_group(g.api_user, group, delete_remote=delete_remote)
     return "", 204
@@ -150,7 +151,7 @@ def group_delete(uuid: str) -> tuple[str, int]:
 @api_bp.post("/offering-keycloak-groups/test_connection/")
 def group_test_connection() -> tuple[Response, int]:
     fields = parse_body(OfferingUUIDRequest, json_body())
-    offering = access.offering_from_param(g.api_user, fields["offering_uuid"])
+    offering = lookups.offering_param(g.api_user, fields["offering_uuid"])
     try:
         check = remote.test_connection(offering)
     except RemoteFailure as exc:
@@ -164,7 +165,7 @@ def group_test_connection() -> tuple[Response, int]:
 def _offering_param() -> Offering:
     if not request.args.get("offering_uuid"):
         raise ValidationFailed.field("offering_uuid", REQUIRED)
-    return access.offering_from_param(g.api_user, request.args["offering_uuid"])
+    return lookups.offering_param(g.api_user, request.args["offering_uuid"])
 
 
 @declare(
@@ -203,7 +204,8 @@ def group_remote_groups() -> Response:
 @api_bp.get("/offering-keycloak-groups/remote_group_members/")
 def group_remote_group_members() -> Response:
     offering = _offering_param()
-    found = remote.remote_group_members(offering, request.args.get("group_id", "").strip())
+    with field_names(remote_group="group_id"):
+        found = remote.remote_group_members(offering, request.args.get("group_id", "").strip())
     return paginated_response(found, RemoteGroupMemberOut.dump)
 
 
@@ -280,15 +282,16 @@ def group_sync_status() -> Response:
 @api_bp.post("/offering-keycloak-groups/import_remote/")
 def group_import_remote() -> tuple[Response, int]:
     fields = parse_body(ImportRemoteGroupRequest, json_body())
-    offering = access.offering_from_param(g.api_user, fields["offering_uuid"])
-    group = groups.import_remote(
-        g.api_user,
-        offering,
-        role_uuid=fields["role_uuid"],
-        remote_group_id=fields["remote_group_id"].strip(),
-        resource_uuid=fields.get("resource_uuid"),
-        scope_id=(fields.get("scope_id") or "").strip(),
-    )
+    offering = lookups.offering_param(g.api_user, fields["offering_uuid"])
+    with field_names(role="role_uuid", resource="resource_uuid", remote_group="remote_group_id"):
+        command = ImportGroup(
+            offering,
+            lookups.role_of(offering, fields["role_uuid"]),
+            lookups.resource_of(offering, fields.get("resource_uuid")),
+            (fields.get("scope_id") or "").strip(),
+            fields["remote_group_id"].strip(),
+        )
+        group = groups.import_remote(g.api_user, command)
     return jsonify(OfferingKeycloakGroupOut.dump(group)), 201
 
 
@@ -306,15 +309,17 @@ def group_import_remote() -> tuple[Response, int]:
 )
 @api_bp.post("/offering-keycloak-groups/<uuid>/set_backend_id/")
 def group_set_backend_id(uuid: str) -> Response:
-    group = access.visible_group(g.api_user, uuid)
+    group = lookups.group_page(g.api_user, uuid)
     fields = parse_body(SetBackendIdRequest, json_body())
-    group = groups.set_backend_id(
-        g.api_user,
-        group,
-        backend_id=fields.get("backend_id", groups.UNSET),
-        resource_uuid=fields.get("resource_uuid", groups.UNSET),
-        scope_id=fields.get("scope_id", groups.UNSET),
-    )
+    with field_names(resource="resource_uuid"):
+        change = ChangeLink(
+            backend_id=fields.get("backend_id", KEEP),
+            resource=lookups.resource_of(group.offering, fields["resource_uuid"])
+            if "resource_uuid" in fields
+            else KEEP,
+            scope_id=str(fields["scope_id"] or "") if "scope_id" in fields else KEEP,
+        )
+        group = groups.set_backend_id(g.api_user, group, change)
     return jsonify(OfferingKeycloakGroupOut.dump(group))
 
 
@@ -330,5 +335,5 @@ def group_set_backend_id(uuid: str) -> Response:
 )
 @api_bp.post("/offering-keycloak-groups/<uuid>/pull_members/")
 def group_pull_members(uuid: str) -> Response:
-    group = access.visible_group(g.api_user, uuid)
+    group = lookups.group_page(g.api_user, uuid)
     return jsonify(pull.pull_members(g.api_user, group).as_dict())

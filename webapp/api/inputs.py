@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import request
@@ -43,3 +45,15 @@ def bool_param(name: str) -> bool | None:
     if lowered in ("false", "0", "no"):
         return False
     raise ValidationFailed.field(name, "Must be true or false.")
+
+
+@contextmanager
+def field_names(**names: str) -> Iterator[None]:
+    """Services name their errors by domain ("role", "resource", "remote_group"); say which request field each
+    of those is here, e.g. `with field_names(role="role_uuid"):`."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        if not isinstance(exc.errors, dict):
+            raise
+        raise ValidationFailed({names.get(name, name): messages for name, messages in exc.errors.items()}) from exc

@@ -8,9 +8,10 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole, Resource
-from ..services import access
+from ..services import access, lookups
+from ..services.commands import GrantAccess
 from ..services.errors import ObjectNotFound, ValidationFailed
-from ..services.grants import MembershipRequest, create_membership, delete_membership
+from ..services.grants import create_membership, delete_membership
 from ..services.uuids import parse_uuid
 from . import api_bp
 from .docs import (
@@ -61,7 +62,7 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
     if group_uuid := uuid_param("group_uuid"):
         query = query.where(OfferingKeycloakGroup.uuid == group_uuid)
     if "offering_uuid" in request.args:
-        offering = access.offering_from_param(g.api_user, request.args["offering_uuid"])
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"])
         query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
     if role_uuid := uuid_param("role_uuid"):
         query = query.where(
@@ -147,17 +148,16 @@ def membership_detail(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
     fields = parse_body(OfferingKeycloakMembershipRequest, json_body())
-    membership = create_membership(
-        g.api_user,
-        MembershipRequest(
-            offering=fields["offering"],
-            role=fields["role"],
-            username=fields["username"],
-            email=fields.get("email") or "",
-            resource=fields.get("resource"),
-            scope_id=fields.get("scope_id") or "",
-        ),
+    offering = lookups.offering_reference(g.api_user, fields["offering"])
+    command = GrantAccess(
+        offering,
+        lookups.role_of(offering, fields["role"]),
+        lookups.resource_of(offering, fields.get("resource")),
+        fields.get("scope_id") or "",
+        fields["username"],
+        fields.get("email") or "",
     )
+    membership = create_membership(g.api_user, command)
     return jsonify(serialize_membership(membership, g.api_user.is_staff)), 201
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,49 +19,30 @@ from ..models import (
     User,
 )
 from . import audit
-from .access import find_visible_offering
+from .commands import GrantAccess
 from .connection import call_keycloak, gateway_for_offering
-from .errors import OFFERING_NOT_FOUND, RemoteFailure, ValidationFailed
+from .errors import RemoteFailure, ValidationFailed
 from .hierarchy import CreatedGroups, ensure_group
 from .naming import render_group_name
-from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
+from .scoping import Scope, check_scope, existing_group, group_with_backend_id
 from .subtree import keycloak_id
-from .uuids import uuid_from_url_or_hex
 
 DUPLICATE = "This keycloak membership already exists."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class MembershipRequest:
-    offering: object
-    role: object
-    username: str
-    email: str = ""
-    resource: object = None
-    scope_id: str = ""
-
-
-def _offering(actor: User, reference: object) -> Offering:
-    offering = find_visible_offering(actor, uuid_from_url_or_hex(reference))
-    if offering is None:
-        raise ValidationFailed.field("offering", OFFERING_NOT_FOUND)
-    return offering
-
-
-def create_membership(actor: User, data: MembershipRequest) -> OfferingKeycloakMembership:
-    username = data.username.strip().lower()
-    email = data.email.strip().lower()
+def create_membership(actor: User, command: GrantAccess) -> OfferingKeycloakMembership:
+    """Errors name the domain fields "username", "email", "resource" and "scope_id"."""
+    username = command.username.strip().lower()
+    email = command.email.strip().lower()
     if not username:
         raise ValidationFailed.field("username", "This field may not be blank.")
     if email and not EMAIL.match(email):
         raise ValidationFailed.field("email", "Enter a valid email address.")
-    offering = _offering(actor, data.offering)
+    offering = command.offering
     gateway = gateway_for_offering(offering)
-    role = role_of(offering, data.role, field="role")
-    resource = resource_of(offering, data.resource, field="resource")
-    scope = Scope(role, resource, (data.scope_id or "").strip())
-    check_scope(role, resource, scope.scope_id, resource_field="resource")
+    scope = Scope(command.role, command.resource, command.scope_id.strip())
+    check_scope(scope.role, scope.resource, scope.scope_id)
 
     group = existing_group(offering, scope)
     if group is not None and db.session.scalar(

@@ -6,45 +6,40 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..keycloak import NotFound
-from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, User
+from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingRole, Resource, User
 from . import audit
+from .commands import KEEP, ChangeLink, ImportGroup
 from .connection import call_keycloak, gateway_for_offering
-from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
-from .scoping import Scope, check_scope, existing_group, group_with_backend_id, resource_of, role_of
+from .errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ValidationFailed
+from .remote import remote_group
+from .scoping import Scope, check_scope, existing_group, group_with_backend_id
 from .subtree import keycloak_id, scoped_group
 
 ALREADY_IMPORTED = "A local group already exists for this remote Keycloak group."
 SCOPE_TAKEN = "A local group already exists for this role, resource and scope."
-UNSET = object()
 
 
-def import_remote(
-    actor: User,
-    offering: Offering,
-    role_uuid: object,
-    remote_group_id: str,
-    resource_uuid: object = None,
-    scope_id: str = "",
-) -> OfferingKeycloakGroup:
-    """Register an existing Keycloak group locally (SPEC §3 import_remote); changes nothing remotely."""
+def import_remote(actor: User, command: ImportGroup) -> OfferingKeycloakGroup:
+    """Register an existing Keycloak group locally (SPEC §3 import_remote); changes nothing remotely.
+
+    Errors name the domain fields "resource", "scope_id" and "remote_group"."""
+    offering = command.offering
     gateway = gateway_for_offering(offering)
-    role = role_of(offering, role_uuid)
-    resource = resource_of(offering, resource_uuid)
-    scope = Scope(role, resource, scope_id or "")
-    check_scope(role, resource, scope.scope_id)
-    remote_group_id = keycloak_id("remote_group_id", remote_group_id)
+    scope = Scope(command.role, command.resource, command.scope_id)
+    check_scope(scope.role, scope.resource, scope.scope_id)
+    remote_group_id = keycloak_id("remote_group", command.remote_group_id)
     try:
         remote = call_keycloak(
             "Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, remote_group_id)
         )
     except NotFound as exc:
-        raise ValidationFailed.field("remote_group_id", REMOTE_GROUP_NOT_FOUND) from exc
+        raise ValidationFailed.field("remote_group", REMOTE_GROUP_NOT_FOUND) from exc
     _check_not_imported(offering, scope, remote.id)
 
     group = OfferingKeycloakGroup(
         offering=offering,
-        role=role,
-        resource=resource,
+        role=scope.role,
+        resource=scope.resource,
         scope_id=scope.scope_id,
         name=remote.name,
         backend_id=remote.id,
@@ -70,22 +65,17 @@ def _check_not_imported(offering: Offering, scope: Scope, remote_id: str) -> Non
         raise ValidationFailed([ALREADY_IMPORTED if clash.backend_id == remote_id else SCOPE_TAKEN])
 
 
-def set_backend_id(
-    actor: User,
-    group: OfferingKeycloakGroup,
-    backend_id: object,
-    resource_uuid: object = UNSET,
-    scope_id: object = UNSET,
-) -> OfferingKeycloakGroup:
-    """Link, re-link or unlink a local group. Empty/None unlinks; UNSET (absent) keeps the link, and absent
-    resource/scope keep their values too (Better than Waldur, which reset scope_id)."""
+def set_backend_id(actor: User, group: OfferingKeycloakGroup, change: ChangeLink) -> OfferingKeycloakGroup:
+    """Link, re-link or unlink a local group. Empty/None unlinks; KEEP keeps the link, and kept resource/scope
+    keep their values too (Better than Waldur, which reset scope_id). Errors name "backend_id", "resource"
+    and "scope_id"."""
     offering = group.offering
-    keep_link = backend_id is UNSET
-    backend_id = group.backend_id if keep_link else str(backend_id or "").strip()
-    resource = group.resource if resource_uuid is UNSET else resource_of(offering, resource_uuid)
-    new_scope_id = group.scope_id if scope_id is UNSET else str(scope_id or "")
+    keep_link = change.backend_id is KEEP
+    backend_id = group.backend_id if change.backend_id is KEEP else (change.backend_id or "").strip()
+    resource = group.resource if change.resource is KEEP else change.resource
+    new_scope_id = group.scope_id if change.scope_id is KEEP else change.scope_id
     scope = Scope(group.role, resource, new_scope_id)
-    if resource_uuid is not UNSET or scope_id is not UNSET:
+    if change.resource is not KEEP or change.scope_id is not KEEP:
         check_scope(group.role, resource, new_scope_id)
         clash = existing_group(offering, scope)
         if clash is not None and clash.id != group.id:
@@ -155,20 +145,17 @@ def _commit_or_explain(message: str) -> None:
 
 
 def bulk_import(
-    actor: User, offering: Offering, role_uuid: object, remote_group_ids: list[str], resource_uuid: object = None
+    actor: User, offering: Offering, role: OfferingRole, resource: Resource | None, remote_group_ids: list[str]
 ) -> tuple[list[OfferingKeycloakGroup], list[tuple[str, str]]]:
     """Import several groups with one role. Each gets its Keycloak name as scope id, so that several groups
     can share a role and resource; each import stands alone, so one bad group does not block the others.
     Returns (imported groups, [(remote id, reason) for each one skipped])."""
-    from .errors import RemoteFailure
-    from .remote import remote_group
-
     imported: list[OfferingKeycloakGroup] = []
     skipped: list[tuple[str, str]] = []
     for remote_id in dict.fromkeys(remote_group_ids):
         try:
             name = remote_group(offering, remote_id).name
-            imported.append(import_remote(actor, offering, role_uuid, remote_id, resource_uuid, scope_id=name))
+            imported.append(import_remote(actor, ImportGroup(offering, role, resource, name, remote_id)))
         except ValidationFailed as exc:
             skipped.append((remote_id, exc.message))
         except RemoteFailure as exc:

@@ -45,7 +45,7 @@ def remote_groups(offering: Offering, search: str = "") -> list[RemoteGroup]:
 
 def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
     """Direct children of one group, for the lazily expanded tree in the UI."""
-    keycloak_id("group_id", group_id)
+    keycloak_id("remote_group", group_id)
     gateway = gateway_for_offering(offering)
     try:
         return call_keycloak(
@@ -53,7 +53,7 @@ def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
             lambda: list(gateway.iter_children(scoped_group(gateway, offering, group_id).id)),
         )
     except NotFound as exc:
-        raise ValidationFailed.field("group_id", REMOTE_GROUP_NOT_FOUND) from exc
+        raise ValidationFailed.field("remote_group", REMOTE_GROUP_NOT_FOUND) from exc
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ def test_connection(offering: Offering) -> ConnectionCheck:
 
 def remote_group_members(offering: Offering, group_id: str | None) -> list[RemoteUser]:
     if not group_id:
-        raise ValidationFailed.field("group_id", REQUIRED)
-    checked = keycloak_id("group_id", group_id)
+        raise ValidationFailed.field("remote_group", REQUIRED)
+    checked = keycloak_id("remote_group", group_id)
     gateway = gateway_for_offering(offering)
 
     def load() -> list[RemoteUser]:
@@ -85,7 +85,7 @@ def remote_group_members(offering: Offering, group_id: str | None) -> list[Remot
     try:
         return call_keycloak("Listing Keycloak group members failed", load)
     except NotFound as exc:
-        raise ValidationFailed.field("group_id", REMOTE_GROUP_NOT_FOUND) from exc
+        raise ValidationFailed.field("remote_group", REMOTE_GROUP_NOT_FOUND) from exc
 
 
 def search_remote_users(offering: Offering, query: str | None, first: int, limit: int) -> tuple[int, list[RemoteUser]]:
@@ -101,11 +101,11 @@ def search_remote_users(offering: Offering, query: str | None, first: int, limit
     return call_keycloak("Searching Keycloak users failed", load)
 
 
-def remote_group(offering: Offering, group_id: str, field: str = "remote_group_id") -> RemoteGroup:
+def remote_group(offering: Offering, group_id: str) -> RemoteGroup:
     """One group by id, for dialogs that show what is about to be imported or linked."""
-    keycloak_id(field, group_id)
+    keycloak_id("remote_group", group_id)
     gateway = gateway_for_offering(offering)
     try:
         return call_keycloak("Reading the Keycloak group failed", lambda: scoped_group(gateway, offering, group_id))
     except NotFound as exc:
-        raise ValidationFailed.field(field, REMOTE_GROUP_NOT_FOUND) from exc
+        raise ValidationFailed.field("remote_group", REMOTE_GROUP_NOT_FOUND) from exc

@@ -1,4 +1,4 @@
-"""Resolving and checking role, resource and scope for an offering (shared by import and memberships)."""
+"""Checking role, resource and scope for an offering, and finding the local group they name."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
 from .errors import ValidationFailed
-from .uuids import uuid_from_url_or_hex
-
-ROLE_NOT_FOUND = "Role not found for this offering."
-RESOURCE_NOT_FOUND = "Resource not found for this offering."
 
 
 @dataclass(frozen=True)
@@ -22,37 +18,13 @@ class Scope:
     scope_id: str
 
 
-def role_of(offering: Offering, value: object, field: str = "role_uuid") -> OfferingRole:
-    role_uuid = uuid_from_url_or_hex(value)
-    role = role_uuid and db.session.scalar(
-        select(OfferingRole).where(OfferingRole.offering_id == offering.id, OfferingRole.uuid == role_uuid)
-    )
-    if not role:
-        raise ValidationFailed.field(field, ROLE_NOT_FOUND)
-    return role
-
-
-def resource_of(offering: Offering, value: object, field: str = "resource_uuid") -> Resource | None:
-    if value in (None, ""):
-        return None
-    resource_uuid = uuid_from_url_or_hex(value)
-    resource = resource_uuid and db.session.scalar(
-        select(Resource).where(Resource.offering_id == offering.id, Resource.uuid == resource_uuid)
-    )
-    if not resource:
-        raise ValidationFailed.field(field, RESOURCE_NOT_FOUND)
-    return resource
-
-
-def check_scope(
-    role: OfferingRole, resource: Resource | None, scope_id: str, resource_field: str = "resource_uuid"
-) -> None:
+def check_scope(role: OfferingRole, resource: Resource | None, scope_id: str) -> None:
     """A role with a scope type needs a resource on which that scope id is configured."""
     if not role.scope_type:
         return
     label = role.scope_type_label or role.scope_type
     if resource is None:
-        raise ValidationFailed.field(resource_field, f"Role '{role.name}' is scoped per {label}: choose a resource.")
+        raise ValidationFailed.field("resource", f"Role '{role.name}' is scoped per {label}: choose a resource.")
     if not scope_id:
         raise ValidationFailed.field("scope_id", f"Role '{role.name}' is scoped per {label}: a scope id is required.")
     configured = {

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
 from ..services.diff import local_groups, sync_status
-from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.subtree import offering_root_path
+from .helpers import attempt
 
 STATUS_LABELS = {
     "synced": "Synced",
@@ -75,8 +75,12 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
     root_path = None
     missing_root = None
     tree_roots: list[RemoteGroup] = []
-    try:
-        status = sync_status(offering)
+    compared = attempt(lambda: sync_status(offering))
+    status = compared.value
+    if status is None:
+        error = compared.error
+        rows = [DiffRow("local_only", local, None) for local in local_groups(offering)]
+    else:
         rows = [DiffRow("synced", local, remote) for local, remote in status.synced]
         rows += [DiffRow("local_only", local, None) for local in status.local_only]
         rows += [DiffRow("broken", local, None) for local in status.broken]
@@ -86,9 +90,6 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         parent = status.root.id if status.root else None
         all_remote = [remote for _, remote in status.synced] + status.remote_only
         tree_roots = sorted((g for g in all_remote if g.parent_id == parent), key=lambda g: g.name.lower())
-    except (RemoteFailure, ValidationFailed) as exc:
-        error = exc.message
-        rows = [DiffRow("local_only", local, None) for local in local_groups(offering)]
 
     counts = {key: 0 for key in STATUS_LABELS}
     for row in rows:

@@ -8,16 +8,15 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from ..keycloak import RemoteUser
 from ..models import Offering
 from ..services import groups as group_service
-from ..services import hierarchy, remote
+from ..services import hierarchy, lookups, remote
 from ..services import pull as pull_service
-from ..services.errors import RemoteFailure, ValidationFailed
+from ..services.commands import ChangeLink, ImportGroup
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
-from .helpers import group_or_404, local_url, offering_or_404, resource_choices, role_choices
+from .helpers import attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 
 USER_SEARCH_LIMIT = 25
@@ -74,18 +73,13 @@ def groups(offering_uuid: str) -> Response:
 @login_required
 def tree_children(offering_uuid: str, group_id: str) -> Response:
     offering = offering_or_404(offering_uuid)
-    error = ""
-    children = []
-    try:
-        children = remote.remote_children(offering, group_id)
-    except (ValidationFailed, RemoteFailure) as exc:
-        error = exc.message
+    children = attempt(lambda: remote.remote_children(offering, group_id))
     return render(
         FRAGMENT_PAGE,
         "groups/_tree_nodes.html",
         offering=offering,
-        nodes=children,
-        error=error,
+        nodes=children.value or [],
+        error=children.error,
         parent_id=group_id,
         tab="groups",
         page_heading="Subgroups",
@@ -109,34 +103,32 @@ def group_import(offering_uuid: str) -> Response:
     form = _import_form(offering)
     if not form.is_submitted():
         form.remote_group_id.data = request.args.get("remote_group_id", "")
-    remote_info = None
-    error = ""
-    try:
-        if form.remote_group_id.data:
-            remote_info = remote.remote_group(offering, form.remote_group_id.data)
-    except (ValidationFailed, RemoteFailure) as exc:
-        error = exc.message
+    wanted = form.remote_group_id.data or ""
+    remote_info = attempt(lambda: remote.remote_group(offering, wanted) if wanted else None)
+    error = remote_info.error
     if form.validate_on_submit() and not error:
-        try:
-            group = group_service.import_remote(
+        imported = attempt(
+            lambda: group_service.import_remote(
                 current_user,
-                offering,
-                form.role.data,
-                form.remote_group_id.data,
-                resource_uuid=form.resource.data or None,
-                scope_id=(form.scope_id.data or "").strip(),
+                ImportGroup(
+                    offering,
+                    lookups.role_of(offering, form.role.data),
+                    lookups.resource_of(offering, form.resource.data),
+                    (form.scope_id.data or "").strip(),
+                    wanted,
+                ),
             )
-        except (ValidationFailed, RemoteFailure) as exc:
-            error = exc.message
-        else:
-            return _back_to_groups(offering.uuid, f"Imported Keycloak group “{group.name}”.")
+        )
+        if imported.value is not None:
+            return _back_to_groups(offering.uuid, f"Imported Keycloak group “{imported.value.name}”.")
+        error = imported.error
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
     return render(
         FRAGMENT_PAGE,
         "groups/_import_dialog.html",
         offering=offering,
         form=form,
-        remote=remote_info,
+        remote=remote_info.value,
         error=error,
         tab="groups",
         status=status,
@@ -152,8 +144,14 @@ def group_bulk_import(offering_uuid: str) -> Response:
     form.resource.choices = resource_choices(offering)
     if not form.validate_on_submit():
         return _back_to_groups(offering.uuid, " ".join(e for errs in form.errors.values() for e in errs), "error")
+    role_and_resource = attempt(
+        lambda: (lookups.role_of(offering, form.role.data), lookups.resource_of(offering, form.resource.data))
+    )
+    if role_and_resource.value is None:
+        return _back_to_groups(offering.uuid, role_and_resource.error, "error")
+    role, resource = role_and_resource.value
     imported, skipped = group_service.bulk_import(
-        current_user, offering, form.role.data, form.remote_group_ids.data, form.resource.data or None
+        current_user, offering, role, resource, form.remote_group_ids.data or []
     )
     message = f"Imported {len(imported)} group{'s' if len(imported) != 1 else ''}."
     if skipped:
@@ -167,23 +165,20 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     group = group_or_404(offering, group_uuid)
     form = LinkForm()
-    error = ""
-    try:
-        candidates = remote.remote_groups(offering)
-    except (ValidationFailed, RemoteFailure) as exc:
-        candidates, error = [], exc.message
+    candidates = attempt(lambda: remote.remote_groups(offering))
+    error = candidates.error
     form.backend_id.choices = [SelectChoice("", "— choose a Keycloak group —")] + [
-        SelectChoice(g.id, g.path) for g in candidates
+        SelectChoice(g.id, g.path) for g in candidates.value or []
     ]
     if not form.is_submitted():
         form.backend_id.data = group.backend_id
     if form.validate_on_submit() and not error:
-        try:
-            group_service.set_backend_id(current_user, group, form.backend_id.data)
-        except (ValidationFailed, RemoteFailure) as exc:
-            error = exc.message
-        else:
+        linked = attempt(
+            lambda: group_service.set_backend_id(current_user, group, ChangeLink(backend_id=form.backend_id.data))
+        )
+        if linked.value is not None:
             return _back_to_groups(offering.uuid, f"Linked “{group.name}” to its Keycloak group.")
+        error = linked.error
     status = 400 if (request.method == "POST" and (error or form.errors)) else 200
     return render(
         FRAGMENT_PAGE,
@@ -204,11 +199,9 @@ def group_unlink(offering_uuid: str, group_uuid: str) -> Response:
     group = group_or_404(offering, group_uuid)
     form = ConfirmForm()
     if form.validate_on_submit():
-        group_service.set_backend_id(current_user, group, None)
+        group_service.set_backend_id(current_user, group, ChangeLink(backend_id=None))
         return _back_to_groups(offering.uuid, f"Unlinked “{group.name}”. Keycloak was not changed.")
-    return render(
-        FRAGMENT_PAGE, "groups/_unlink_dialog.html", offering=offering, group=group, form=form, tab="groups"
-    )
+    return render(FRAGMENT_PAGE, "groups/_unlink_dialog.html", offering=offering, group=group, form=form, tab="groups")
 
 
 @ui_bp.post("/offerings/<offering_uuid>/groups/<group_uuid>/pull")
@@ -218,11 +211,8 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
     group = group_or_404(offering, group_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    result, error = None, ""
-    try:
-        result = pull_service.pull_members(current_user, group)
-    except (ValidationFailed, RemoteFailure) as exc:
-        error = exc.message
+    pulled = attempt(lambda: pull_service.pull_members(current_user, group))
+    result, error = pulled.value, pulled.error
     if not wants_fragment():
         if result is None:
             return _back_to_groups(offering.uuid, f"Pulling members of “{group.name}” failed: {error}", "error")
@@ -244,11 +234,11 @@ def group_delete(offering_uuid: str, group_uuid: str) -> Response:
     error = ""
     if form.validate_on_submit():
         name = group.name
-        try:
-            group_service.delete_group(current_user, group, delete_remote=bool(form.delete_remote.data))
-        except (ValidationFailed, RemoteFailure) as exc:
-            error = exc.message
-        else:
+        deleted = attempt(
+            lambda: group_service.delete_group(current_user, group, delete_remote=bool(form.delete_remote.data))
+        )
+        error = deleted.error
+        if deleted.ok:
             where = " and in Keycloak" if form.delete_remote.data else "; Keycloak was not changed"
             return _back_to_groups(offering.uuid, f"Deleted “{name}” locally{where}.")
     return render(
@@ -270,21 +260,18 @@ def group_delete(offering_uuid: str, group_uuid: str) -> Response:
 def group_detail(offering_uuid: str, group_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     group = group_or_404(offering, group_uuid)
-    remote_members, error = [], ""
-    if group.backend_id:
-        try:
-            remote_members = remote.remote_group_members(offering, group.backend_id)
-        except (ValidationFailed, RemoteFailure) as exc:
-            error = exc.message
+    remote_members = attempt(
+        lambda: remote.remote_group_members(offering, group.backend_id) if group.backend_id else []
+    )
     local_usernames = {m.username for m in group.memberships}
     return render(
         "groups/detail.html",
         offering=offering,
         group=group,
         memberships=group.memberships,
-        remote_members=remote_members,
+        remote_members=remote_members.value or [],
         local_usernames=local_usernames,
-        remote_error=error,
+        remote_error=remote_members.error,
         action_form=ConfirmForm(),
         tab="groups",
     )
@@ -295,13 +282,8 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
 def user_search(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     query = request.args.get("q", "").strip()
-    users: list[RemoteUser] = []
-    total, error = 0, ""
-    if query:
-        try:
-            total, users = remote.search_remote_users(offering, query, 0, USER_SEARCH_LIMIT)
-        except (ValidationFailed, RemoteFailure) as exc:
-            error = exc.message
+    found = attempt(lambda: remote.search_remote_users(offering, query, 0, USER_SEARCH_LIMIT) if query else (0, []))
+    total, users = found.value or (0, [])
     return render(
         "groups/user_search_page.html",
         "groups/_user_results.html",
@@ -309,7 +291,7 @@ def user_search(offering_uuid: str) -> Response:
         users=users,
         total=total,
         query=query,
-        error=error,
+        error=found.error,
         tab="groups",
     )
 
@@ -320,8 +302,7 @@ def create_offering_group(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        root = hierarchy.create_offering_group(current_user, offering)
-    except (ValidationFailed, RemoteFailure) as exc:
-        return _back_to_groups(offering.uuid, exc.message, "error")
-    return _back_to_groups(offering.uuid, f"Created {root.path} in Keycloak.")
+    created = attempt(lambda: hierarchy.create_offering_group(current_user, offering))
+    if created.value is None:
+        return _back_to_groups(offering.uuid, created.error, "error")
+    return _back_to_groups(offering.uuid, f"Created {created.value.path} in Keycloak.")

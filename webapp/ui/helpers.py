@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort
@@ -10,20 +13,51 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
-from ..services import access
-from ..services.errors import ObjectNotFound, ValidationFailed
+from ..services import lookups
+from ..services.errors import ObjectNotFound, RemoteFailure, ServiceError, ValidationFailed
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a service call gave: its value, or the service error to show in place (status 400, or 502 when
+    Keycloak failed)."""
+
+    value: T | None = None
+    failure: ServiceError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def error(self) -> str:
+        return self.failure.message if self.failure else ""
+
+    @property
+    def status(self) -> int:
+        return 502 if isinstance(self.failure, RemoteFailure) else 400 if self.failure else 200
+
+
+def attempt(operation: Callable[[], T]) -> Outcome[T]:
+    """The one place views catch service errors: pages and dialogs show `outcome.error` where it belongs."""
+    try:
+        return Outcome(operation())
+    except ServiceError as exc:
+        return Outcome(failure=exc)
 
 
 def offering_or_404(offering_uuid: str) -> Offering:
     try:
-        return access.visible_offering(current_user, offering_uuid)
+        return lookups.offering_page(current_user, offering_uuid)
     except ObjectNotFound:
         abort(404)
 
 
 def group_or_404(offering: Offering, group_uuid: str) -> OfferingKeycloakGroup:
     try:
-        group = access.visible_group(current_user, group_uuid)
+        group = lookups.group_page(current_user, group_uuid)
     except ObjectNotFound:
         abort(404)
     if group.offering_id != offering.id:

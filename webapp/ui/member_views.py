@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import flash, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,11 +12,12 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
-from ..services.errors import RemoteFailure, ValidationFailed
-from ..services.grants import MembershipRequest, create_membership, delete_membership
+from ..services import lookups
+from ..services.commands import GrantAccess
+from ..services.grants import create_membership, delete_membership
 from . import ui_bp
 from .forms import AddMemberForm, RemoveMembersForm
-from .helpers import offering_or_404, resource_choices, role_choices
+from .helpers import attempt, offering_or_404, resource_choices, role_choices
 from .htmx import redirect_to, render
 
 MEMBERS_LIMIT = 1000
@@ -67,22 +70,22 @@ def member_add(offering_uuid: str) -> Response:
     form = _add_form(offering)
     if not form.validate_on_submit():
         return _page(offering, form, status=400)
-    try:
-        membership = create_membership(
+    created = attempt(
+        lambda: create_membership(
             current_user,
-            MembershipRequest(
-                offering=offering.uuid,
-                role=form.role.data,
-                username=form.username.data or "",
-                email=form.email.data or "",
-                resource=form.resource.data or None,
-                scope_id=form.scope_id.data or "",
+            GrantAccess(
+                offering,
+                lookups.role_of(offering, form.role.data),
+                lookups.resource_of(offering, form.resource.data),
+                form.scope_id.data or "",
+                form.username.data or "",
+                form.email.data or "",
             ),
         )
-    except ValidationFailed as exc:
-        return _page(offering, form, exc.message, 400)
-    except RemoteFailure as exc:
-        return _page(offering, form, exc.message, 502)
+    )
+    membership = created.value
+    if membership is None:
+        return _page(offering, form, created.error, created.status)
     state = "added in Keycloak" if membership.state == "active" else "pending until the Keycloak account exists"
     flash(f"{membership.username} is now a member of “{membership.group.name}” ({state}).", "success")
     return redirect_to(url_for("ui.members", offering_uuid=offering.uuid))
@@ -101,11 +104,11 @@ def member_remove(offering_uuid: str) -> Response:
     if request.method == "POST" and form.validate_on_submit() and form.confirm.data and selected:
         removed, failed = 0, []
         for membership in selected:
-            try:
-                delete_membership(current_user, membership)
+            outcome = attempt(partial(delete_membership, current_user, membership))
+            if outcome.ok:
                 removed += 1
-            except (RemoteFailure, ValidationFailed) as exc:
-                failed.append(f"{membership.username}: {exc.message}")
+            else:
+                failed.append(f"{membership.username}: {outcome.error}")
         message = f"Removed {removed} member{'s' if removed != 1 else ''}."
         if failed:
             message += " Not removed: " + "; ".join(failed)

@@ -14,7 +14,7 @@ from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
 from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
-from .helpers import offering_or_404, show_field_errors
+from .helpers import attempt, offering_or_404, show_field_errors
 from .htmx import FRAGMENT_PAGE, redirect_to, render
 
 ACTIVITY_LIMIT = 200
@@ -67,10 +67,9 @@ def settings(offering_uuid: str) -> Response:
             group_name_template=form.group_name_template.data or "",
             username_label=form.username_label.data or "",
         )
-        try:
-            update_keycloak_settings(current_user, offering, data)
-        except ValidationFailed as exc:
-            show_field_errors(form, exc)
+        saved = attempt(lambda: update_keycloak_settings(current_user, offering, data))
+        if isinstance(saved.failure, ValidationFailed):
+            show_field_errors(form, saved.failure)
         else:
             flash("Keycloak settings saved.", "success")
             return redirect_to(url_for("ui.settings", offering_uuid=offering.uuid))
@@ -92,14 +91,15 @@ def test_connection(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    result: dict[str, object] = {"ok": False, "error": "", "groups": [], "missing_root": None}
-    try:
-        check = remote.test_connection(offering)
-        result.update(ok=True, groups=check.groups, missing_root=check.missing_root)
-    except RemoteFailure as exc:
-        result["error"] = exc.reason
-    except ValidationFailed as exc:
-        result["error"] = exc.message
+    check = attempt(lambda: remote.test_connection(offering))
+    failure = check.failure
+    result = {
+        "ok": check.value is not None,
+        # Keycloak's reason alone: the page already says "Connection failed".
+        "error": failure.reason if isinstance(failure, RemoteFailure) else check.error,
+        "groups": check.value.groups if check.value else [],
+        "missing_root": check.value.missing_root if check.value else None,
+    }
     return render(
         FRAGMENT_PAGE,
         "offerings/_connection_result.html",

@@ -1,0 +1,46 @@
+"""Typed inputs of the services that change things: objects already looked up, values already parsed."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal
+
+from ..models import Offering, OfferingRole, Resource
+
+
+class Keep(enum.Enum):
+    """A field the caller left out: keep the current value (absent is not the same as null)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class ImportGroup:
+    offering: Offering
+    role: OfferingRole
+    resource: Resource | None
+    scope_id: str
+    remote_group_id: str
+
+
+@dataclass(frozen=True)
+class ChangeLink:
+    """Link, re-link or unlink (`backend_id` "" or None), and optionally move to another resource or scope."""
+
+    backend_id: str | Literal[Keep.KEEP] | None = KEEP
+    resource: Resource | Literal[Keep.KEEP] | None = KEEP
+    scope_id: str | Literal[Keep.KEEP] = KEEP
+
+
+@dataclass(frozen=True)
+class GrantAccess:
+    offering: Offering
+    role: OfferingRole
+    resource: Resource | None
+    scope_id: str
+    username: str
+    email: str = ""
