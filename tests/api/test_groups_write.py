@@ -383,22 +383,14 @@ def test_groups_of_another_offering_in_the_same_realm_are_out_of_reach(client, w
     assert members.json == {"group_id": ["Remote group not found in Keycloak."]}
 
 
-def test_pull_members_keycloak_failing_on_a_later_page_changes_nothing(client, world: World, monkeypatch) -> None:
+def test_pull_members_keycloak_failing_on_a_later_page_changes_nothing(client, world: World) -> None:
     """Page 1 is written while page 2 is fetched; page 2 failing must undo page 1 too."""
-    from webapp.keycloak import errors
-    from webapp.keycloak.fake_gateway import FakeGateway
+    from webapp.keycloak.fake_gateway import Fault
 
     remote_id = world.realm.add_path("/base/hpc/users")
     seed_members(world, remote_id, [f"u{i:03d}" for i in range(150)])
     group = world.add_group("users", backend_id=remote_id)
-    original = FakeGateway.iter_group_members
-
-    def second_page_fails(self, group_id, label=""):
-        pages = original(self, group_id, label)
-        yield next(pages)
-        raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
-
-    monkeypatch.setattr(FakeGateway, "iter_group_members", second_page_fails)
+    world.realm.faults["iter_group_members"] = Fault(after_pages=1)  # the second page of 100 fails
     before = state()
     response = client.post(f"{BASE}/{group.uuid}/pull_members/", headers=world.headers("manager"))
     assert response.status_code == 502

@@ -8,6 +8,7 @@ import pytest
 
 from tests.factories import World
 from webapp.extensions import db
+from webapp.keycloak.fake_gateway import Fault
 from webapp.models import AuditEvent, OfferingKeycloakGroup, OfferingKeycloakMembership
 
 BASE = "/api/offering-keycloak-memberships/"
@@ -116,20 +117,13 @@ def test_keycloak_down_changes_nothing(client, world: World) -> None:
     assert snapshot(world) == before
 
 
-def test_failure_after_group_creation_deletes_the_new_groups(client, world: World, monkeypatch) -> None:
+def test_failure_after_group_creation_deletes_the_new_groups(client, world: World) -> None:
     """Keycloak fails after we created groups: the request compensates, leaving no orphan behind."""
-    from webapp.keycloak import errors
-    from webapp.keycloak.fake_gateway import FakeGateway
-
     world.realm.add_user("alice")
     world.offering.keycloak_base_group = "fresh-base"
     db.session.commit()
     before = snapshot(world)
-
-    def broken_add(self, user_id, group_id):
-        raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
-
-    monkeypatch.setattr(FakeGateway, "add_user_to_group", broken_add)
+    world.realm.faults["add_user_to_group"] = Fault()
     response = client.post(BASE, json=body(world), headers=world.headers("manager"))
     assert response.status_code == 502
     assert snapshot(world) == before  # /fresh-base, /fresh-base/hpc and the group itself are gone again
@@ -210,18 +204,10 @@ def test_audit_endpoint(client, world: World) -> None:
     assert client.get("/api/offering-keycloak-audit/").status_code == 401
 
 
-def test_keycloak_lost_after_group_creation_keeps_a_recorded_pending_row(client, world: World, monkeypatch) -> None:
+def test_keycloak_lost_after_group_creation_keeps_a_recorded_pending_row(client, world: World) -> None:
     """Keycloak goes away after our group was created and cannot be deleted again: no orphan, a recorded error."""
-    from webapp.keycloak import errors
-    from webapp.keycloak.fake_gateway import FakeGateway
-
     alice = world.realm.add_user("alice")
-
-    def dies_mid_request(self, user_id, group_id):
-        self.realm.down = True
-        raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
-
-    monkeypatch.setattr(FakeGateway, "add_user_to_group", dies_mid_request)
+    world.realm.faults["add_user_to_group"] = Fault(stays_down=True)
     response = client.post(BASE, json=body(world), headers=world.headers("manager"))
     assert response.status_code == 502 and "saved as pending" in response.json["detail"]
     group = db.session.query(OfferingKeycloakGroup).one()
@@ -229,7 +215,7 @@ def test_keycloak_lost_after_group_creation_keeps_a_recorded_pending_row(client,
     assert group.backend_id in world.realm.groups  # the Keycloak group is known locally, not orphaned
     assert membership.state == "pending" and "sync-pending will retry" in membership.error_message
 
-    monkeypatch.undo()
+    world.realm.faults.clear()
     world.realm.down = False
     from webapp.services.periodic import sync_pending
 

@@ -8,25 +8,24 @@ each row's builder creates the objects it needs (fresh per call), so mutating ro
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.factories import PASSWORD, World
+from tests.signin import csrf_token_of, log_in, send
 from webapp.extensions import db
 from webapp.models import ApiToken, OfferingKeycloakGroup, OfferingKeycloakMembership
 from webapp.services.accounts import create_token
 
 PERSONAS = ("anonymous", "nobody", "other", "manager", "staff")
 USERNAMES = {"nobody": "nobody", "other": "othermanager", "manager": "manager", "staff": "staff"}
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 # -- expectations ------------------------------------------------------------------------------------
@@ -546,31 +545,11 @@ def first_rows(method: str, api: bool) -> list[Row]:
 # -- sending requests as a persona -------------------------------------------------------------------
 
 
-def fresh_request_state() -> None:
-    """The test shares one app context with every request it makes, so `g` would carry per-request state from
-    one request (and one client) to the next: flask-login's cached user, flask-wtf's generated CSRF token and
-    its csrf_valid flag, the API user. Real requests never share it, so start each request with an empty g."""
-    vars(g).clear()
-
-
-def send(client: FlaskClient, method: str, url: str, **kwargs: Any) -> TestResponse:
-    fresh_request_state()
-    return client.open(url, method=method, **kwargs)
-
-
-def csrf_token_of(response: TestResponse) -> str:
-    match = CSRF_META.search(response.get_data(as_text=True))
-    assert match, f"no CSRF token on {response.request.path} ({response.status_code})"
-    return match.group(1)
-
-
 def sign_in(client: FlaskClient, who: str) -> str:
     """Log the persona in through the login form (anonymous just opens it); return the page's CSRF token."""
-    token = csrf_token_of(send(client, "GET", "/login"))
     if who == "anonymous":
-        return token
-    form = {"csrf_token": token, "username": USERNAMES[who], "password": PASSWORD}
-    response = send(client, "POST", "/login", data=form)
+        return csrf_token_of(send(client, "GET", "/login"))
+    response = log_in(client, USERNAMES[who], PASSWORD)
     assert response.status_code == 303, f"{who} could not log in: {response.status_code}"
     return csrf_token_of(send(client, "GET", "/tokens"))
 

@@ -23,7 +23,8 @@ from sqlalchemy import func, select
 from tests.conftest import FakeKeycloak, _config
 from tests.factories import PASSWORD, World
 from tests.impostor import Received, impostor, json_answer, token_answer
-from tests.security.matrix import Call, csrf_token_of, send, send_api, send_ui, settings_form, sign_in
+from tests.security.matrix import Call, send_api, send_ui, settings_form, sign_in
+from tests.signin import csrf_token_of, send
 from webapp import create_app
 from webapp.crypto import decrypt, encrypt
 from webapp.extensions import db

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import PASSWORD, World
-
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+from tests.signin import log_in, page_csrf_token, send
 
 
 class Browser:
@@ -20,20 +17,19 @@ class Browser:
         self.token = ""
 
     def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
-        response = self.client.get(url, **kwargs)
-        match = CSRF_META.search(response.get_data(as_text=True))
-        if match:
-            self.token = match.group(1)
+        response = send(self.client, "GET", url, **kwargs)
+        self.token = page_csrf_token(response) or self.token
         return response
 
     def post(self, url: str, data: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
         if not self.token:
             self.get("/login")
-        return self.client.post(url, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+        return send(self.client, "POST", url, data={"csrf_token": self.token, **(data or {})}, **kwargs)
 
     def login(self, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-        self.get("/login")
-        return self.post("/login", {"username": username, "password": password})
+        response = log_in(self.client, username, password)
+        self.token = ""
+        return response
 
 
 @pytest.fixture

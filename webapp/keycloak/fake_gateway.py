@@ -35,8 +35,17 @@ class _User:
     last_name: str = ""
 
 
+@dataclass
+class Fault:
+    """A planned failure of one operation: Keycloak becomes unreachable (for good when `stays_down`)."""
+
+    stays_down: bool = False
+    after_pages: int = 0  # for member listings: fail only after this many pages were served
+
+
 class FakeRealm:
-    """The state of one fake realm; tests seed it directly."""
+    """The state of one fake realm; tests seed it directly and plan failures with its switches:
+    `down`, `reject_credentials`, and `faults["<gateway method>"] = Fault(...)`."""
 
     def __init__(self) -> None:
         self.groups: dict[str, _Group] = {}
@@ -44,6 +53,7 @@ class FakeRealm:
         self.users: dict[str, _User] = {}
         self.down = False
         self.reject_credentials = False
+        self.faults: dict[str, Fault] = {}
         self.calls = 0
         self._ids = itertools.count(1)
 
@@ -122,6 +132,14 @@ class FakeGateway:
             self.token_requests = 1
         return realm
 
+    def _fault(self, operation: str, pages_served: int = 0) -> None:
+        fault = self.realm.faults.get(operation)
+        if fault is None or pages_served < fault.after_pages:
+            return
+        if fault.stays_down:
+            self.realm.down = True
+        raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
+
     def _group(self, group_id: str) -> _Group:
         group = self._enter().groups.get(checked_id(group_id))
         if group is None:
@@ -172,7 +190,9 @@ class FakeGateway:
         group = self._group(group_id)
         members = [self._user(uid) for uid in group.members if uid in self.realm.users]
         pages = (members[start : start + 100] for start in range(0, len(members), 100))
-        yield from bounded_members(pages, self.limits, label or f"group {group_id}")
+        for served, page in enumerate(bounded_members(pages, self.limits, label or f"group {group_id}")):
+            self._fault("iter_group_members", served)
+            yield page
 
     def _user(self, user_id: str) -> RemoteUser:
         user = self.realm.users[user_id]
@@ -203,6 +223,7 @@ class FakeGateway:
         return self._user(user.id) if user else None
 
     def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
+        self._fault("create_group")
         if parent_id is not None:
             self._group(parent_id)
         realm = self._enter()
@@ -219,6 +240,7 @@ class FakeGateway:
             stack.extend(removed.children)
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
+        self._fault("add_user_to_group")
         group = self._group(group_id)
         if checked_id(user_id) not in self.realm.users:
             raise errors.NotFound("User not found")
@@ -226,6 +248,7 @@ class FakeGateway:
             group.members.append(user_id)
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
+        self._fault("remove_user_from_group")
         group = self._group(group_id)
         if checked_id(user_id) not in self.realm.users:
             raise errors.NotFound("User not found")
