@@ -113,7 +113,8 @@ def main(argv: list[str]) -> int:
     }
     write_json(results, args.output, meta)
     print(table(results))
-    print(f"\nResults written to {args.output.relative_to(REPO_ROOT) if args.output.is_absolute() else args.output}")
+    shown = args.output.relative_to(REPO_ROOT) if args.output.is_relative_to(REPO_ROOT) else args.output
+    print(f"\nResults written to {shown}")
     print(f"Total time {meta['duration_s']} s")
     return 1 if args.strict and not all(result.met for result in results) else 0
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..harness import BenchContext, interleave
 from ..report import Check, Result
 
-RATIO_TARGET = 4.0
+RATIO_TARGET = 2.5  # the architecture issue: the declared shapes must not make listing slower
 PAGE_SIZE = 100
 PAGE_SIZES = (10, 100, 300)
 TABLE = "offering_keycloak_group"

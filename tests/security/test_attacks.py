@@ -69,6 +69,26 @@ def save_settings(client: FlaskClient, world: World, **changes: str) -> Any:
     return send_ui(client, "POST", Call(settings_url(world), form=settings_form(**changes)), token)
 
 
+def api_test_connection(client: FlaskClient, world: World) -> Any:
+    body = {"offering_uuid": world.offering.uuid}
+    return send_api(client, world, "manager", "POST", Call(f"{GROUPS}/test_connection/", json=body))
+
+
+def list_remote_groups(client: FlaskClient, world: World) -> Any:
+    return send_api(
+        client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
+    )
+
+
+def import_remote(client: FlaskClient, world: World, remote_group_id: str) -> Any:
+    body = {
+        "offering_uuid": world.offering.uuid,
+        "role_uuid": world.member_role.uuid,
+        "remote_group_id": remote_group_id,
+    }
+    return send_api(client, world, "manager", "POST", Call(f"{GROUPS}/import_remote/", json=body))
+
+
 def stored_password(world: World) -> str:
     offering = db.session.get(Offering, world.offering.id)
     assert offering is not None
@@ -96,13 +116,7 @@ def test_changing_the_destination_drops_the_stored_password(
         # The attack: press "Test connection" with the stored password left "unchanged".
         token = manager_token(client, world)
         page = send_ui(client, "POST", Call(f"/offerings/{world.offering.uuid}/test-connection", form={}), token)
-        api = send_api(
-            client,
-            world,
-            "manager",
-            "POST",
-            Call(f"{GROUPS}/test_connection/", json={"offering_uuid": world.offering.uuid}),
-        )
+        api = api_test_connection(client, world)
         assert not fake_kc.got(ADMIN_PASSWORD)
         assert fake_kc.received == []  # with no password there is nothing to send at all
     assert "Connection failed" in page.get_data(as_text=True)
@@ -155,13 +169,7 @@ def test_allowed_urls_are_enforced_again_at_call_time(app: Flask, client: FlaskC
         app.config["KEYCLOAK_ALLOWED_URLS"] = "https://sso.example.org/"
         real_gateways(app, allowed_urls=parse_prefixes("https://sso.example.org/"))
         point_at(world.offering, fake_kc.url)  # got into the database some other way
-        api = send_api(
-            client,
-            world,
-            "manager",
-            "POST",
-            Call(f"{GROUPS}/test_connection/", json={"offering_uuid": world.offering.uuid}),
-        )
+        api = api_test_connection(client, world)
         # The gateway itself refuses too, before any request (defence in depth).
         gateway = AdminGateway(
             ConnectionSettings(fake_kc.url, "demo", username="admin", password="pw"),
@@ -221,9 +229,7 @@ def test_answers_that_are_not_keycloak(app: Flask, client: FlaskClient, world: W
             "admin html": {TOKEN_PATH: token_answer, admin: html},
         }[scenario]
         point_at(world.offering, fake_kc.url)
-        api = send_api(
-            client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
-        )
+        api = list_remote_groups(client, world)
         token = sign_in(client, "manager")
         page = send_ui(client, "POST", Call(f"/offerings/{world.offering.uuid}/test-connection", form={}), token)
         assert catcher.received == []  # neither the password nor the token went to the redirect's target
@@ -260,9 +266,7 @@ def without_offering_group(world: World) -> str:
 
 
 def test_without_offering_group_remote_lists_are_empty(client: FlaskClient, world: World, without_offering_group: str):
-    listing = send_api(
-        client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
-    )
+    listing = list_remote_groups(client, world)
     status = send_api(
         client, world, "manager", "GET", Call(f"{GROUPS}/sync_status/?offering_uuid={world.offering.uuid}")
     )
@@ -306,16 +310,7 @@ def test_groups_page_offers_to_create_the_offering_group(
     assert created.status_code == 303
     assert FakeGateway(world.realm).get_group_by_path("/elsewhere/hpc").path == "/elsewhere/hpc"
     child = world.realm.add_path("/elsewhere/hpc/team")
-    imported = send_api(
-        client,
-        world,
-        "manager",
-        "POST",
-        Call(
-            f"{GROUPS}/import_remote/",
-            json={"offering_uuid": world.offering.uuid, "role_uuid": world.member_role.uuid, "remote_group_id": child},
-        ),
-    )
+    imported = import_remote(client, world, child)
     assert imported.status_code == 201
 
 
@@ -366,9 +361,7 @@ def test_a_top_level_group_named_like_the_offering_path_is_not_the_offering_grou
     world.realm.top_level.clear()
     fake_root = world.realm.add_group("base/hpc")
     world.realm.add_group("inside-fake", parent_id=fake_root)
-    listing = send_api(
-        client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
-    )
+    listing = list_remote_groups(client, world)
     assert listing.status_code == 200 and listing.json == []
 
 
@@ -389,16 +382,7 @@ def test_ids_outside_keycloaks_alphabet_are_400_before_any_call(
         "GET",
         Call(f"{GROUPS}/remote_group_members/?offering_uuid={world.offering.uuid}&group_id={bad.replace('%', '%25')}"),
     )
-    imported = send_api(
-        client,
-        world,
-        "manager",
-        "POST",
-        Call(
-            f"{GROUPS}/import_remote/",
-            json={"offering_uuid": world.offering.uuid, "role_uuid": world.member_role.uuid, "remote_group_id": bad},
-        ),
-    )
+    imported = import_remote(client, world, bad)
     linked = send_api(
         client, world, "manager", "POST", Call(f"{GROUPS}/{group.uuid}/set_backend_id/", json={"backend_id": bad})
     )
@@ -463,9 +447,7 @@ def test_ids_a_server_sends_back_are_checked(app: Flask, client: FlaskClient, wo
         }
     ) as fake_kc:
         point_at(world.offering, fake_kc.url)
-        response = send_api(
-            client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
-        )
+        response = list_remote_groups(client, world)
         assert not any("groups/../" in path or path.endswith("/demo/") for path in fake_kc.paths())
     assert response.status_code == 502 and NOT_KEYCLOAK in response.json["detail"]
 
@@ -476,9 +458,7 @@ def test_ids_a_server_sends_back_are_checked(app: Flask, client: FlaskClient, wo
 def test_a_group_that_is_its_own_ancestor_ends_the_walk(client: FlaskClient, world: World) -> None:
     child = world.realm.add_group("loop", parent_id=world.offering_root_id)
     world.realm.groups[child].children.append(world.offering_root_id)  # hpc is now its own grandchild
-    listing = send_api(
-        client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
-    )
+    listing = list_remote_groups(client, world)
     assert listing.status_code == 200 and [item["name"] for item in listing.json] == ["loop"]
 
 
@@ -514,9 +494,7 @@ def test_a_server_that_never_stops_sending_groups_is_a_clear_502(app: Flask, cli
         }
     ) as fake_kc:
         point_at(world.offering, fake_kc.url)
-        response = send_api(
-            client, world, "manager", "GET", Call(f"{GROUPS}/remote_groups/?offering_uuid={world.offering.uuid}")
-        )
+        response = list_remote_groups(client, world)
         pages = len([path for path in fake_kc.paths() if "/children" in path])
     assert response.status_code == 502
     assert response.json == {
