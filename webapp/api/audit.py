@@ -24,7 +24,7 @@ def _events() -> Select[AuditEvent]:
         # Managers see their offerings' events and their own account events.
         query = query.where(or_(AuditEvent.offering_id.in_(visible), AuditEvent.actor_id == g.api_user.id))
     if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"])
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         query = query.where(AuditEvent.offering_id == offering.id)
     if action := request.args.get("action"):
         query = query.where(AuditEvent.action == action)

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, has_app_context
+from flask import current_app
 
 Schema = dict[str, Any]
 PathItem = dict[str, Schema]
@@ -44,12 +44,13 @@ def declare(build: Callable[[], PathItem]) -> Callable[[F], F]:
 # -- schema helpers ---------------------------------------------------------------------------------
 
 
-def _setting(name: str, fallback: int) -> int:
-    return int(current_app.config.get(name, fallback)) if has_app_context() else fallback
+def _setting(name: str) -> int:
+    """The app's own setting: the document is built per request, so it says what this deployment does."""
+    return int(current_app.config[name])
 
 
 def session_cookie_name() -> str:
-    return str(current_app.config.get("SESSION_COOKIE_NAME", "session")) if has_app_context() else "session"
+    return str(current_app.config["SESSION_COOKIE_NAME"])
 
 
 def ref(name: str) -> Schema:
@@ -110,7 +111,7 @@ def query(name: str, schema: Schema, description: str = "", required: bool = Fal
 
 
 def page_parameters(default_size: int) -> list[Schema]:
-    max_size = _setting("API_MAX_PAGE_SIZE", 300)
+    max_size = _setting("API_MAX_PAGE_SIZE")
     page = {"oneOf": [integer(minimum=1), string(enum=["last"])]}
     return [
         query("page", page, '1-based page number, or "last". A page past the last is 404 {"detail": "Invalid page."}.'),
@@ -123,7 +124,7 @@ def page_parameters(default_size: int) -> list[Schema]:
 
 
 def list_page_parameters() -> list[Schema]:
-    return page_parameters(_setting("API_DEFAULT_PAGE_SIZE", 10))
+    return page_parameters(_setting("API_DEFAULT_PAGE_SIZE"))
 
 
 def ordering_parameter(fields: tuple[str, ...]) -> Schema:

@@ -54,7 +54,7 @@ def _filtered_groups() -> Select[OfferingKeycloakGroup]:
         joinedload(OfferingKeycloakGroup.resource),
     )
     if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"])
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
     if role_uuid := uuid_param("role_uuid"):
         query = query.join(OfferingRole, OfferingKeycloakGroup.role_id == OfferingRole.id).where(
@@ -151,7 +151,7 @@ def group_delete(uuid: str) -> tuple[str, int]:
 @api_bp.post("/offering-keycloak-groups/test_connection/")
 def group_test_connection() -> tuple[Response, int]:
     fields = parse_body(OfferingUUIDRequest, json_body())
-    offering = lookups.offering_param(g.api_user, fields["offering_uuid"])
+    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
     try:
         check = remote.test_connection(offering)
     except RemoteFailure as exc:
@@ -165,7 +165,7 @@ def group_test_connection() -> tuple[Response, int]:
 def _offering_param() -> Offering:
     if not request.args.get("offering_uuid"):
         raise ValidationFailed.field("offering_uuid", REQUIRED)
-    return lookups.offering_param(g.api_user, request.args["offering_uuid"])
+    return lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
 
 
 @declare(
@@ -282,7 +282,7 @@ def group_sync_status() -> Response:
 @api_bp.post("/offering-keycloak-groups/import_remote/")
 def group_import_remote() -> tuple[Response, int]:
     fields = parse_body(ImportRemoteGroupRequest, json_body())
-    offering = lookups.offering_param(g.api_user, fields["offering_uuid"])
+    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
     with field_names(role="role_uuid", resource="resource_uuid", remote_group="remote_group_id"):
         command = ImportGroup(
             offering,

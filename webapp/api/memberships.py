@@ -62,7 +62,7 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
     if group_uuid := uuid_param("group_uuid"):
         query = query.where(OfferingKeycloakGroup.uuid == group_uuid)
     if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"])
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
     if role_uuid := uuid_param("role_uuid"):
         query = query.where(
@@ -148,7 +148,7 @@ def membership_detail(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
     fields = parse_body(OfferingKeycloakMembershipRequest, json_body())
-    offering = lookups.offering_reference(g.api_user, fields["offering"])
+    offering = lookups.offering_reference(g.api_user, fields["offering"], "offering")
     command = GrantAccess(
         offering,
         lookups.role_of(offering, fields["role"]),

@@ -33,7 +33,7 @@ def offering_page(user: User, value: str) -> Offering:
     return offering
 
 
-def offering_param(user: User, value: object, field: str = "offering_uuid") -> Offering:
+def offering_param(user: User, value: object, field: str) -> Offering:
     """An offering named by uuid in a parameter or body field; unknown or invisible is a 400 on that field."""
     offering = _visible_offering(user, parse_uuid(value))
     if offering is None:
@@ -41,7 +41,7 @@ def offering_param(user: User, value: object, field: str = "offering_uuid") -> O
     return offering
 
 
-def offering_reference(user: User, value: object, field: str = "offering") -> Offering:
+def offering_reference(user: User, value: object, field: str) -> Offering:
     """An offering named by its API URL or uuid (Waldur's membership body); unknown is a 400 on that field."""
     offering = _visible_offering(user, uuid_from_url_or_hex(value))
     if offering is None:
