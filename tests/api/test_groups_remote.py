@@ -32,6 +32,7 @@ def test_test_connection_lists_offering_subtree(client, world: World) -> None:
     assert response.json["status"] == "ok"
     assert sorted(response.json["groups"]) == ["admins", "deep", "users"]
     assert response.json["groups_count"] == 3
+    assert response.json["keycloak_version"] == "26.7.3"  # what the fake says it is
 
 
 def test_test_connection_without_offering_group_lists_nothing_and_names_the_path(client, world: World) -> None:
@@ -45,6 +46,7 @@ def test_test_connection_without_offering_group_lists_nothing_and_names_the_path
         "status": "ok",
         "groups_count": 0,
         "groups": [],
+        "keycloak_version": "26.7.3",
         "missing_offering_group": "/missing/hpc",
     }
 

@@ -156,7 +156,12 @@ def group_test_connection() -> tuple[Response, int]:
         check = remote.test_connection(offering)
     except RemoteFailure as exc:
         return jsonify({"status": "error", "error": exc.reason}), 502
-    body: dict[str, object] = {"status": "ok", "groups_count": len(check.groups), "groups": check.groups}
+    body: dict[str, object] = {
+        "status": "ok",
+        "groups_count": len(check.groups),
+        "groups": check.groups,
+        "keycloak_version": check.server_version,
+    }
     if check.missing_root:
         body["missing_offering_group"] = check.missing_root
     return jsonify(body), 200

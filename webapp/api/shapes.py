@@ -240,6 +240,7 @@ class TestConnectionOut(BaseModel):
     status: Literal["ok"]
     groups_count: int
     groups: list[str]
+    keycloak_version: Annotated[str | None, Field(description="The server's version; null when it does not say.")]
     missing_offering_group: Annotated[
         str, Field(description="Present when the offering's group does not exist in Keycloak.")
     ] = ""

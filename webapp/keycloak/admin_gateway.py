@@ -25,6 +25,7 @@ from .destinations import NOT_ALLOWED, is_allowed
 from .ids import checked_id, is_safe_path_name
 from .limits import Limits, bounded_members, walk_subtree
 from .types import ConnectionSettings, MalformedAnswer, RemoteGroup, RemoteUser
+from .versions import ServerCapabilities, capabilities_of
 
 DEFAULT_PAGE_SIZE = 200
 # Keycloak's time per /members page grows with the group, not with the page: big pages for members.
@@ -103,6 +104,7 @@ class AdminGateway:
                 timeout=settings.timeout,  # type: ignore[arg-type]  # python-keycloak says int; requests takes float
             )
         self._connection.settings = settings
+        self._capabilities: ServerCapabilities | None = None
         _never_redirect(self._connection)
         _never_redirect(self._connection.keycloak_openid.connection)
 
@@ -132,9 +134,9 @@ class AdminGateway:
             except KeycloakError as exc:
                 raise _map_keycloak_error(exc, "Authentication failed", self.settings) from exc
 
-    def _request(self, method: str, path: str, body: Any = None, **params: Any) -> Response:
+    def _request(self, method: str, path: str, body: Any = None, absolute: bool = False, **params: Any) -> Response:
         self._ensure_token()
-        url = f"{self._admin_base}/{path}" if path else self._admin_base
+        url = path if absolute else (f"{self._admin_base}/{path}" if path else self._admin_base)
         params = {key: value for key, value in params.items() if value is not None}
         try:
             if method == "GET":
@@ -154,8 +156,8 @@ class AdminGateway:
         _raise_for_status(response, self.settings)
         return response
 
-    def _get_json(self, path: str, **params: Any) -> Any:
-        response = self._request("GET", path, **params)
+    def _get_json(self, path: str, absolute: bool = False, **params: Any) -> Any:
+        response = self._request("GET", path, absolute=absolute, **params)
         try:
             return response.json()
         except ValueError as exc:
@@ -198,19 +200,92 @@ class AdminGateway:
             raise not_keycloak(self.settings)
         return value
 
+    # -- what the server can do -------------------------------------------------------------------
+
+    def capabilities(self) -> ServerCapabilities:
+        """Found once per connection: the server's version, or a probe when it will not say."""
+        if self._capabilities is None:
+            self._capabilities = self._detect_capabilities()
+        return self._capabilities
+
+    def server_version(self) -> str | None:
+        return self.capabilities().version
+
+    def _detect_capabilities(self) -> ServerCapabilities:
+        version: str | None = None
+        try:
+            info = self._get_json("admin/serverinfo", absolute=True)
+            system = info.get("systemInfo") if isinstance(info, dict) else None
+            found = system.get("version") if isinstance(system, dict) else None
+            version = found[:40] if isinstance(found, str) else None
+        except (errors.AuthFailed, errors.NotFound, errors.RequestRejected):
+            version = None  # a service account without a view role: probe instead
+        known = capabilities_of(version)
+        if known is not None:
+            return known
+        return ServerCapabilities(version=None, children_endpoint=self._children_endpoint_answers())
+
+    def _children_endpoint_answers(self) -> bool:
+        try:
+            top = self._get_list("groups", first=0, max=1, briefRepresentation="true")
+        except errors.NotFound:
+            top = []
+        if not top:
+            return True  # nothing to tell by; 23+ is the common case
+        group = self._group(top[0])
+        try:
+            self._get_list(f"groups/{group.id}/children", first=0, max=1, briefRepresentation="true")
+        except errors.NotFound:
+            return False  # the group exists, so the endpoint does not
+        return True
+
     # -- groups -------------------------------------------------------------------------------------
 
     def check_connection(self) -> None:
         self._count(self._get_json("groups/count", top="true"))
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
-        params: dict[str, Any] = {"briefRepresentation": "false"}
+        params: dict[str, Any] = {"briefRepresentation": "false", "subGroupsCount": "true"}
         if search:
             params["search"] = search
         return [self._group(item) for page in self._paged("groups", **params) for item in page]
 
     def get_group(self, group_id: str) -> RemoteGroup:
         return self._group(self._get_json(f"groups/{checked_id(group_id)}"))
+
+    def _inline_children(self, group_id: str) -> Iterator[RemoteGroup]:
+        """Keycloak 22: the group's representation carries its subgroups (and theirs) inline."""
+        data = self._get_json(f"groups/{checked_id(group_id)}")
+        subgroups = data.get("subGroups") if isinstance(data, dict) else None
+        for item in subgroups if isinstance(subgroups, list) else []:
+            yield self._inline_group(item, group_id)
+
+    def _inline_group(self, item: Any, parent_id: str) -> RemoteGroup:
+        group = self._group(item, parent_id=parent_id)
+        nested = item.get("subGroups") if isinstance(item, dict) else None
+        count = len(nested) if isinstance(nested, list) else group.sub_group_count
+        return RemoteGroup(group.id, group.name, group.path, count, parent_id)
+
+    def _walk_inline(self, group_id: str, label: str) -> list[RemoteGroup]:
+        """Keycloak 22: one request returns the whole subtree; flatten it breadth first, bounded like a walk."""
+        data = self._get_json(f"groups/{checked_id(group_id)}")
+        tree: dict[str, list[Any]] = {}
+
+        def children_of(parent: str) -> list[RemoteGroup]:
+            items = tree.pop(parent, None)
+            if items is None:
+                return []
+            groups = []
+            for item in items:
+                group = self._inline_group(item, parent)
+                nested = item.get("subGroups") if isinstance(item, dict) else None
+                tree[group.id] = nested if isinstance(nested, list) else []
+                groups.append(group)
+            return groups
+
+        top = data.get("subGroups") if isinstance(data, dict) else None
+        tree[group_id] = top if isinstance(top, list) else []
+        return walk_subtree(children_of, group_id, self.limits, label)
 
     def get_group_by_path(self, path: str) -> RemoteGroup:
         parts = [part for part in path.strip("/").split("/") if part]
@@ -221,12 +296,19 @@ class AdminGateway:
         return self._group(self._get_json("group-by-path/" + "/".join(quote(part, safe="") for part in parts)))
 
     def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
-        for page in self._paged(f"groups/{checked_id(group_id)}/children", briefRepresentation="false"):
+        if not self.capabilities().children_endpoint:
+            yield from self._inline_children(group_id)
+            return
+        path = f"groups/{checked_id(group_id)}/children"
+        for page in self._paged(path, briefRepresentation="false", subGroupsCount="true"):
             for item in page:
                 yield self._group(item, parent_id=group_id)
 
     def walk_subtree(self, group_id: str, label: str = "") -> list[RemoteGroup]:
-        return walk_subtree(self.iter_children, checked_id(group_id), self.limits, label or f"group {group_id}")
+        label = label or f"group {group_id}"
+        if not self.capabilities().children_endpoint:
+            return self._walk_inline(group_id, label)
+        return walk_subtree(self.iter_children, checked_id(group_id), self.limits, label)
 
     def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
         path = f"groups/{checked_id(parent_id)}/children" if parent_id else "groups"

@@ -54,6 +54,7 @@ class FakeRealm:
         self.down = False
         self.reject_credentials = False
         self.faults: dict[str, Fault] = {}
+        self.version: str | None = "26.7.3"
         self.calls = 0
         self._ids = itertools.count(1)
 
@@ -148,6 +149,9 @@ class FakeGateway:
 
     def check_connection(self) -> None:
         self._enter()
+
+    def server_version(self) -> str | None:
+        return self._enter().version
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         realm = self._enter()

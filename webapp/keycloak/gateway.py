@@ -16,6 +16,9 @@ class KeycloakGateway(Protocol):
     def check_connection(self) -> None:
         """Authenticate and make one cheap call; raise AuthFailed/Unavailable on failure."""
 
+    def server_version(self) -> str | None:
+        """The server's version ("24.0.5"), found once per connection; None when it does not say."""
+
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         """All top-level groups of the realm (paged internally)."""
 

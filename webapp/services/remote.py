@@ -60,15 +60,28 @@ def remote_children(offering: Offering, group_id: str) -> list[RemoteGroup]:
 class ConnectionCheck:
     groups: list[str]  # names of the offering subtree's groups
     missing_root: str | None  # the offering group's path when it does not exist yet
+    root_path: str  # where the groups were looked for
+    server_version: str | None  # "24.0.5", or None when the server does not say
+
+    @property
+    def summary(self) -> str:
+        """ "Keycloak 24.0.5 · 12 groups under /hpc/gpu-cloud" """
+        server = f"Keycloak {self.server_version}" if self.server_version else "Keycloak"
+        count = len(self.groups)
+        return f"{server} · {count} group{'' if count == 1 else 's'} under {self.root_path}"
 
 
 def test_connection(offering: Offering) -> ConnectionCheck:
     """Signs in and reads the offering subtree; raises RemoteFailure."""
     # Looking for the offering group signs in and reads the realm: a separate probe would only repeat a failure.
     tree = offering_tree(offering, "Connection test failed")
+    gateway = gateway_for_offering(offering)
+    version = call_keycloak("Connection test failed", gateway.server_version)
     return ConnectionCheck(
         groups=[group.name for group in tree.groups],
         missing_root=None if tree.root else offering_root_path(offering),
+        root_path=offering_root_path(offering),
+        server_version=version,
     )
 
 

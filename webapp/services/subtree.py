@@ -73,7 +73,12 @@ def require_root(gateway: KeycloakGateway, offering: Offering) -> RemoteGroup:
 
 
 def is_inside(gateway: KeycloakGateway, root: RemoteGroup, group: RemoteGroup) -> bool:
-    """True when `root` is an ancestor of `group` (by parent ids; a loop in the chain ends the walk)."""
+    """True when `root` is an ancestor of `group` (by parent ids; a loop in the chain ends the walk).
+
+    Keycloak 22 sends no parent ids: there the subtree itself is read (one request on 22) and searched.
+    """
+    if group.parent_id is None:
+        return group.id != root.id and any(item.id == group.id for item in gateway.walk_subtree(root.id))
     seen = {group.id}
     current = group
     for _ in range(MAX_DEPTH):

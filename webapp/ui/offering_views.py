@@ -99,6 +99,7 @@ def test_connection(offering_uuid: str) -> Response:
         "error": failure.reason if isinstance(failure, RemoteFailure) else check.error,
         "groups": check.value.groups if check.value else [],
         "missing_root": check.value.missing_root if check.value else None,
+        "summary": check.value.summary if check.value else "",
     }
     return render(
         FRAGMENT_PAGE,
