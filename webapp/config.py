@@ -34,6 +34,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "LOGIN_MAX_DELAY_SECONDS": 8.0,
         # Keycloak: where it may be, paging, and bounds on walks and pulls (see KEYCLOAK.md).
         "KEYCLOAK_ALLOWED_URLS": "",  # comma-separated URL prefixes; empty allows any http(s) URL
+        "KEYCLOAK_CA_BUNDLE": "",  # a CA file trusted for every Keycloak (an offering's own CA field wins)
         "KEYCLOAK_PAGE_SIZE": 200,
         "KEYCLOAK_MEMBERS_PAGE_SIZE": 1000,
         "KEYCLOAK_MAX_GROUPS": 20_000,

@@ -54,6 +54,7 @@ class Offering(TimestampedMixin, Model):
     keycloak_client_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     keycloak_client_secret_encrypted: Mapped[str] = mapped_column(Text, default="")
     keycloak_verify_ssl: Mapped[bool] = mapped_column(Boolean, default=True)
+    keycloak_ca_certificate: Mapped[str] = mapped_column(Text, default="", server_default="")  # PEM
     keycloak_timeout: Mapped[float] = mapped_column(Float, default=10.0)
     keycloak_base_group: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     keycloak_group_name_template: Mapped[str] = mapped_column(String(500), default="")

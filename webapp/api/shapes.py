@@ -218,6 +218,7 @@ class KeycloakSettingsOut(Shape):
     client_id: Annotated[str, From("keycloak_client_id")]
     client_secret_set: Annotated[bool, From(lambda o: bool(o.keycloak_client_secret_encrypted))]
     verify_ssl: Annotated[bool, From("keycloak_verify_ssl")]
+    ca_certificate: Annotated[str, From("keycloak_ca_certificate"), Field(description="PEM; empty: system trust.")]
     timeout: Annotated[float, From("keycloak_timeout")]
     base_group: Annotated[str, From("keycloak_base_group")]
     group_name_template: Annotated[str, From("keycloak_group_name_template")]

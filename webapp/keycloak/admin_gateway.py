@@ -19,6 +19,7 @@ from urllib.parse import quote
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakAuthenticationError, KeycloakConnectionError, KeycloakError
 from requests import Response, TooManyRedirects
+from requests.exceptions import SSLError
 
 from . import errors
 from .destinations import NOT_ALLOWED, is_allowed
@@ -407,6 +408,10 @@ def _connection_error(exc: KeycloakConnectionError, settings: ConnectionSettings
     cause = exc.__cause__
     if isinstance(cause, TooManyRedirects):
         return not_keycloak(settings)
+    if isinstance(cause, SSLError):
+        return errors.Unavailable(
+            f"The certificate of {settings.server_url} is not trusted: give its CA certificate in the settings"
+        )
     if "Timeout" in repr(cause or ""):
         return errors.Unavailable(f"Keycloak at {settings.server_url} did not answer within {settings.timeout:g} s")
     return errors.Unavailable(f"Cannot connect to Keycloak at {settings.server_url}")

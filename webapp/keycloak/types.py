@@ -76,7 +76,7 @@ class ConnectionSettings:
     password: str = ""
     client_id: str = ""
     client_secret: str = ""
-    verify_ssl: bool = True
+    verify_ssl: bool | str = True  # False, True (system trust store) or a CA bundle file
     timeout: float = 10.0
 
     @property

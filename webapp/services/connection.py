@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from flask import current_app
@@ -11,6 +12,7 @@ from ..crypto import SecretDecryptionError, decrypt
 from ..keycloak import ConnectionSettings, KeycloakError, KeycloakGateway, gateway_for
 from ..keycloak import errors as kc_errors
 from ..keycloak.destinations import NOT_ALLOWED, is_allowed, parse_prefixes
+from ..keycloak.trust import verify_setting
 from ..models import Offering
 from .errors import KEYCLOAK_NOT_ENABLED, RemoteFailure, ValidationFailed
 
@@ -45,7 +47,12 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
         password=password,
         client_id=client_id,
         client_secret=client_secret,
-        verify_ssl=offering.keycloak_verify_ssl,
+        verify_ssl=verify_setting(
+            offering.keycloak_verify_ssl,
+            offering.keycloak_ca_certificate or "",
+            current_app.config["KEYCLOAK_CA_BUNDLE"],
+            Path(current_app.instance_path),
+        ),
         timeout=offering.keycloak_timeout or 10.0,
     )
 

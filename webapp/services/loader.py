@@ -214,6 +214,7 @@ def _load_keycloak(offering: Offering, settings: Any, where: str) -> bool:
         keycloak_username=str(settings.get("username") or ""),
         keycloak_client_id=str(settings.get("client_id") or ""),
         keycloak_verify_ssl=bool(settings.get("verify_ssl", True)),
+        keycloak_ca_certificate=str(settings.get("ca_certificate") or ""),
         keycloak_timeout=float(settings.get("timeout") or 10.0),
         keycloak_base_group=str(settings.get("base_group") or ""),
         keycloak_group_name_template=template,

@@ -10,6 +10,7 @@ from ..crypto import encrypt
 from ..extensions import db
 from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_prefixes
 from ..keycloak.ids import is_safe_path_name
+from ..keycloak.trust import pem_problem
 from ..models import Offering, User
 from . import audit
 from .errors import ValidationFailed
@@ -28,6 +29,7 @@ class KeycloakSettingsInput:
     client_id: str
     client_secret: str  # blank keeps the stored secret, unless the server or account changes
     verify_ssl: bool
+    ca_certificate: str  # PEM; blank: the system's trust store (or OKG_KEYCLOAK_CA_BUNDLE)
     timeout: float
     base_group: str
     group_name_template: str
@@ -46,6 +48,7 @@ AUDITED_FIELDS = (
     "keycloak_enabled",
     *DESTINATION_FIELDS,
     "keycloak_verify_ssl",
+    "keycloak_ca_certificate",
     "keycloak_timeout",
     "keycloak_base_group",
     "keycloak_group_name_template",
@@ -75,6 +78,9 @@ def settings_errors(data: KeycloakSettingsInput) -> dict[str, list[str]]:
     base = data.base_group.strip().strip("/")
     if base and not all(is_safe_path_name(part) for part in base.split("/")):
         problems["base_group"] = [UNSAFE_BASE_GROUP]
+    ca_problem = pem_problem(data.ca_certificate)
+    if ca_problem:
+        problems["ca_certificate"] = [ca_problem]
     template = template_errors(data.group_name_template)
     if template:
         problems["group_name_template"] = template
@@ -98,6 +104,7 @@ def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSett
     offering.keycloak_realm = data.realm.strip()
     offering.keycloak_auth_realm = data.auth_realm.strip() or "master"
     offering.keycloak_verify_ssl = data.verify_ssl
+    offering.keycloak_ca_certificate = data.ca_certificate.strip()
     offering.keycloak_timeout = data.timeout
     offering.keycloak_base_group = data.base_group.strip().strip("/")
     offering.keycloak_group_name_template = data.group_name_template.strip()

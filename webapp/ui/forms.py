@@ -10,6 +10,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -64,7 +65,16 @@ class KeycloakSettingsForm(FlaskForm):
         description="Leave blank to keep the stored secret. "
         "Changing the server or account clears the stored secret: enter it again with the change.",
     )
-    verify_ssl = BooleanField("Verify TLS certificates", default=True)
+    verify_ssl = BooleanField(
+        "Verify TLS certificates",
+        default=True,
+        description="Turning this off lets anyone between this server and Keycloak read the password.",
+    )
+    ca_certificate = TextAreaField(
+        "CA certificate (PEM)",
+        validators=[Optional()],
+        description="For a Keycloak whose certificate comes from a private CA; blank uses the system's trust store.",
+    )
     timeout = FloatField("Request timeout (seconds)", default=10.0, validators=[NumberRange(min=1, max=300)])
     base_group = StringField(
         "Base group",

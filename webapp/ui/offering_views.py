@@ -38,6 +38,7 @@ def _settings_form(offering: Offering) -> KeycloakSettingsForm:
         form.username.data = offering.keycloak_username
         form.client_id.data = offering.keycloak_client_id
         form.verify_ssl.data = offering.keycloak_verify_ssl
+        form.ca_certificate.data = offering.keycloak_ca_certificate
         form.timeout.data = offering.keycloak_timeout
         form.base_group.data = offering.keycloak_base_group
         form.group_name_template.data = offering.keycloak_group_name_template
@@ -62,6 +63,7 @@ def settings(offering_uuid: str) -> Response:
             client_id=form.client_id.data or "",
             client_secret=form.client_secret.data or "",
             verify_ssl=form.verify_ssl.data,
+            ca_certificate=form.ca_certificate.data or "",
             timeout=form.timeout.data or 10.0,
             base_group=form.base_group.data or "",
             group_name_template=form.group_name_template.data or "",
