@@ -7,11 +7,13 @@ that returns (status, headers, body); the longest matching prefix wins, anything
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -49,7 +51,8 @@ class Impostor:
 
 
 @contextmanager
-def impostor(answers: dict[str, Responder] | None = None) -> Iterator[Impostor]:
+def impostor(answers: dict[str, Responder] | None = None, tls: tuple[Path, Path] | None = None) -> Iterator[Impostor]:
+    """`tls` = (certificate file, key file) serves HTTPS."""
     state = Impostor("", dict(answers or {}))
 
     class Handler(BaseHTTPRequestHandler):
@@ -77,9 +80,13 @@ def impostor(answers: dict[str, Responder] | None = None) -> Iterator[Impostor]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    state.url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}/"
     try:
         yield state
     finally:
