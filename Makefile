@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-newest-python lint format clean bench load
+.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-newest-python lint format clean bench load
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
@@ -61,6 +61,15 @@ test-postgres: install browser
 	@pg_env="$$(scripts/postgres-dev start)" && eval "$$pg_env" && \
 	  export OKG_TEST_DATABASE_URI && \
 	  $(BIN)/python -m pytest
+
+## test-keycloak-matrix: the gateway contract suite and the real-Keycloak integration tests on 22.0.5, 24.0.5 and 26.7.3
+KEYCLOAK_MATRIX ?= 22.0.5 24.0.5 26.7.3
+test-keycloak-matrix: install
+	@for version in $(KEYCLOAK_MATRIX); do \
+	  echo "== Keycloak $$version"; \
+	  KEYCLOAK_VERSION=$$version $(BIN)/python -m pytest -m "keycloak and not tls" tests/contract tests/integration \
+	    || exit 1; \
+	done
 
 ## test-newest-python: the suite that needs no browser on the newest Python >= 3.12, in a virtualenv of its own
 test-newest-python:

@@ -84,18 +84,58 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 # ------------------------------------------------------------------------------------------ server
+class _Session(requests.Session):
+    """A session whose ``verify`` wins over ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``.
+
+    ``requests`` lets those environment variables replace ``Session.verify`` (psf/requests#3829), so
+    a private CA set on the session alone would be ignored; pass it on every request instead.
+    """
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.verify is not True:
+            kwargs.setdefault("verify", self.verify)
+        return super().request(method, url, *args, **kwargs)
+
+
 @dataclass
 class KeycloakServer:
     url: str
     admin: str
     admin_password: str
-    _session: requests.Session = field(default_factory=requests.Session, init=False, repr=False, compare=False)
+    ca_bundle: str | None = None  # CA file for an HTTPS server (``KEYCLOAK_CA_BUNDLE``)
+    _session: requests.Session = field(default_factory=_Session, init=False, repr=False, compare=False)
     _token: str | None = field(default=None, init=False, repr=False, compare=False)
     _token_expires: float = field(default=0.0, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _version: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
+        if self.ca_bundle:
+            self._session.verify = self.ca_bundle
+
+    @property
+    def verify(self) -> str | bool:
+        """``verify=`` for your own ``requests`` calls to this server (the CA file over HTTPS)."""
+        return self.ca_bundle or True
+
+    @property
+    def version(self) -> str:
+        """Server version (``GET /admin/serverinfo`` -> ``systemInfo.version``), e.g. ``"24.0.5"``."""
+        if self._version is None:
+            resp = self._session.get(
+                f"{self.url}/admin/serverinfo",
+                headers={"Authorization": f"Bearer {self.admin_token()}"},
+                timeout=TIMEOUT,
+            )
+            _check(resp, 200)
+            self._version = str(resp.json()["systemInfo"]["version"])
+        return self._version
+
+    @property
+    def major(self) -> int:
+        """Major version as an int (22, 24, 26, ...)."""
+        return int(self.version.split(".", 1)[0])
 
     # -- tokens
     def admin_token(self, *, force: bool = False) -> str:
@@ -123,7 +163,9 @@ class KeycloakServer:
         return f"{self.url}/realms/{realm}/protocol/openid-connect/token"
 
     # -- raw admin calls
-    def admin_request(self, method: str, path: str, *, ok: Iterable[int] | None = None, **kwargs: Any):
+    def admin_request(
+        self, method: str, path: str, *, ok: Iterable[int] | None = None, **kwargs: Any
+    ) -> requests.Response:
         """Call ``{url}/admin/realms{path}`` with the admin token (one retry after a 401).
 
         ``ok``: statuses that must not raise (default: any 2xx).  Returns the ``requests.Response``.
@@ -251,6 +293,23 @@ class RealRealm:
     def group_by_path(self, path: str) -> dict | None:
         resp = self.admin("GET", f"/group-by-path/{_quote_path(_split_path(path))}", ok=(200, 404))
         return resp.json() if resp.status_code == 200 else None
+
+    def children(self, group_id: str) -> list[dict]:
+        """Direct subgroups of a group, all of them, on every version.
+
+        23+: ``GET /groups/{id}/children`` paged (its default page is 10); 22 has no ``/children``
+        and inlines them as ``subGroups`` of ``GET /groups/{id}``.
+        """
+        if self.server.major < 23:
+            return list(self.admin("GET", f"/groups/{group_id}").json().get("subGroups") or [])
+        out: list[dict] = []
+        first, page = 0, 500
+        while True:
+            batch = self.admin("GET", f"/groups/{group_id}/children", params={"first": first, "max": page}).json()
+            out.extend(batch)
+            if len(batch) < page:
+                return out
+            first += page
 
     def add_path(self, path: str) -> str:
         """``"/a/b/c"``: create the missing groups along the path; returns the leaf's id."""
@@ -387,15 +446,18 @@ def start_server(repo_root: Path) -> tuple[KeycloakServer, bool]:
     """Find or start the Keycloak for tests.  Returns ``(server, started_by_us)``.
 
     If ``KEYCLOAK_URL`` is set it is used as is (with ``KEYCLOAK_ADMIN`` / ``KEYCLOAK_ADMIN_PASSWORD``,
-    default admin/admin) and ``started_by_us`` is False.  Otherwise ``scripts/keycloak-dev`` is asked
-    (``KEYCLOAK_PORT`` respected): a server it already runs is reused (``started_by_us`` False), else
-    it is started (True; the first start on a machine downloads and builds Keycloak, minutes).
+    default admin/admin, and ``KEYCLOAK_CA_BUNDLE`` for an HTTPS server with a private CA) and
+    ``started_by_us`` is False.  Otherwise ``scripts/keycloak-dev`` is asked (it honours
+    ``KEYCLOAK_VERSION``, ``KEYCLOAK_PORT`` and ``KEYCLOAK_TLS``): a server it already runs is reused
+    (``started_by_us`` False), else it is started (True; the first start of a version on a machine
+    downloads and builds Keycloak, a minute or two).
     """
     if os.environ.get("KEYCLOAK_URL"):
         server = KeycloakServer(
             url=os.environ["KEYCLOAK_URL"],
             admin=os.environ.get("KEYCLOAK_ADMIN", "admin"),
             admin_password=os.environ.get("KEYCLOAK_ADMIN_PASSWORD", "admin"),
+            ca_bundle=os.environ.get("KEYCLOAK_CA_BUNDLE") or None,
         )
         return server, False
 
@@ -416,6 +478,7 @@ def start_server(repo_root: Path) -> tuple[KeycloakServer, bool]:
         url=values["KEYCLOAK_URL"],
         admin=values.get("KEYCLOAK_ADMIN", "admin"),
         admin_password=values.get("KEYCLOAK_ADMIN_PASSWORD", "admin"),
+        ca_bundle=values.get("KEYCLOAK_CA_BUNDLE") or None,
     )
     return server, started
 

@@ -94,6 +94,7 @@ def test_token_expiring_during_a_long_walk(keycloak_server) -> None:
             if len(names) == 2:
                 time.sleep(3)  # the token expires before the next page is fetched
         assert sorted(names) == [f"child-{index}" for index in range(6)]
+        gateway.get_group(parent)  # one request after the expiry whatever the version (22 sends children inline)
         assert gateway.token_requests == 2
     finally:
         realm.delete()

@@ -797,3 +797,15 @@ def test_settings_changes_are_audited_old_to_new(client: FlaskClient, world: Wor
     assert second["secrets"] == {"password": "changed"} and second["changes"]["keycloak_timeout"] == [30.0, 10.0]
     text = str([event.details for event in events])
     assert ADMIN_PASSWORD not in text and "fresh-pw-77" not in text
+
+
+def test_an_organization_group_as_base_is_said_in_words(client: FlaskClient, world: World) -> None:
+    """Keycloak 26.6+ answers 400 for organization groups on the realm groups API (the fake does the same)."""
+    base = FakeGateway(world.realm).get_group_by_path("/base")
+    world.realm.organization_groups.add(base.id)
+    listing = list_remote_groups(client, world)
+    assert listing.status_code == 400
+    assert listing.json == [
+        "Keycloak will not serve /base through the realm's groups: it is an organization group (Keycloak 26.6+). "
+        "Choose a base group outside the organizations."
+    ]

@@ -236,8 +236,8 @@ class AdminGateway:
         group = self._group(top[0])
         try:
             self._get_list(f"groups/{group.id}/children", first=0, max=1, briefRepresentation="true")
-        except errors.NotFound:
-            return False  # the group exists, so the endpoint does not
+        except (errors.NotFound, errors.RequestRejected):
+            return False  # the group exists, so the endpoint does not (22 answers 405)
         return True
 
     # -- groups -------------------------------------------------------------------------------------
@@ -252,7 +252,15 @@ class AdminGateway:
         return [self._group(item) for page in self._paged("groups", **params) for item in page]
 
     def get_group(self, group_id: str) -> RemoteGroup:
-        return self._group(self._get_json(f"groups/{checked_id(group_id)}"))
+        return self._full_group(self._get_json(f"groups/{checked_id(group_id)}"))
+
+    def _full_group(self, data: Any, parent_id: str | None = None) -> RemoteGroup:
+        """A full representation; on 22 the count is the length of the inline subgroups."""
+        group = self._group(data, parent_id)
+        nested = data.get("subGroups") if isinstance(data, dict) and "subGroupCount" not in data else None
+        if isinstance(nested, list) and nested:
+            return RemoteGroup(group.id, group.name, group.path, len(nested), group.parent_id)
+        return group
 
     def _inline_children(self, group_id: str) -> Iterator[RemoteGroup]:
         """Keycloak 22: the group's representation carries its subgroups (and theirs) inline."""
@@ -294,7 +302,10 @@ class AdminGateway:
             raise errors.NotFound("Group path does not exist")
         if not all(is_safe_path_name(part) for part in parts):
             raise errors.InvalidId("A group path may not contain '.' or '..' segments.")
-        return self._group(self._get_json("group-by-path/" + "/".join(quote(part, safe="") for part in parts)))
+        data = self._get_json("group-by-path/" + "/".join(quote(part, safe="") for part in parts))
+        if isinstance(data, dict) and "subGroupCount" not in data and self.capabilities().children_endpoint:
+            return self.get_group(self._group(data).id)  # 23-25 leave the count out here; /groups/{id} has it
+        return self._full_group(data)
 
     def iter_children(self, group_id: str) -> Iterator[RemoteGroup]:
         if not self.capabilities().children_endpoint:
@@ -322,9 +333,12 @@ class AdminGateway:
             except (ValueError, KeyError, TypeError) as exc:
                 raise not_keycloak(self.settings) from exc
         try:
-            return self.get_group(checked_id(new_id))
+            group = self.get_group(checked_id(new_id))
         except errors.InvalidId as exc:
             raise not_keycloak(self.settings) from exc
+        if group.parent_id is None and parent_id:  # 22 does not say; we know
+            return RemoteGroup(group.id, group.name, group.path, group.sub_group_count, parent_id)
+        return group
 
     def delete_group(self, group_id: str) -> None:
         self._request("DELETE", f"groups/{checked_id(group_id)}")

@@ -55,6 +55,7 @@ class FakeRealm:
         self.reject_credentials = False
         self.faults: dict[str, Fault] = {}
         self.version: str | None = "26.7.3"
+        self.organization_groups: set[str] = set()  # ids the realm groups API refuses (400), as 26.6+ does
         self.calls = 0
         self._ids = itertools.count(1)
 
@@ -169,6 +170,12 @@ class FakeGateway:
         return self.realm.remote(self._group(group_id).id)
 
     def get_group_by_path(self, path: str) -> RemoteGroup:
+        found = self._by_path(path)
+        if found.id in self.realm.organization_groups:
+            raise errors.RequestRejected("Keycloak rejected the request (HTTP 400)")
+        return found
+
+    def _by_path(self, path: str) -> RemoteGroup:
         realm = self._enter()
         parent: str | None = None
         parts = [p for p in path.split("/") if p]

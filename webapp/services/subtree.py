@@ -8,12 +8,16 @@ are for people only.
 
 from __future__ import annotations
 
-from ..keycloak import KeycloakGateway, NotFound, RemoteGroup
+from ..keycloak import KeycloakGateway, NotFound, RemoteGroup, RequestRejected
 from ..keycloak.ids import is_keycloak_id, is_safe_path_name
 from ..models import Offering
 from .errors import ValidationFailed
 
 NOT_A_KEYCLOAK_ID = "Not a Keycloak id."
+ORGANIZATION_GROUP = (
+    "Keycloak will not serve {path} through the realm's groups: it is an organization group (Keycloak 26.6+). "
+    "Choose a base group outside the organizations."
+)
 MAX_DEPTH = 100  # deeper than any real hierarchy; a parent chain longer than this is a loop
 
 
@@ -47,6 +51,8 @@ def child_named(gateway: KeycloakGateway, parent: RemoteGroup | None, name: str)
         found = gateway.get_group_by_path(path)
     except NotFound:
         found = None
+    except RequestRejected as exc:  # Keycloak 26.6+ answers 400 for organization groups
+        raise ValidationFailed([ORGANIZATION_GROUP.format(path=path)]) from exc
     expected_parent = parent.id if parent else None
     if found is not None and found.name == name and found.parent_id == expected_parent:
         return found
