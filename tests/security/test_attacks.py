@@ -437,9 +437,11 @@ def test_ids_a_server_sends_back_are_checked(app: Flask, client: FlaskClient, wo
     with impostor(
         {
             TOKEN_PATH: token_answer,
-            f"{admin}group-by-path/base": lambda _r: json_answer({"id": "root-1", "name": "base", "path": "/base"}),
+            f"{admin}group-by-path/base": lambda _r: json_answer(
+                {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
+            ),
             f"{admin}group-by-path/base/hpc": lambda _r: json_answer(
-                {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1"}
+                {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
             ),
             f"{admin}groups/root-2/children": lambda _r: json_answer(
                 [{"id": "..", "name": "evil", "path": "/base/hpc/evil", "subGroupCount": 1}]
@@ -486,9 +488,11 @@ def test_a_server_that_never_stops_sending_groups_is_a_clear_502(app: Flask, cli
     with impostor(
         {
             TOKEN_PATH: token_answer,
-            f"{admin}group-by-path/base": lambda _r: json_answer({"id": "root-1", "name": "base", "path": "/base"}),
+            f"{admin}group-by-path/base": lambda _r: json_answer(
+                {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
+            ),
             f"{admin}group-by-path/base/hpc": lambda _r: json_answer(
-                {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1"}
+                {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
             ),
             f"{admin}groups/root-2/children": endless,
         }

@@ -34,9 +34,11 @@ def https_keycloak(app: Flask, world: World, ca: ThrowawayCA):  # type: ignore[n
     answers = {
         TOKEN_PATH: token_answer,
         "/admin/serverinfo": lambda _r: json_answer({"systemInfo": {"version": "24.0.5"}}),
-        f"{ADMIN}group-by-path/base": lambda _r: json_answer({"id": "root-1", "name": "base", "path": "/base"}),
+        f"{ADMIN}group-by-path/base": lambda _r: json_answer(
+            {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
+        ),
         f"{ADMIN}group-by-path/base/hpc": lambda _r: json_answer(
-            {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1"}
+            {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
         ),
         f"{ADMIN}groups/root-2/children": lambda _r: json_answer([{"id": "g-1", "name": "users", "subGroupCount": 0}]),
     }
