@@ -37,6 +37,17 @@ def token_answer(_request: Received) -> Answer:
     return json_answer({"access_token": "impostor-token", "expires_in": 300, "token_type": "Bearer"})
 
 
+def offering_root_answers(admin: str) -> dict[str, Responder]:
+    """The world's offering group /base/hpc (ids root-1/root-2) as Keycloak 26 describes it; `admin` is
+    "/admin/realms/<realm>/"."""
+    base = {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
+    hpc = {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
+    return {
+        f"{admin}group-by-path/base": lambda _r: json_answer(base),
+        f"{admin}group-by-path/base/hpc": lambda _r: json_answer(hpc),
+    }
+
+
 @dataclass
 class Impostor:
     url: str

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import FakeKeycloak, _config
 from tests.factories import PASSWORD, World
-from tests.impostor import Received, impostor, json_answer, token_answer
+from tests.impostor import Received, impostor, json_answer, offering_root_answers, token_answer
 from tests.security.matrix import Call, send_api, send_ui, settings_form, sign_in
 from tests.signin import csrf_token_of, send
 from webapp import create_app
@@ -437,12 +437,7 @@ def test_ids_a_server_sends_back_are_checked(app: Flask, client: FlaskClient, wo
     with impostor(
         {
             TOKEN_PATH: token_answer,
-            f"{admin}group-by-path/base": lambda _r: json_answer(
-                {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
-            ),
-            f"{admin}group-by-path/base/hpc": lambda _r: json_answer(
-                {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
-            ),
+            **offering_root_answers(admin),
             f"{admin}groups/root-2/children": lambda _r: json_answer(
                 [{"id": "..", "name": "evil", "path": "/base/hpc/evil", "subGroupCount": 1}]
             ),
@@ -488,12 +483,7 @@ def test_a_server_that_never_stops_sending_groups_is_a_clear_502(app: Flask, cli
     with impostor(
         {
             TOKEN_PATH: token_answer,
-            f"{admin}group-by-path/base": lambda _r: json_answer(
-                {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
-            ),
-            f"{admin}group-by-path/base/hpc": lambda _r: json_answer(
-                {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
-            ),
+            **offering_root_answers(admin),
             f"{admin}groups/root-2/children": endless,
         }
     ) as fake_kc:

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import World
-from tests.impostor import Impostor, impostor, json_answer, token_answer
+from tests.impostor import Impostor, impostor, json_answer, offering_root_answers, token_answer
 from tests.security.matrix import Call, send_api, send_ui, sign_in
 from tests.signin import send
 from tests.throwaway_ca import ThrowawayCA, make_ca
@@ -34,12 +34,7 @@ def https_keycloak(app: Flask, world: World, ca: ThrowawayCA):  # type: ignore[n
     answers = {
         TOKEN_PATH: token_answer,
         "/admin/serverinfo": lambda _r: json_answer({"systemInfo": {"version": "24.0.5"}}),
-        f"{ADMIN}group-by-path/base": lambda _r: json_answer(
-            {"id": "root-1", "name": "base", "path": "/base", "subGroupCount": 1}
-        ),
-        f"{ADMIN}group-by-path/base/hpc": lambda _r: json_answer(
-            {"id": "root-2", "name": "hpc", "path": "/base/hpc", "parentId": "root-1", "subGroupCount": 1}
-        ),
+        **offering_root_answers(ADMIN),
         f"{ADMIN}groups/root-2/children": lambda _r: json_answer([{"id": "g-1", "name": "users", "subGroupCount": 0}]),
     }
     with impostor(answers, tls=(ca.cert_file, ca.key_file)) as server:
