@@ -42,6 +42,10 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "KEYCLOAK_OPERATION_DEADLINE_SECONDS": 600,
         "KEYCLOAK_GATEWAY_CACHE_SIZE": 128,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,
+        # Plan -> apply (PLAN-APPLY.md): how long a preview stays valid, the removal brake, a stuck apply.
+        "PLAN_TTL_SECONDS": 900,
+        "PLAN_REMOVAL_BRAKE": 5,  # removing more members than this from Keycloak (or >10 % of a group) needs a phrase
+        "PLAN_APPLY_TIMEOUT_SECONDS": 900,
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }

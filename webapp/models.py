@@ -223,3 +223,79 @@ class AuditEvent(TimestampedMixin, Model):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     offering: Mapped[Offering | None] = relationship()
+
+
+class PlanKind(enum.StrEnum):
+    MEMBERS = "members"
+    IMPORT = "import"
+    LINKS = "links"
+
+
+class PlanState(enum.StrEnum):
+    OPEN = "open"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    PARTIALLY_APPLIED = "partially_applied"
+    FAILED = "failed"
+    STALE = "stale"
+    EXPIRED = "expired"
+    DISCARDED = "discarded"
+
+
+class Plan(TimestampedMixin, Model):
+    """A stored preview of changes (PLAN-APPLY.md): computed once, reviewed, then applied or discarded."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=PlanState.OPEN.value, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(150), default="")
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the plan was computed from: per Keycloak group (and the local rows) a hash and a count.
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    brake: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    applied_by_name: Mapped[str] = mapped_column(String(150), default="")
+    apply_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts, selection size, partial, error
+
+    offering: Mapped[Offering] = relationship()
+
+
+class PlanItem(Model):
+    """One row of a plan: what it is about, the actions it offers, and after apply what happened."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(600))
+    actions: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: unchanged or nothing possible
+    default_action: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    destructive: Mapped[bool] = mapped_column(Boolean, default=False)
+    where: Mapped[str] = mapped_column(String(10), default="local")
+    unchanged: Mapped[bool] = mapped_column(Boolean, default=False)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="SET NULL"))
+    group_uuid: Mapped[str] = mapped_column(String(32), default="")
+    group_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    membership_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    email: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    remote_user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    remote_group_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    remote_path: Mapped[str] = mapped_column(String(1000), default="")
+    scope_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    changes: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    chosen_action: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "key", name="uq_plan_item_key"),
+        Index("ix_plan_item_plan_position", "plan_id", "position"),
+    )

@@ -71,6 +71,24 @@
     }
   });
 
+  // Plan page: the Apply button always says how many changes the ticked boxes make.
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("#apply-form");
+    if (!form) return;
+    var count = Number(form.getAttribute("data-hidden-selected") || 0);
+    form.querySelectorAll('input[name^="pick:"]:checked').forEach(function (input) {
+      if (input.value) count += 1;
+    });
+    var label = document.getElementById("apply-count");
+    var plural = document.getElementById("apply-plural");
+    var button = document.getElementById("apply-button");
+    var why = document.getElementById("apply-why");
+    if (label) label.textContent = String(count);
+    if (plural) plural.textContent = count === 1 ? "" : "s";
+    if (button) button.disabled = count === 0;
+    if (why) why.textContent = count === 0 ? "Nothing is selected." : "";
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.htmx) return;
     htmx.config.responseHandling = [

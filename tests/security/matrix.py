@@ -21,8 +21,10 @@ from werkzeug.test import TestResponse
 from tests.factories import PASSWORD, World
 from tests.signin import csrf_token_of, log_in, send
 from webapp.extensions import db
-from webapp.models import ApiToken, OfferingKeycloakGroup, OfferingKeycloakMembership
+from webapp.models import ApiToken, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan
+from webapp.services import plans
 from webapp.services.accounts import create_token
+from webapp.services.commands import ApplySelection, PreviewMembers
 
 PERSONAS = ("anonymous", "nobody", "other", "manager", "staff")
 USERNAMES = {"nobody": "nobody", "other": "othermanager", "manager": "manager", "staff": "staff"}
@@ -68,6 +70,7 @@ SEE_MEMBERS = Expect(303, location="/offerings/{offering}/members")
 SEE_SETTINGS = Expect(303, location="/offerings/{offering}/settings")
 SEE_TOKENS = Expect(303, location="/tokens")
 SEE_ACCOUNT = Expect(303, location="/account")
+SEE_PLAN = Expect(303, location="/offerings/{offering}/plans/*")  # "*": a new plan's page (or its result)
 
 
 # -- requests ----------------------------------------------------------------------------------------
@@ -301,6 +304,58 @@ def api_membership_foreign_resource(w: World, _who: str) -> Call:
     return Call(f"{MEMBERSHIPS}/", json=body | {"username": username})
 
 
+PLANS = "/api/offering-keycloak-plans"
+
+
+def plan(w: World) -> Plan:
+    """A fresh open members plan of world.offering, by the manager (a linked group with one member to add)."""
+    return plans.create_plan(w.manager, PreviewMembers(w.offering, [local_group(w)]))
+
+
+def applied_plan(w: World) -> Plan:
+    fresh = plan(w)
+    plans.apply_plan(w.manager, fresh, ApplySelection({}))
+    return fresh
+
+
+def api_new_plan(w: World, _who: str) -> Call:
+    body = {"kind": "members", "offering_uuid": w.offering.uuid, "group_uuids": [local_group(w).uuid]}
+    return Call(f"{PLANS}/", json=body)
+
+
+def api_plan(w: World, _who: str) -> Call:
+    return Call(f"{PLANS}/{plan(w).uuid}/")
+
+
+def api_plan_items(w: World, _who: str) -> Call:
+    return Call(f"{PLANS}/{plan(w).uuid}/items/")
+
+
+def api_plan_apply(w: World, _who: str) -> Call:
+    return Call(f"{PLANS}/{plan(w).uuid}/apply/", json={})
+
+
+def api_plan_discard(w: World, _who: str) -> Call:
+    return Call(f"{PLANS}/{plan(w).uuid}/discard/", json={})
+
+
+def api_link_suggestions(w: World, _who: str) -> Call:
+    return Call(with_query(f"{GROUPS}/link_suggestions/", offering_uuid=w.offering.uuid))
+
+
+def form_new_plan(w: World, _who: str) -> Call:
+    return Call(f"/offerings/{w.offering.uuid}/plans", form={"kind": "members", "group_uuids": local_group(w).uuid})
+
+
+def of_plan(suffix: str = "", form: dict[str, Any] | None = None, applied: bool = False) -> Builder:
+    def build(w: World, _who: str) -> Call:
+        target = applied_plan(w) if applied else plan(w)
+        url = f"/offerings/{w.offering.uuid}/plans/{target.uuid}" + (f"/{suffix}" if suffix else "")
+        return Call(url, form=dict(form) if form is not None else None)
+
+    return build
+
+
 def page_tree(w: World, _who: str) -> Call:
     return Call(f"/offerings/{w.offering.uuid}/tree/{w.offering_root_id}")
 
@@ -408,6 +463,12 @@ form_test_connection = of_offering("test-connection", {})
 form_create_offering_group = of_offering("groups/create-offering-group", {})
 page_catalog = of_offering("catalog")
 page_activity = of_offering("activity")
+api_plans = fixed(f"{PLANS}/")
+page_plan = of_plan()
+form_apply_plan = of_plan("apply", form={})
+page_plan_result = of_plan("result", applied=True)
+form_plan_again = of_plan("again", form={})
+form_discard_plan = of_plan("discard", form={})
 
 
 def api(endpoint: str, method: str, build: Builder, *statuses: int | Expect, **kwargs: Any) -> Row:
@@ -450,6 +511,13 @@ API_ROWS: list[Row] = [
     api("membership_detail",          "GET",    api_membership,      E401, E404,            E404,            200, 200),
     api("membership_create",          "POST",   api_new_membership,  E401, NO_OFFERING_REF, NO_OFFERING_REF, 201, 201),
     api("membership_delete",          "DELETE", api_membership,      E401, E404,            E404,            204, 204),
+    api("plan_list",                  "POST",   api_new_plan,        E401, NO_OFFERING,     NO_OFFERING,     201, 201),
+    api("plan_list",                  "GET",    api_plans,           E401, 200,             200,             200, 200),
+    api("plan_detail",                "GET",    api_plan,            E401, E404,            E404,            200, 200),
+    api("plan_items",                 "GET",    api_plan_items,      E401, E404,            E404,            200, 200),
+    api("plan_apply",                 "POST",   api_plan_apply,      E401, E404,            E404,            200, 200),
+    api("plan_discard",               "POST",   api_plan_discard,    E401, E404,            E404,            204, 204),
+    api("group_link_suggestions",     "GET",    api_link_suggestions, E401, NO_OFFERING,    NO_OFFERING,     200, 200),
 ]
 
 UI_ROWS: list[Row] = [
@@ -474,7 +542,7 @@ UI_ROWS: list[Row] = [
     ui("tree_children",     "GET",  page_tree,            LOGIN,    404,        404,        200,          200),
     ui("group_import",      "GET",  page_import,          LOGIN,    404,        404,        200,          200),
     ui("group_import",      "POST", form_import,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("group_bulk_import", "POST", form_bulk_import,     LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_bulk_import", "POST", form_bulk_import,     LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
     ui("group_detail",      "GET",  page_group,           LOGIN,    404,        404,        200,          200),
     ui("group_detail",      "GET",  page_foreign_group,   LOGIN,    404,        404,        404,          404,
        label="other offering's group"),
@@ -497,6 +565,12 @@ UI_ROWS: list[Row] = [
        LOGIN, 404, 404, SEE_GROUPS, SEE_GROUPS),
     ui("catalog",           "GET",  page_catalog,         LOGIN,    404,        404,        200,          200),
     ui("activity",          "GET",  page_activity,        LOGIN,    404,        404,        200,          200),
+    ui("plan_create",       "POST", form_new_plan,        LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
+    ui("plan_detail",       "GET",  page_plan,            LOGIN,    404,        404,        200,          200),
+    ui("plan_apply",        "POST", form_apply_plan,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
+    ui("plan_result",       "GET",  page_plan_result,     LOGIN,    404,        404,        200,          200),
+    ui("plan_again",        "POST", form_plan_again,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
+    ui("plan_discard",      "POST", form_discard_plan,    LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
 ]
 
 # A reference to another offering's role, resource, group or membership is refused, whoever asks.
@@ -584,6 +658,8 @@ def check(response: TestResponse, wanted: Expect, w: World, context: str) -> Non
     assert response.status_code == wanted.status, f"{context}: expected {wanted}, got {got}"
     if wanted.location is not None:
         target = wanted.location.format(offering=w.offering.uuid)
-        assert urlsplit(response.headers.get("Location", "")).path == target, f"{context}: expected {wanted}, got {got}"
+        path = urlsplit(response.headers.get("Location", "")).path
+        same = path.startswith(target[:-1]) if target.endswith("*") else path == target
+        assert same, f"{context}: expected {wanted}, got {got}"
     if wanted.body is not None:
         assert response.get_json(silent=True) == wanted.body, f"{context}: expected {wanted}, got {got}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify
 
 from ..auth import AuthError, api_user
-from ..services.errors import ObjectNotFound, RemoteFailure, ValidationFailed
+from ..services.errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ValidationFailed
 from .pagination import InvalidPage
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -42,9 +42,19 @@ def invalid_page(_exc: InvalidPage) -> tuple[Response, int]:
     return jsonify({"detail": "Invalid page."}), 404
 
 
+@api_bp.errorhandler(Refused)
+def refused(exc: Refused) -> tuple[Response, int]:
+    return jsonify({"detail": exc.message}), 400
+
+
+@api_bp.errorhandler(Conflict)
+def conflict(exc: Conflict) -> tuple[Response, int]:
+    return jsonify({"detail": exc.message}), 409
+
+
 @api_bp.errorhandler(RemoteFailure)
 def remote_failure(exc: RemoteFailure) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 502
 
 
-from . import audit, catalog, groups, memberships, schema  # noqa: E402,F401  (routes register on import)
+from . import audit, catalog, groups, memberships, plans, schema  # noqa: E402,F401  (routes register on import)

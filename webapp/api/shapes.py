@@ -296,6 +296,77 @@ class SyncStatusOut(BaseModel):
     ]
 
 
+def _group_uuid(item: Any) -> str | None:
+    return item.group_uuid or None
+
+
+class PlanOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.plan_detail"))]
+    kind: Literal["members", "import", "links"]
+    offering_uuid: Annotated[Uuid, From("offering.uuid")]
+    state: Literal["open", "applying", "applied", "partially_applied", "failed", "stale", "expired", "discarded"]
+    created: Annotated[Timestamp, From(at("created", iso))]
+    expires: Annotated[Timestamp, From(at("expires", iso))]
+    created_by: Annotated[str, From("created_by_name"), Field(description="Username of who asked for the preview.")]
+    summary: Annotated[
+        dict[str, int],
+        Field(description='Items per default action, plus "unchanged", "optional" (no default) and "skipped".'),
+    ]
+    brake: Annotated[
+        dict[str, str] | None,
+        Field(description="The phrase to type when every removal is selected, and why; null when none is needed."),
+    ]
+    items_url: Annotated[Url, From(lambda plan: url_for("api.plan_items", uuid=plan.uuid, _external=True))]
+    result: Annotated[
+        dict[str, Any], Field(description="After apply: counts, selected, partial; after a refusal: error.")
+    ]
+
+
+class PlanItemOut(Shape):
+    key: Annotated[str, Field(description="Stable within the plan; use it in the apply selection.")]
+    actions: list[str]
+    default_action: Annotated[str | None, Field(description="Null: not applied unless chosen.")]
+    destructive: Annotated[bool, Field(description="One of its actions removes something in Keycloak.")]
+    where: Annotated[Literal["local", "keycloak"], Field(description="Where the default (or only) action writes.")]
+    unchanged: bool
+    group_uuid: Annotated[Uuid | None, From(_group_uuid)]
+    group_name: str
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    remote_group_id: str
+    remote_path: str
+    changes: Annotated[dict[str, list[str]], Field(description='{"email": ["old", "new"]}')]
+    note: str
+    action: Annotated[str | None, From("chosen_action"), Field(description="After apply: the action taken.")]
+    outcome: Annotated[Literal["applied", "failed", "not_selected"] | None, Field(description="After apply.")]
+    message: str
+
+
+class PlanItemOutcomeOut(Shape):
+    key: str
+    action: Annotated[str | None, From("chosen_action")]
+    outcome: Literal["applied", "failed", "not_selected"]
+    message: str
+
+
+class PlanApplyOut(BaseModel):
+    plan_uuid: Uuid
+    state: str
+    counts: dict[str, int]
+    items: Annotated[list[PlanItemOutcomeOut], Field(description="The first 200 items with an outcome.")]
+
+
+class LinkSuggestionOut(Shape):
+    group_uuid: Annotated[Uuid, From("group.uuid")]
+    group_name: Annotated[str, From("group.name")]
+    remote_group_id: Annotated[str, From("remote.id")]
+    remote_path: Annotated[str, From("remote.path")]
+    reason: Literal["same_path", "template_name", "same_name_ignoring_case"]
+
+
 class Detail(BaseModel):
     detail: str
 
@@ -333,7 +404,28 @@ class OfferingKeycloakMembershipRequest(BaseModel):
     user: Annotated[str | None, IGNORED, Field(description="Accepted for compatibility; ignored.")] = None
 
 
+class PlanCreateRequest(BaseModel):
+    kind: Annotated[Literal["members", "import", "links"], Field(description="What to preview.")]
+    offering_uuid: Uuid
+    group_uuids: Annotated[
+        list[str] | None, Field(description="members: the linked groups to compare; links: limit to these groups.")
+    ] = None
+    role_uuid: Annotated[Uuid | None, Field(description="import: the role of the new local groups.")] = None
+    resource_uuid: Annotated[Uuid | None, Field(description="import: optional resource.")] = None
+    scope_id: Annotated[str | None, Field(description="import: empty gives each group its name as scope id.")] = ""
+    remote_group_ids: Annotated[list[str] | None, Field(description="import: Keycloak group ids.")] = None
+
+
+class PlanApplyRequest(BaseModel):
+    selection: Annotated[
+        dict[str, str | None] | None,
+        Field(description="Item key -> action, or null for not applied; absent keys take their default."),
+    ] = None
+    confirm: Annotated[str | None, Field(description="The brake's phrase, when the selection trips it.")] = None
+
+
 MAX_LENGTH = 255  # the size of every text column these values end up in
+MAX_LIST = 10_000  # ids in one request body
 
 
 def _declared_uuid(info: FieldInfo) -> bool:
@@ -341,6 +433,39 @@ def _declared_uuid(info: FieldInfo) -> bool:
     if UUID_KIND in info.metadata:
         return True
     return any(get_origin(arg) is Annotated and UUID_KIND in get_args(arg) for arg in get_args(info.annotation))
+
+
+def _container(info: FieldInfo) -> type | None:
+    """list or dict when the field is declared as one (possibly `| None`)."""
+    for candidate in (info.annotation, *get_args(info.annotation)):
+        origin = get_origin(candidate)
+        if origin in (list, dict):
+            return origin
+    return None
+
+
+def _literal(info: FieldInfo) -> tuple[Any, ...]:
+    return get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
+
+
+def _list_problem(value: Any) -> str:
+    if not isinstance(value, list):
+        return f'Expected a list of items but got type "{type(value).__name__}".'
+    if len(value) > MAX_LIST:
+        return f"Ensure this field has no more than {MAX_LIST} elements."
+    if not all(isinstance(item, str) and 0 < len(item.strip()) <= MAX_LENGTH for item in value):
+        return f"Each item must be a non-blank string of at most {MAX_LENGTH} characters."
+    return ""
+
+
+def _mapping_problem(value: Any) -> str:
+    if not isinstance(value, dict):
+        return f'Expected a dictionary of items but got type "{type(value).__name__}".'
+    if len(value) > 10 * MAX_LIST:
+        return f"Ensure this field has no more than {10 * MAX_LIST} keys."
+    if not all(isinstance(item, str) or item is None for item in value.values()):
+        return "Each value must be an action name or null."
+    return ""
 
 
 def parse_body(shape: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
@@ -360,8 +485,27 @@ def parse_body(shape: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
                 problems[name] = [REQUIRED if data.get(name) is None else "This field may not be blank."]
             continue
         value = data[name]
+        container = _container(info)
         if value is None:
             values[name] = None
+        elif container is list:
+            problem = _list_problem(value)
+            if problem:
+                problems[name] = [problem]
+            else:
+                values[name] = [item.strip() for item in value]
+        elif container is dict:
+            problem = _mapping_problem(value)
+            if problem:
+                problems[name] = [problem]
+            else:
+                values[name] = value
+        elif _literal(info):
+            allowed = _literal(info)
+            if value not in allowed:
+                problems[name] = [f'"{value}" is not a valid choice.']
+            else:
+                values[name] = value
         elif _declared_uuid(info):
             parsed = parse_uuid(value) if value != "" else ""
             if parsed is None:
@@ -391,6 +535,10 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "TestConnectionResponse": TestConnectionOut,
     "TestConnectionError": TestConnectionErrorOut,
     "PullMembersResponse": PullMembersOut,
+    "Plan": PlanOut,
+    "PlanItem": PlanItemOut,
+    "PlanApplyResponse": PlanApplyOut,
+    "LinkSuggestion": LinkSuggestionOut,
     "Offering": OfferingOut,
     "OfferingRole": OfferingRoleOut,
     "Resource": ResourceOut,
@@ -403,9 +551,14 @@ REQUESTS: dict[str, type[BaseModel]] = {
         ImportRemoteGroupRequest,
         SetBackendIdRequest,
         OfferingKeycloakMembershipRequest,
+        PlanCreateRequest,
+        PlanApplyRequest,
     )
 }
-NAMES = {model.__name__: name for name, model in RESPONSES.items()} | {"MembershipState": "MembershipState"}
+NAMES = {model.__name__: name for name, model in RESPONSES.items()} | {
+    "MembershipState": "MembershipState",
+    "PlanItemOutcomeOut": "PlanItemOutcome",
+}
 
 
 def _openapi30(schema: Any) -> Any:

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from ..models import Offering, OfferingRole, Resource
+from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
 
 
 class Keep(enum.Enum):
@@ -44,3 +44,40 @@ class GrantAccess:
     scope_id: str
     username: str
     email: str = ""
+
+
+@dataclass(frozen=True)
+class ImportParams:
+    role: OfferingRole
+    resource: Resource | None
+    scope_id: str  # empty: each group gets its Keycloak name as scope id (so several can share role and resource)
+    remote_group_ids: list[str]
+
+
+@dataclass(frozen=True)
+class PreviewMembers:
+    offering: Offering
+    groups: list[OfferingKeycloakGroup]
+
+
+@dataclass(frozen=True)
+class PreviewImport:
+    offering: Offering
+    params: ImportParams
+
+
+@dataclass(frozen=True)
+class PreviewLinks:
+    offering: Offering
+    group_uuids: list[str] | None = None  # None: every suggestion
+
+
+Preview = PreviewMembers | PreviewImport | PreviewLinks
+
+
+@dataclass(frozen=True)
+class ApplySelection:
+    """Keys absent from `choices` take their default action; a key mapped to None is not applied."""
+
+    choices: dict[str, str | None]
+    confirm: str = ""

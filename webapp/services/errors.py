@@ -55,3 +55,11 @@ KEYCLOAK_NOT_ENABLED = "Keycloak integration is not enabled for this offering."
 OFFERING_NOT_FOUND = "Offering not found."
 REMOTE_GROUP_NOT_FOUND = "Remote group not found in Keycloak."
 REQUIRED = "This field is required."
+
+
+class Refused(ServiceError):
+    """A request that cannot be done as asked, said in one sentence (the API answers 400 {"detail": ...})."""
+
+
+class Conflict(ServiceError):
+    """Something else got there first or changed meanwhile (the API answers 409 {"detail": ...})."""

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
 from ..services.diff import local_groups, sync_status
+from ..services.remote import RemoteTree
 from ..services.subtree import offering_root_path
+from ..services.suggestions import Suggestion, link_suggestions
 from .helpers import attempt
 
 STATUS_LABELS = {
@@ -25,6 +27,7 @@ class DiffRow:
     status: str
     local: OfferingKeycloakGroup | None
     remote: RemoteGroup | None
+    suggestion: Suggestion | None = None
 
     @property
     def status_label(self) -> str:
@@ -60,6 +63,7 @@ class DiffPage:
     missing_root: str | None = None  # the offering group's expected path when it does not exist
     error: str = ""
     tree_roots: list[RemoteGroup] = field(default_factory=list)
+    suggested: int = 0  # local-only groups with a link suggestion
 
     @property
     def has_prev(self) -> bool:
@@ -75,6 +79,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
     root_path = None
     missing_root = None
     tree_roots: list[RemoteGroup] = []
+    suggested: dict[int, Suggestion] = {}
     compared = attempt(lambda: sync_status(offering))
     status = compared.value
     if status is None:
@@ -82,13 +87,14 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         rows = [DiffRow("local_only", local, None) for local in local_groups(offering)]
     else:
         rows = [DiffRow("synced", local, remote) for local, remote in status.synced]
-        rows += [DiffRow("local_only", local, None) for local in status.local_only]
+        all_remote = [remote for _, remote in status.synced] + status.remote_only
+        suggested = {s.group.id: s for s in link_suggestions(offering, RemoteTree(status.root, all_remote))}
+        rows += [DiffRow("local_only", local, None, suggested.get(local.id)) for local in status.local_only]
         rows += [DiffRow("broken", local, None) for local in status.broken]
         rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
         root_path = status.root.path if status.root else None
         missing_root = None if status.root else offering_root_path(offering)
         parent = status.root.id if status.root else None
-        all_remote = [remote for _, remote in status.synced] + status.remote_only
         tree_roots = sorted((g for g in all_remote if g.parent_id == parent), key=lambda g: g.name.lower())
 
     counts = {key: 0 for key in STATUS_LABELS}
@@ -114,4 +120,5 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         missing_root=missing_root,
         error=error,
         tree_roots=tree_roots,
+        suggested=len(suggested),
     )

@@ -10,9 +10,9 @@ from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering
 from ..services import groups as group_service
-from ..services import hierarchy, lookups, remote
+from ..services import hierarchy, lookups, plans, remote
 from ..services import pull as pull_service
-from ..services.commands import ChangeLink, ImportGroup
+from ..services.commands import ChangeLink, ImportGroup, ImportParams, PreviewImport
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
@@ -150,13 +150,11 @@ def group_bulk_import(offering_uuid: str) -> Response:
     if role_and_resource.value is None:
         return _back_to_groups(offering.uuid, role_and_resource.error, "error")
     role, resource = role_and_resource.value
-    imported, skipped = group_service.bulk_import(
-        current_user, offering, role, resource, form.remote_group_ids.data or []
-    )
-    message = f"Imported {len(imported)} group{'s' if len(imported) != 1 else ''}."
-    if skipped:
-        message += " Skipped: " + "; ".join(reason for _, reason in skipped)
-    return _back_to_groups(offering.uuid, message, "warning" if skipped else "success")
+    params = ImportParams(role, resource, "", form.remote_group_ids.data or [])
+    created = attempt(lambda: plans.create_plan(current_user, PreviewImport(offering, params)))
+    if created.value is None:
+        return _back_to_groups(offering.uuid, f"The import preview could not be made: {created.error}", "error")
+    return redirect_to(url_for("ui.plan_detail", offering_uuid=offering.uuid, plan_uuid=created.value.uuid))
 
 
 @ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/link", methods=["GET", "POST"])
@@ -170,8 +168,8 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
     form.backend_id.choices = [SelectChoice("", "— choose a Keycloak group —")] + [
         SelectChoice(g.id, g.path) for g in candidates.value or []
     ]
-    if not form.is_submitted():
-        form.backend_id.data = group.backend_id
+    if not form.is_submitted():  # a suggestion's "Link" comes with the suggested group chosen
+        form.backend_id.data = request.args.get("backend_id") or group.backend_id
     if form.validate_on_submit() and not error:
         linked = attempt(
             lambda: group_service.set_backend_id(current_user, group, ChangeLink(backend_id=form.backend_id.data))

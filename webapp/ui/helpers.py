@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
 from ..services import lookups
-from ..services.errors import ObjectNotFound, RemoteFailure, ServiceError, ValidationFailed
+from ..services.errors import Conflict, ObjectNotFound, RemoteFailure, ServiceError, ValidationFailed
 
 T = TypeVar("T")
 
@@ -37,7 +37,14 @@ class Outcome(Generic[T]):
 
     @property
     def status(self) -> int:
-        return 502 if isinstance(self.failure, RemoteFailure) else 400 if self.failure else 200
+        return status_of(self.failure) if self.failure else 200
+
+
+def status_of(failure: ServiceError) -> int:
+    """The HTTP status a service error answers with, in pages as in the API."""
+    if isinstance(failure, RemoteFailure):
+        return 502
+    return 409 if isinstance(failure, Conflict) else 400
 
 
 def attempt(operation: Callable[[], T]) -> Outcome[T]:

@@ -1,0 +1,219 @@
+"""/api/offering-keycloak-plans/ (plan → apply) and link suggestions. Thin: parse, call services/plans.py, dump."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from ..extensions import db
+from ..models import Offering, OfferingKeycloakGroup, Plan, PlanState
+from ..services import lookups, plans, suggestions
+from ..services.access import visible_groups
+from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
+from ..services.errors import REQUIRED, ObjectNotFound, ValidationFailed
+from ..services.uuids import parse_uuid
+from . import api_bp
+from .docs import (
+    declare,
+    detail,
+    error_refs,
+    json_response,
+    list_page_parameters,
+    offering_filter,
+    operation,
+    paged_list,
+    query,
+    ref,
+    string,
+)
+from .inputs import field_names, json_body
+from .pagination import paginated_response
+from .shapes import (
+    LinkSuggestionOut,
+    PlanApplyRequest,
+    PlanCreateRequest,
+    PlanItemOut,
+    PlanItemOutcomeOut,
+    PlanOut,
+    parse_body,
+)
+
+TAG, PREFIX = "offering-keycloak-plans", "offering_keycloak_plans"
+STATES = [state.value for state in PlanState]
+
+
+def _groups_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGroup]:
+    """The named groups; one the caller cannot see is a 404, one of another offering a 400."""
+    parsed = [parse_uuid(value) for value in uuids]
+    if any(value is None for value in parsed):
+        raise ValidationFailed.field("group_uuids", "Must be a list of valid UUIDs.")
+    wanted = list(dict.fromkeys(value for value in parsed if value))
+    found = {
+        group.uuid: group
+        for group in db.session.scalars(visible_groups(g.api_user).where(OfferingKeycloakGroup.uuid.in_(wanted)))
+    }
+    if len(found) != len(wanted):
+        raise ObjectNotFound()
+    elsewhere = [group.name for group in found.values() if group.offering_id != offering.id]
+    if elsewhere:
+        raise ValidationFailed.field("group_uuids", f"Not groups of this offering: {', '.join(elsewhere)}.")
+    return sorted(found.values(), key=lambda group: (group.name, group.uuid))
+
+
+def _preview(fields: dict[str, Any]) -> Preview:
+    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
+    kind = fields["kind"]
+    if kind == "members":
+        if not fields.get("group_uuids"):
+            raise ValidationFailed.field("group_uuids", REQUIRED)
+        return PreviewMembers(offering, _groups_of(offering, fields["group_uuids"]))
+    if kind == "links":
+        uuids = fields.get("group_uuids")
+        return PreviewLinks(offering, [group.uuid for group in _groups_of(offering, uuids)] if uuids else None)
+    problems = {name: [REQUIRED] for name in ("role_uuid", "remote_group_ids") if not fields.get(name)}
+    if problems:
+        raise ValidationFailed(problems)
+    with field_names(role="role_uuid", resource="resource_uuid"):
+        params = ImportParams(
+            lookups.role_of(offering, fields["role_uuid"]),
+            lookups.resource_of(offering, fields.get("resource_uuid")),
+            (fields.get("scope_id") or "").strip(),
+            fields["remote_group_ids"],
+        )
+    return PreviewImport(offering, params)
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_create",
+            "Preview changes: compute and store a plan (nothing else changes)",
+            TAG,
+            {"201": json_response("The plan.", ref("Plan")), **error_refs(400, 404, 502)},
+            body="PlanCreateRequest",
+        ),
+        **paged_list(
+            PREFIX,
+            TAG,
+            "Plan",
+            [
+                offering_filter(),
+                query("state", string(enum=STATES), "Only plans in this state."),
+                *list_page_parameters(),
+            ],
+            (400, 404),
+        ),
+    }
+)
+@api_bp.route("/offering-keycloak-plans/", methods=["GET", "POST"])
+def plan_list() -> tuple[Response, int] | Response:
+    if request.method == "POST":
+        fields = parse_body(PlanCreateRequest, json_body())
+        plan = plans.create_plan(g.api_user, _preview(fields))
+        return jsonify(PlanOut.dump(plan)), 201
+    plans.expire_open_plans()
+    query = plans.visible_plans(g.api_user).order_by(Plan.created.desc(), Plan.id.desc())
+    if "offering_uuid" in request.args:
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        query = query.where(Plan.offering_id == offering.id)
+    if state := request.args.get("state"):
+        if state not in STATES:
+            raise ValidationFailed.field("state", f'"{state}" is not one of: {", ".join(STATES)}.')
+        query = query.where(Plan.state == state)
+    return paginated_response(query, PlanOut.dump)
+
+
+@declare(lambda: detail(PREFIX, TAG, "Plan"))
+@api_bp.get("/offering-keycloak-plans/<uuid>/")
+def plan_detail(uuid: str) -> Response:
+    return jsonify(PlanOut.dump(plans.plan_page(g.api_user, uuid)))
+
+
+@declare(
+    lambda: paged_list(
+        f"{PREFIX}_items",
+        TAG,
+        "PlanItem",
+        [
+            query(
+                "action",
+                string(),
+                "A default action (add_local, …), unchanged, optional, skipped, or after apply an outcome "
+                "(applied, failed, not_selected). Absent: every item except the unchanged ones.",
+            ),
+            query("q", string(), "Substring of username, email, names, group name or remote path."),
+            *list_page_parameters(),
+        ],
+        (400, 404),
+    )
+)
+@api_bp.get("/offering-keycloak-plans/<uuid>/items/")
+def plan_items(uuid: str) -> Response:
+    plan = plans.plan_page(g.api_user, uuid)
+    found = plans.items_query(plan, request.args.get("action", "").strip(), request.args.get("q", ""))
+    return paginated_response(found, PlanItemOut.dump)
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_apply",
+            "Apply the chosen items of a plan, after checking that nothing changed since the preview",
+            TAG,
+            {
+                "200": json_response("What happened to each item.", ref("PlanApplyResponse")),
+                **error_refs(400, 404, 409, 502),
+            },
+            body="PlanApplyRequest",
+            body_required=False,
+        )
+    }
+)
+@api_bp.post("/offering-keycloak-plans/<uuid>/apply/")
+def plan_apply(uuid: str) -> Response:
+    plan = plans.plan_page(g.api_user, uuid)
+    fields = parse_body(PlanApplyRequest, json_body())
+    selection = ApplySelection(fields.get("selection") or {}, fields.get("confirm") or "")
+    result = plans.apply_plan(g.api_user, plan, selection)
+    return jsonify(
+        {
+            "plan_uuid": result.plan.uuid,
+            "state": result.plan.state,
+            "counts": result.counts,
+            "items": [PlanItemOutcomeOut.dump(item) for item in result.items],
+        }
+    )
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_discard",
+            "Discard a plan",
+            TAG,
+            {"204": {"description": "Discarded."}, **error_refs(400, 404, 409)},
+        )
+    }
+)
+@api_bp.post("/offering-keycloak-plans/<uuid>/discard/")
+def plan_discard(uuid: str) -> tuple[str, int]:
+    plans.discard_plan(g.api_user, plans.plan_page(g.api_user, uuid))
+    return "", 204
+
+
+@declare(
+    lambda: paged_list(
+        "offering_keycloak_groups_link_suggestions",
+        "offering-keycloak-groups",
+        "LinkSuggestion",
+        [offering_filter(True), *list_page_parameters()],
+        (400, 404, 502),
+    )
+)
+@api_bp.get("/offering-keycloak-groups/link_suggestions/")
+def group_link_suggestions() -> Response:
+    if not request.args.get("offering_uuid"):
+        raise ValidationFailed.field("offering_uuid", REQUIRED)
+    offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+    return paginated_response(suggestions.link_suggestions(offering), LinkSuggestionOut.dump)

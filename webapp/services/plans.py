@@ -1,0 +1,555 @@
+"""Plan → apply (PLAN-APPLY.md): compute a stored preview, let the manager choose per item, apply exactly that.
+
+A plan records what it was computed from (its fingerprint). Applying reads Keycloak and the register again
+and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone. One
+apply runs per offering at a time (the offering row is the lock), and an applied plan answers its result
+again instead of applying twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import Row, Select, Table, insert, select, update
+
+from ..extensions import db
+from ..models import (
+    Offering,
+    OfferingKeycloakGroup,
+    OfferingRole,
+    Plan,
+    PlanItem,
+    PlanKind,
+    PlanState,
+    Resource,
+    User,
+    utcnow,
+)
+from . import audit
+from .access import visible_offerings
+from .commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
+from .connection import gateway_for_offering
+from .errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
+from .plan_groups import apply_import, apply_link, check_import, current_fingerprint, import_items, link_items
+from .plan_members import REMOVE_REMOTE, apply_member_items, linked_groups, member_items, stale_reasons
+from .uuids import parse_uuid
+
+FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
+RESULT_ITEMS = 200
+BATCH_SIZE = 1000
+APPLIED, FAILED, NOT_SELECTED = "applied", "failed", "not_selected"
+
+ITEM_DEFAULTS: dict[str, Any] = {
+    "actions": [],
+    "default_action": None,
+    "destructive": False,
+    "where": "local",
+    "unchanged": False,
+    "group_id": None,
+    "group_uuid": "",
+    "group_name": "",
+    "membership_id": None,
+    "username": "",
+    "email": "",
+    "first_name": "",
+    "last_name": "",
+    "remote_user_id": "",
+    "remote_group_id": "",
+    "remote_path": "",
+    "scope_id": "",
+    "changes": {},
+    "note": "",
+    "chosen_action": None,
+    "outcome": None,
+    "message": "",
+}
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def clock(value: datetime) -> str:
+    return aware(value).strftime("%H:%M UTC")
+
+
+# -- create -------------------------------------------------------------------------------------------------
+
+
+def create_plan(actor: User, preview: Preview) -> Plan:
+    """Compute and store a plan; nothing else changes. Raises ValidationFailed / RemoteFailure."""
+    offering = preview.offering
+    fingerprint: dict[str, Any] = {}
+    params: dict[str, Any]
+    if isinstance(preview, PreviewMembers):
+        groups = linked_groups(preview.groups)
+        kind, params = PlanKind.MEMBERS, {"group_uuids": [group.uuid for group in groups]}
+        items = member_items(gateway_for_offering(offering), groups, fingerprint)
+    elif isinstance(preview, PreviewImport):
+        checked = check_import(preview.params)
+        kind, params = PlanKind.IMPORT, _import_params(checked)
+        items = import_items(offering, checked, fingerprint)
+    else:
+        kind, params = PlanKind.LINKS, {"group_uuids": preview.group_uuids}
+        items = link_items(offering, preview.group_uuids, fingerprint)
+    now = utcnow()
+    plan = Plan(
+        offering=offering,
+        kind=kind.value,
+        state=PlanState.OPEN.value,
+        created_by_id=actor.id,
+        created_by_name=actor.username,
+        expires=now + timedelta(seconds=int(current_app.config["PLAN_TTL_SECONDS"])),
+        params=params,
+    )
+    try:
+        db.session.add(plan)
+        db.session.flush()
+        summary, removals = _store_items(plan, items)
+        plan.fingerprint = fingerprint
+        plan.summary = summary
+        plan.brake = brake_for(plan, removals)
+        audit.record(actor, offering, "plan.created", plan, {"plan": plan.uuid, "kind": plan.kind, "summary": summary})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return plan
+
+
+def _import_params(params: ImportParams) -> dict[str, Any]:
+    return {
+        "role_uuid": params.role.uuid,
+        "resource_uuid": params.resource.uuid if params.resource else None,
+        "scope_id": params.scope_id,
+        "remote_group_ids": list(dict.fromkeys(params.remote_group_ids)),
+    }
+
+
+def _summary_key(item: dict[str, Any]) -> str:
+    if item["unchanged"]:
+        return "unchanged"
+    if item["default_action"]:
+        return str(item["default_action"])
+    return "optional" if item["actions"] else "skipped"
+
+
+def _store_items(plan: Plan, items: Any) -> tuple[dict[str, int], Counter[int]]:
+    table = cast(Table, PlanItem.__table__)
+    summary: Counter[str] = Counter()
+    removals: Counter[int] = Counter()  # the most a manager could remove from each group
+    batch: list[dict[str, Any]] = []
+    for position, item in enumerate(items, start=1):
+        row = ITEM_DEFAULTS | item | {"plan_id": plan.id, "position": position}
+        summary[_summary_key(row)] += 1
+        if REMOVE_REMOTE in row["actions"]:
+            removals[row["group_id"]] += 1
+        batch.append(row)
+        if len(batch) >= BATCH_SIZE:
+            db.session.execute(insert(table), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(table), batch)
+    return dict(summary), removals
+
+
+def brake_for(plan: Plan, removals: Counter[int]) -> dict[str, str] | None:
+    """The typed phrase a selection with these removals (per group id) needs, or None when it needs none."""
+    total = sum(removals.values())
+    if not total:
+        return None
+    limit = int(current_app.config["PLAN_REMOVAL_BRAKE"])
+    phrase = f"remove {total} member{'' if total == 1 else 's'}"
+    if total > limit:
+        return {"phrase": phrase, "reason": f"This removes {total} members from Keycloak, more than {limit} at once."}
+    for entry in plan.fingerprint.values():
+        removed = removals.get(entry.get("group_id", -1), 0)
+        if removed and removed * 10 > entry.get("members", 0):
+            return {
+                "phrase": phrase,
+                "reason": f"This removes {removed} of the {entry['members']} members of {entry['name']} in Keycloak, "
+                "more than 10 %.",
+            }
+    return None
+
+
+# -- read ---------------------------------------------------------------------------------------------------
+
+
+def expire_open_plans() -> int:
+    """Mark every open plan past its expiry as expired (the periodic sweep; reads call it too)."""
+    result = db.session.execute(
+        update(Plan)
+        .where(Plan.state == PlanState.OPEN.value, Plan.expires < utcnow())
+        .values(state=PlanState.EXPIRED.value),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def visible_plans(user: User) -> Select[Plan]:
+    return select(Plan).where(Plan.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id)))
+
+
+def plan_page(user: User, value: str) -> Plan:
+    plan_uuid = parse_uuid(value)
+    plan = plan_uuid and db.session.scalar(visible_plans(user).where(Plan.uuid == plan_uuid))
+    if not plan:
+        raise ObjectNotFound()
+    if plan.state == PlanState.OPEN.value and aware(plan.expires) < utcnow():
+        plan.state = PlanState.EXPIRED.value
+        db.session.commit()
+    return plan
+
+
+def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool = False) -> Select[PlanItem]:
+    """A plan's items in order; `action` filters by default action (or outcome after apply, or "unchanged")."""
+    query = select(PlanItem).where(PlanItem.plan_id == plan.id)
+    if action == "unchanged":
+        query = query.where(PlanItem.unchanged.is_(True))
+    elif action in ("skipped", "optional"):
+        query = query.where(PlanItem.unchanged.is_(False), PlanItem.default_action.is_(None))
+        query = query.where(PlanItem.note != "") if action == "skipped" else query
+    elif action in (APPLIED, FAILED, NOT_SELECTED):
+        query = query.where(PlanItem.outcome == action)
+    elif action:
+        query = query.where(PlanItem.default_action == action)
+    elif not show_unchanged:
+        query = query.where(PlanItem.unchanged.is_(False))
+    needle = q.strip()
+    if needle:
+        query = query.where(
+            PlanItem.username.icontains(needle, autoescape=True)
+            | PlanItem.email.icontains(needle, autoescape=True)
+            | PlanItem.first_name.icontains(needle, autoescape=True)
+            | PlanItem.last_name.icontains(needle, autoescape=True)
+            | PlanItem.group_name.icontains(needle, autoescape=True)
+            | PlanItem.remote_path.icontains(needle, autoescape=True)
+        )
+    return query.order_by(PlanItem.position)
+
+
+def plan_groups(plan: Plan) -> dict[int, OfferingKeycloakGroup]:
+    uuids = plan.params.get("group_uuids") or []
+    found = db.session.scalars(
+        select(OfferingKeycloakGroup).where(
+            OfferingKeycloakGroup.offering_id == plan.offering_id, OfferingKeycloakGroup.uuid.in_(uuids)
+        )
+    )
+    return {group.id: group for group in found}
+
+
+def preview_of(plan: Plan) -> Preview:
+    """The same preview again (for "Preview again"): the plan's parameters, looked up anew."""
+    offering = plan.offering
+    if plan.kind == PlanKind.MEMBERS.value:
+        groups = sorted(plan_groups(plan).values(), key=lambda group: (group.name, group.uuid))
+        if not groups:
+            raise ValidationFailed(["The groups of this preview no longer exist."])
+        return PreviewMembers(offering, groups)
+    if plan.kind == PlanKind.IMPORT.value:
+        params = plan.params
+        role = db.session.scalar(
+            select(OfferingRole).where(
+                OfferingRole.offering_id == offering.id, OfferingRole.uuid == params["role_uuid"]
+            )
+        )
+        resource = params.get("resource_uuid") and db.session.scalar(
+            select(Resource).where(Resource.offering_id == offering.id, Resource.uuid == params["resource_uuid"])
+        )
+        if role is None:
+            raise ValidationFailed(["The role of this preview no longer exists."])
+        return PreviewImport(
+            offering, ImportParams(role, resource or None, params.get("scope_id", ""), params["remote_group_ids"])
+        )
+    return PreviewLinks(offering, plan.params.get("group_uuids"))
+
+
+# -- discard ------------------------------------------------------------------------------------------------
+
+
+def discard_plan(actor: User, plan: Plan) -> None:
+    if plan.state == PlanState.APPLYING.value:
+        raise Conflict("This preview is being applied; it cannot be discarded now.")
+    if plan.state in FINISHED:
+        raise Refused("This preview was applied; there is nothing to discard.")
+    if plan.state != PlanState.DISCARDED.value:
+        plan.state = PlanState.DISCARDED.value
+        plan.finished = utcnow()
+        audit.record(actor, plan.offering, "plan.discarded", plan, {"plan": plan.uuid, "kind": plan.kind})
+        db.session.commit()
+
+
+# -- apply --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    counts: dict[str, int]
+    items: list[PlanItem]
+
+
+def recorded_result(plan: Plan) -> ApplyResult:
+    items = list(
+        db.session.scalars(
+            select(PlanItem)
+            .where(PlanItem.plan_id == plan.id, PlanItem.outcome.is_not(None))
+            .order_by(PlanItem.position)
+            .limit(RESULT_ITEMS)
+        )
+    )
+    counts = plan.result.get("counts") or {APPLIED: 0, FAILED: 0, NOT_SELECTED: 0}
+    return ApplyResult(plan, counts, items)
+
+
+def _choosable(plan: Plan) -> list[Row[Any]]:
+    columns = [
+        PlanItem.id,
+        PlanItem.key,
+        PlanItem.actions,
+        PlanItem.default_action,
+        PlanItem.group_id,
+        PlanItem.membership_id,
+        PlanItem.username,
+        PlanItem.email,
+        PlanItem.first_name,
+        PlanItem.last_name,
+        PlanItem.remote_user_id,
+        PlanItem.remote_group_id,
+        PlanItem.remote_path,
+        PlanItem.scope_id,
+    ]
+    query = select(*columns).where(PlanItem.plan_id == plan.id, PlanItem.unchanged.is_(False))
+    return cast(list[Row[Any]], list(db.session.execute(query.order_by(PlanItem.position)).all()))
+
+
+def resolve_selection(plan: Plan, rows: list[Row[Any]], selection: ApplySelection) -> list[tuple[Row[Any], str]]:
+    """(item, action) for every chosen item; a 400 on "selection" for unknown keys or actions not offered."""
+    by_key = {row.key: row for row in rows}
+    problems: list[str] = []
+    unknown = [key for key in selection.choices if key not in by_key]
+    if unknown:
+        offered_nothing = set(
+            db.session.scalars(select(PlanItem.key).where(PlanItem.plan_id == plan.id, PlanItem.key.in_(unknown[:500])))
+        )
+        really_unknown = [key for key in unknown if key not in offered_nothing]
+        if really_unknown:
+            problems.append(f"No item with key {', '.join(repr(k) for k in really_unknown[:5])} in this preview.")
+        for key in unknown:
+            if key in offered_nothing and selection.choices[key] is not None:
+                problems.append(f"Item {key!r} offers no action.")
+                break
+    chosen: list[tuple[Row[Any], str]] = []
+    for row in rows:
+        action = selection.choices.get(row.key, row.default_action)
+        if action is None:
+            continue
+        if not isinstance(action, str) or action not in (row.actions or []):
+            offered = ", ".join(row.actions or []) or "nothing"
+            problems.append(f"Item {row.key!r} does not offer {action!r}; it offers: {offered}.")
+            continue
+        chosen.append((row, action))
+    if problems:
+        raise ValidationFailed({"selection": problems[:10]})
+    return chosen
+
+
+def selection_brake(plan: Plan, selection: ApplySelection) -> dict[str, str] | None:
+    """The phrase this selection needs before it may be applied, or None."""
+    return _brake_of(plan, resolve_selection(plan, _choosable(plan), selection))
+
+
+def _brake_of(plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dict[str, str] | None:
+    return brake_for(plan, Counter(row.group_id for row, action in chosen if action == REMOVE_REMOTE))
+
+
+def check_brake(plan: Plan, chosen: list[tuple[Row[Any], str]], confirm: str) -> None:
+    brake = _brake_of(plan, chosen)
+    if brake is not None and confirm.strip() != brake["phrase"]:
+        raise ValidationFailed({"confirm": [f"Type '{brake['phrase']}' to confirm. {brake['reason']}"]})
+
+
+def apply_plan(actor: User, plan: Plan, selection: ApplySelection) -> ApplyResult:
+    if plan.state in FINISHED:
+        return recorded_result(plan)  # a second apply writes nothing
+    _check_open(plan)
+    rows = _choosable(plan)
+    chosen = resolve_selection(plan, rows, selection)
+    if not chosen:
+        raise ValidationFailed({"selection": ["Nothing is selected: choose at least one change to apply."]})
+    check_brake(plan, chosen, selection.confirm)
+    if not _claim(actor, plan):
+        return recorded_result(plan)  # applied meanwhile by a concurrent request (a double click)
+    try:
+        reasons = _stale_reasons(plan)
+    except ServiceError:
+        _release(plan)  # nothing was written: the preview can still be applied
+        raise
+    if reasons:
+        message = f"Keycloak changed since this preview: {'; '.join(reasons)}. Preview again."
+        _finish(plan, PlanState.STALE, {"error": message})
+        raise Conflict(message)
+    try:
+        outcomes = _execute(actor, plan, chosen)
+    except Exception as exc:
+        db.session.rollback()
+        words = exc.message if isinstance(exc, ServiceError) else "an unexpected error"
+        _finish(plan, PlanState.FAILED, {"error": f"The apply stopped: {words}."})
+        raise
+    return _record(actor, plan, rows, chosen, outcomes)
+
+
+def _check_open(plan: Plan) -> None:
+    if plan.state == PlanState.APPLYING.value:
+        raise Conflict(_running_words(plan))
+    if plan.state == PlanState.OPEN.value and aware(plan.expires) < utcnow():
+        plan.state = PlanState.EXPIRED.value
+        db.session.commit()
+    if plan.state == PlanState.EXPIRED.value:
+        raise Refused(f"This preview expired at {clock(plan.expires)}. Preview again.")
+    if plan.state == PlanState.STALE.value:
+        raise Conflict(plan.result.get("error") or "Keycloak changed since this preview. Preview again.")
+    if plan.state == PlanState.DISCARDED.value:
+        raise Refused("This preview was discarded. Preview again.")
+
+
+def _running_words(plan: Plan) -> str:
+    started = clock(plan.apply_started) if plan.apply_started else "just now"
+    return f"An apply by {plan.applied_by_name or 'someone'} is running for this offering since {started}: wait for it."
+
+
+def _claim(actor: User, plan: Plan) -> bool:
+    """Take the offering's apply slot; False when the plan was applied meanwhile. The UPDATE locks the offering
+    row (PostgreSQL) or the database (SQLite) until commit, so two applies cannot both see the slot free."""
+    db.session.execute(update(Offering).where(Offering.id == plan.offering_id).values(modified=Offering.modified))
+    db.session.refresh(plan)
+    if plan.state in FINISHED:
+        db.session.rollback()
+        return False
+    if plan.state != PlanState.OPEN.value:
+        db.session.rollback()
+        _check_open(plan)
+    timeout = timedelta(seconds=int(current_app.config["PLAN_APPLY_TIMEOUT_SECONDS"]))
+    for other in db.session.scalars(
+        select(Plan).where(Plan.offering_id == plan.offering_id, Plan.state == PlanState.APPLYING.value)
+    ):
+        if other.apply_started and aware(other.apply_started) + timeout < utcnow():
+            other.state = PlanState.FAILED.value
+            other.finished = utcnow()
+            other.result = {**other.result, "error": "Timed out: the apply did not finish."}
+            continue
+        words = _running_words(other)
+        db.session.rollback()
+        raise Conflict(words)
+    plan.state = PlanState.APPLYING.value
+    plan.applied_by_name = actor.username
+    plan.apply_started = utcnow()
+    db.session.commit()
+    return True
+
+
+def _release(plan: Plan) -> None:
+    db.session.rollback()
+    plan.state = PlanState.OPEN.value
+    plan.apply_started = None
+    db.session.commit()
+
+
+def _finish(plan: Plan, state: PlanState, result: dict[str, Any]) -> None:
+    plan.state = state.value
+    plan.finished = utcnow()
+    plan.result = {**plan.result, **result}
+    db.session.commit()
+
+
+def _stale_reasons(plan: Plan) -> list[str]:
+    if plan.kind == PlanKind.MEMBERS.value:
+        groups = plan_groups(plan)
+        missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
+        if missing:
+            return [f"{name}: the local group no longer exists" for name in missing]
+        return stale_reasons(gateway_for_offering(plan.offering), list(groups.values()), plan.fingerprint)
+    now = current_fingerprint(plan.offering)["offering"]
+    before = plan.fingerprint.get("offering", {})
+    if now["remote"] != before.get("remote"):
+        return [f"the groups under the offering's group changed ({before.get('groups')} → {now['groups']} groups)"]
+    if now["local"] != before.get("local"):
+        return ["the local groups changed"]
+    return []
+
+
+def _execute(actor: User, plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dict[int, tuple[bool, str]]:
+    """{item id: (applied, message)} for each chosen item."""
+    if plan.kind == PlanKind.MEMBERS.value:
+        outcomes = apply_member_items(gateway_for_offering(plan.offering), plan_groups(plan), chosen)
+        return {outcome.item_id: (outcome.ok, outcome.message) for outcome in outcomes}
+    results: dict[int, tuple[bool, str]] = {}
+    preview = preview_of(plan)
+    groups = {
+        group.id: group
+        for group in db.session.scalars(
+            select(OfferingKeycloakGroup).where(OfferingKeycloakGroup.offering_id == plan.offering_id)
+        )
+    }
+    for row, _action in chosen:
+        try:
+            if isinstance(preview, PreviewImport):
+                message = apply_import(actor, plan.offering, preview.params, row)
+            else:
+                message = apply_link(actor, groups.get(row.group_id), row)
+            results[row.id] = (True, message)
+        except (ValidationFailed, RemoteFailure, Refused, Conflict) as exc:
+            db.session.rollback()
+            results[row.id] = (False, exc.message)
+    return results
+
+
+def _record(
+    actor: User,
+    plan: Plan,
+    rows: list[Row[Any]],
+    chosen: list[tuple[Row[Any], str]],
+    outcomes: dict[int, tuple[bool, str]],
+) -> ApplyResult:
+    action_of = {row.id: action for row, action in chosen}
+    updates = []
+    counts = {APPLIED: 0, FAILED: 0, NOT_SELECTED: 0}
+    by_action: Counter[str] = Counter()
+    deselected_defaults = 0
+    for row in rows:
+        if not row.actions:
+            continue  # skipped items offer nothing: no outcome
+        action = action_of.get(row.id)
+        if action is None:
+            outcome, message = NOT_SELECTED, ""
+            deselected_defaults += row.default_action is not None
+        else:
+            ok, message = outcomes.get(row.id, (False, "Not carried out."))
+            outcome = APPLIED if ok else FAILED
+            if ok:
+                by_action[action] += 1
+        counts[outcome] += 1
+        updates.append({"id": row.id, "chosen_action": action, "outcome": outcome, "message": message[:2000]})
+    for start in range(0, len(updates), BATCH_SIZE):
+        db.session.execute(update(PlanItem), updates[start : start + BATCH_SIZE])
+    partial = counts[FAILED] > 0 or deselected_defaults > 0
+    state = PlanState.PARTIALLY_APPLIED if partial else PlanState.APPLIED
+    state = PlanState.FAILED if counts[APPLIED] == 0 else state
+    details = {
+        "plan": plan.uuid,
+        "kind": plan.kind,
+        "selected": len(chosen),
+        "total_items": len(rows),
+        "counts": counts,
+        "by_action": dict(by_action),
+        "partial": partial,
+    }
+    audit.record(actor, plan.offering, "plan.applied", plan, details)
+    _finish(plan, state, {"counts": counts, "selected": len(chosen), "partial": partial, "by_action": dict(by_action)})
+    return recorded_result(plan)
