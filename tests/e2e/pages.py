@@ -49,5 +49,41 @@ class GroupsPage:
         for name in remote_names:
             self.row(name).get_by_role("checkbox").check()
         self.page.locator(".bulk-panel").get_by_label("Role").select_option(label=role)
-        self.page.get_by_role("button", name="Import selected").click()
-        expect(self.page.locator(".toast").filter(has_text=f"Imported {len(remote_names)} groups")).to_be_visible()
+        self.page.get_by_role("button", name="Preview import of selected").click()
+        plan = PlanPage(self.page)
+        expect(plan.summary()).to_have_text(f"+{len(remote_names)} to import")
+        plan.apply(len(remote_names))
+        expect(plan.result_heading()).to_have_text(f"Applied: {len(remote_names)} import")
+        self.page.get_by_role("link", name="Back to groups").click()
+        expect(self.page.get_by_role("table")).to_be_visible()
+
+
+class PlanPage:
+    """The preview of a plan and, after Apply, its result page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def heading(self) -> Locator:
+        return self.page.locator("#plan-heading")
+
+    def summary(self) -> Locator:
+        return self.page.locator("#plan-summary")
+
+    def include(self, label: str) -> Locator:
+        return self.page.get_by_label(f"Include: {label}")
+
+    def choose(self, username: str, action: str) -> None:
+        row = self.page.locator("table.plan-items tbody tr").filter(has_text=username)
+        row.get_by_label(action).check()
+
+    def apply_button(self) -> Locator:
+        return self.page.locator("#apply-button")
+
+    def apply(self, count: int) -> None:
+        button = self.apply_button()
+        expect(button).to_have_text(f"Apply {count} change{'' if count == 1 else 's'}")
+        button.click()
+
+    def result_heading(self) -> Locator:
+        return self.page.locator("#result-heading")

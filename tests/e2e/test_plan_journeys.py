@@ -1,0 +1,126 @@
+"""Review before every change, in Chromium against a real Keycloak: preview → deselect → apply → result,
+a preview gone stale, the removal brake, the whole flow without JavaScript, and names made of HTML."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.factories import PASSWORD
+from webapp.extensions import db
+from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole
+
+from .conftest import LiveApp
+from .pages import GroupsPage, LoginPage, PlanPage
+
+ROOT = "/offerings/e2e-offering"
+
+
+def linked_group(live: LiveApp, name: str, members: list[str]) -> tuple[str, str]:
+    """A Keycloak group with members, imported locally; returns (local uuid, Keycloak id)."""
+    remote_id = live.realm.add_path(f"{ROOT}/{name}")
+    for username in members:
+        live.realm.add_member(remote_id, live.realm.add_user(username, f"{username}@example.org", username.title()))
+    with live.app.app_context():  # type: ignore[attr-defined]
+        role = db.session.query(OfferingRole).one()
+        group = OfferingKeycloakGroup(
+            offering_id=role.offering_id, role_id=role.id, scope_id=name, name=name, backend_id=remote_id
+        )
+        db.session.add(group)
+        db.session.commit()
+        return group.uuid, remote_id
+
+
+def registered(live: LiveApp) -> dict[str, str]:
+    with live.app.app_context():  # type: ignore[attr-defined]
+        return {m.username: m.state for m in db.session.query(OfferingKeycloakMembership)}
+
+
+def open_preview(page: Page, live: LiveApp, name: str) -> PlanPage:
+    groups = GroupsPage(page, live.url, live.offering_uuid).open()
+    groups.row(name).filter(has_text="Synced").get_by_role("button", name=f"Preview sync of {name}").click()
+    plan = PlanPage(page)
+    expect(plan.heading()).to_have_text("Preview: pull members into 1 group")
+    return plan
+
+
+def test_preview_deselect_apply_result(page: Page, live_app: LiveApp) -> None:
+    linked_group(live_app, "alpha", ["ann", "ben", "cid"])
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    plan = open_preview(page, live_app, "alpha")
+    expect(plan.summary()).to_have_text("+3 to add")
+    assert registered(live_app) == {}  # the preview wrote nothing
+    expect(page.get_by_role("group", name="Include: add ben to alpha here")).to_be_visible()
+    plan.choose("ben", "Leave as is")
+    expect(page.locator("#apply-why")).to_have_text("")  # recounted in place
+    plan.apply(2)
+    expect(plan.result_heading()).to_have_text("Partly applied: 2 add here")
+    expect(plan.result_heading()).to_be_focused()
+    expect(page.get_by_role("table")).to_contain_text("Not selected")
+    assert registered(live_app) == {"ann": "active", "cid": "active"}
+    page.get_by_role("link", name="View in Activity").click()
+    expect(page.get_by_role("table")).to_contain_text("plan.applied")
+
+
+def test_a_stale_preview_changes_nothing(page: Page, live_app: LiveApp) -> None:
+    _uuid, remote_id = linked_group(live_app, "beta", ["dan"])
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    plan = open_preview(page, live_app, "beta")
+    live_app.realm.add_member(remote_id, live_app.realm.add_user("eve", "eve@example.org"))  # type: ignore[attr-defined]
+    plan.apply(1)
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Keycloak changed since this preview: beta: 2 members in Keycloak, 1 at preview. Preview again."
+    )
+    assert registered(live_app) == {}
+    page.get_by_role("alert").get_by_role("button", name="Preview again").click()
+    expect(PlanPage(page).summary()).to_have_text("+2 to add")
+
+
+def test_removing_members_from_keycloak_needs_the_typed_phrase(page: Page, live_app: LiveApp) -> None:
+    _uuid, remote_id = linked_group(live_app, "gamma", ["fay", "gus"])
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    plan = open_preview(page, live_app, "gamma")
+    plan.choose("fay", "− Remove from Keycloak")
+    plan.choose("gus", "− Remove from Keycloak")
+    plan.apply(2)
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Remove 2 members from Keycloak?")
+    dialog.get_by_label("Type remove 2 members to confirm").fill("remove 2 members")
+    dialog.get_by_role("button", name="Remove from Keycloak and apply").click()
+    expect(plan.result_heading()).to_have_text("Applied: 2 remove from keycloak")
+    assert live_app.realm.group_members(remote_id) == []  # type: ignore[attr-defined]
+    assert registered(live_app) == {}
+
+
+def test_without_javascript_import_preview_apply_and_result(chromium, live_app: LiveApp) -> None:
+    live_app.realm.add_path(f"{ROOT}/delta")  # type: ignore[attr-defined]
+    linked_group(live_app, "epsilon", ["hal"])
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+        groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+        groups.bulk_import(["delta"], role="member")
+        expect(groups.row("delta").filter(has_text="Synced")).to_be_visible()
+        plan = open_preview(page, live_app, "epsilon")
+        plan.apply(1)
+        expect(plan.result_heading()).to_have_text("Applied: 1 add here")
+        assert registered(live_app) == {"hal": "active"}
+    finally:
+        context.close()
+
+
+def test_names_made_of_html_stay_text_in_plan_and_result(page: Page, live_app: LiveApp) -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    live_app.realm.add_path(f"{ROOT}/{evil}")  # type: ignore[attr-defined]
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+    groups.row(evil).get_by_role("checkbox").check()
+    page.locator(".bulk-panel").get_by_label("Role").select_option(label="member")
+    page.get_by_role("button", name="Preview import of selected").click()
+    expect(page.locator("table.plan-items")).to_contain_text(evil)
+    assert page.locator("table.plan-items img").count() == 0
+    PlanPage(page).apply(1)
+    expect(page.get_by_role("table")).to_contain_text(evil)
+    assert page.locator("table img").count() == 0 and dialogs == []
