@@ -43,9 +43,10 @@ run: install db
 	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
 	  data=$$($(BIN)/python scripts/seed_demo.py) && \
 	  $(BIN)/flask load-data "$$data" && \
+	  $(BIN)/python scripts/seed_demo.py drift && \
 	  echo "" && \
 	  echo "  Offering Keycloak Groups is at http://$(HOST):$(PORT)/" && \
-	  echo "  Log in as admin / $${OKG_DEMO_PASSWORD:-demo-admin}" && \
+	  echo "  Log in as admin / $${OKG_DEMO_PASSWORD:-demo-admin} (staff) or manager / $${OKG_DEMO_MANAGER_PASSWORD:-demo-manager} (manages HPC Cluster)" && \
 	  echo "  Keycloak admin console: $$KEYCLOAK_URL/admin/ ($$KEYCLOAK_ADMIN / $$KEYCLOAK_ADMIN_PASSWORD), realm okg-demo" && \
 	  echo "" && \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)

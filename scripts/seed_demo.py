@@ -1,6 +1,9 @@
-"""Prepare the `make run` demo: a realm in the local Keycloak, then the app's users and offering.
+"""Prepare the `make run` demo: a realm in the local Keycloak, then the app's users and offering, then
+(`seed_demo.py drift`, after load-data) local groups and members that differ from Keycloak both ways, so a
+newcomer has something to review at once.
 
-Idempotent: an existing demo realm is left as it is, and load-data upserts by uuid.
+Idempotent: an existing demo realm only gets the users it lacks, load-data upserts by uuid, and the drift
+is seeded only into an offering that has no groups yet.
 Reads KEYCLOAK_URL / KEYCLOAK_ADMIN / KEYCLOAK_ADMIN_PASSWORD (printed by scripts/keycloak-dev start).
 """
 
@@ -16,6 +19,10 @@ import requests
 REALM = "okg-demo"
 DEMO_ADMIN = "admin"
 DEMO_PASSWORD = os.environ.get("OKG_DEMO_PASSWORD", "demo-admin")
+DEMO_MANAGER = "manager"
+DEMO_MANAGER_PASSWORD = os.environ.get("OKG_DEMO_MANAGER_PASSWORD", "demo-manager")
+OFFERING_UUID = "0b9d2a4c6e8f4a1b9c3d5e7f9a1b3c5d"
+ROOT = "/offerings/hpc-cluster"
 DATA_FILE = Path(__file__).resolve().parent.parent / "instance" / "demo-data.json"
 
 REALM_REPRESENTATION = {
@@ -64,6 +71,9 @@ REALM_REPRESENTATION = {
             ("bobby", ["/offerings/hpc-cluster/gpu-users"]),
             ("carol", ["/offerings/hpc-cluster/hpc-admins/cluster-a-admins"]),
             ("dave", []),
+            ("erin", ["/offerings/hpc-cluster/hpc-users"]),  # in Keycloak, not registered here
+            ("grace", []),  # registered here as pending; her account exists now
+            ("ivan", ["/offerings/hpc-cluster/hpc-users"]),  # flagged as removed here, back in the group
         ]
     ],
 }
@@ -71,7 +81,10 @@ REALM_REPRESENTATION = {
 
 def demo_data(url: str, admin: str, password: str) -> dict:
     return {
-        "users": [{"username": DEMO_ADMIN, "password": DEMO_PASSWORD, "email": "admin@example.org", "is_staff": True}],
+        "users": [
+            {"username": DEMO_ADMIN, "password": DEMO_PASSWORD, "email": "admin@example.org", "is_staff": True},
+            {"username": DEMO_MANAGER, "password": DEMO_MANAGER_PASSWORD, "email": "manager@example.org"},
+        ],
         "organizations": [
             {"uuid": "5f0c6d8e9a7b4c1d8e2f3a4b5c6d7e8f", "name": "Demo University", "slug": "demo-uni", "managers": []}
         ],
@@ -81,7 +94,7 @@ def demo_data(url: str, admin: str, password: str) -> dict:
                 "organization": "5f0c6d8e9a7b4c1d8e2f3a4b5c6d7e8f",
                 "name": "HPC Cluster",
                 "slug": "hpc-cluster",
-                "managers": [],
+                "managers": [DEMO_MANAGER],
                 "keycloak": {
                     "enabled": True,
                     "url": url,
@@ -138,14 +151,82 @@ def ensure_realm(url: str, admin: str, password: str) -> None:
     token.raise_for_status()
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     if requests.get(f"{url}/admin/realms/{REALM}", headers=headers, timeout=30).status_code == 200:
-        print(f"Demo realm {REALM!r} already exists; leaving it as it is.", file=sys.stderr)
+        body = {"ifResourceExists": "SKIP", "users": REALM_REPRESENTATION["users"]}
+        added = requests.post(f"{url}/admin/realms/{REALM}/partialImport", json=body, headers=headers, timeout=60)
+        added.raise_for_status()
+        print(f"Demo realm {REALM!r} already exists; added the demo users it lacked.", file=sys.stderr)
         return
     response = requests.post(f"{url}/admin/realms", json=REALM_REPRESENTATION, headers=headers, timeout=60)
     response.raise_for_status()
     print(f"Created demo realm {REALM!r} with nested groups and users.", file=sys.stderr)
 
 
+def seed_drift() -> None:
+    """Local groups and members that differ from the demo realm in every way a plan knows about."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.keycloak import gateway_for
+    from webapp.models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole
+    from webapp.services.connection import connection_settings
+
+    app = create_app()
+    with app.app_context():
+        offering = db.session.query(Offering).filter_by(uuid=OFFERING_UUID).one()
+        if db.session.query(OfferingKeycloakGroup).filter_by(offering_id=offering.id).count():
+            print("The demo offering already has groups; drift left as it is.", file=sys.stderr)
+            return
+        gateway = gateway_for(connection_settings(offering))
+        roles = {role.name: role for role in db.session.query(OfferingRole).filter_by(offering_id=offering.id)}
+        user_ids = {name: (gateway.find_user_by_username(name) or None) for name in ("alice", "bob", "ivan")}
+
+        def group(name: str, role: str, linked: bool, origin: GroupOrigin) -> OfferingKeycloakGroup:
+            backend_id = gateway.get_group_by_path(f"{ROOT}/{name}").id if linked else ""
+            item = OfferingKeycloakGroup(
+                offering=offering,
+                role=roles[role],
+                scope_id=name if role == "user" else "",
+                name=name,
+                backend_id=backend_id,
+                origin=origin.value,
+            )
+            db.session.add(item)
+            return item
+
+        users = group("hpc-users", "user", True, GroupOrigin.IMPORTED)
+        admins = group("hpc-admins", "admin", True, GroupOrigin.IMPORTED)
+        group("gpu-users", "user", False, GroupOrigin.CREATED)  # its same-name twin in Keycloak is remote only
+
+        def member(target: OfferingKeycloakGroup, name: str, state: str, email: str = "") -> None:
+            remote = user_ids.get(name)
+            db.session.add(
+                OfferingKeycloakMembership(
+                    group=target,
+                    username=name,
+                    state=state,
+                    email=email or f"{name}@example.org",
+                    first_name=name.title(),
+                    last_name="Demo",
+                    keycloak_user_id=remote.id if remote else "",
+                )
+            )
+
+        member(users, "alice", "active", email="alice@old.example.org")  # Keycloak has another email
+        member(users, "bob", "active")
+        member(users, "frank", "active")  # left the Keycloak group
+        member(users, "grace", "pending")  # her account exists now
+        member(users, "heidi", "pending")  # no Keycloak account yet
+        member(users, "ivan", "removed_remotely")  # back in the Keycloak group
+        member(admins, "bob", "active")
+        member(admins, "carol", "active")  # only in a subgroup in Keycloak
+        db.session.commit()
+        print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["drift"]:
+        seed_drift()
+        return
     url = os.environ["KEYCLOAK_URL"].rstrip("/")
     admin = os.environ.get("KEYCLOAK_ADMIN", "admin")
     password = os.environ.get("KEYCLOAK_ADMIN_PASSWORD", "admin")

@@ -17,6 +17,7 @@ from .models import User
 from .services.accounts import create_token
 from .services.loader import LoadError, load_data
 from .services.periodic import RunSummary, reconcile, sync_pending
+from .services.plans import expire_open_plans
 from .services.secrets import rotate_secrets
 
 INTERVAL = re.compile(r"^(\d+)\s*([smhd]?)$")
@@ -39,6 +40,11 @@ def _report(name: str, summary: RunSummary) -> None:
     )
     for error in summary.errors:
         click.echo(f"  error: {error}", err=True)
+
+
+def _expire_plans() -> None:
+    """The expiry sweep of previews (reads mark them too; this keeps the list filters true)."""
+    click.echo(f"plans: {expire_open_plans()} previews expired")
 
 
 def init_app(app: Flask) -> None:
@@ -84,6 +90,7 @@ def init_app(app: Flask) -> None:
     def reconcile_command() -> None:
         """Flag active members removed in Keycloak, and clear the flag for those who are back."""
         _report("reconcile", reconcile())
+        _expire_plans()
 
     @app.cli.command("worker")
     @click.option("--interval", default="15m", show_default=True, help="Time between runs, e.g. 30s, 15m, 1h.")
@@ -95,6 +102,7 @@ def init_app(app: Flask) -> None:
             started = time.monotonic()
             _report("sync-pending", sync_pending())
             _report("reconcile", reconcile())
+            _expire_plans()
             if once:
                 return
             try:

@@ -79,12 +79,10 @@
     form.querySelectorAll('input[name^="pick:"]:checked').forEach(function (input) {
       if (input.value) count += 1;
     });
-    var label = document.getElementById("apply-count");
-    var plural = document.getElementById("apply-plural");
+    var label = document.getElementById("apply-label");
     var button = document.getElementById("apply-button");
     var why = document.getElementById("apply-why");
-    if (label) label.textContent = String(count);
-    if (plural) plural.textContent = count === 1 ? "" : "s";
+    if (label) label.textContent = "Apply " + count + " change" + (count === 1 ? "" : "s");
     if (button) button.disabled = count === 0;
     if (why) why.textContent = count === 0 ? "Nothing is selected." : "";
   });
