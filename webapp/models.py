@@ -298,4 +298,5 @@ class PlanItem(Model):
     __table_args__ = (
         UniqueConstraint("plan_id", "key", name="uq_plan_item_key"),
         Index("ix_plan_item_plan_position", "plan_id", "position"),
+        Index("ix_plan_item_plan_unchanged_position", "plan_id", "unchanged", "position"),  # the default page
     )

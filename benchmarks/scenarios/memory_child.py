@@ -1,9 +1,10 @@
 """Child process of the peak-memory scenario: one pull (or one plain fetch) in a fresh interpreter.
 
-    python -m benchmarks.scenarios.memory_child ours|ours-tracemalloc DATABASE GROUP_UUID WARM_UUID PAGE_SIZE
+    python -m benchmarks.scenarios.memory_child ours|ours-tracemalloc|plan DATABASE GROUP_UUID WARM_UUID PAGE_SIZE
     python -m benchmarks.scenarios.memory_child floor SERVER_URL REMOTE_GROUP_ID PAGE_SIZE
 
 MODE: ``ours`` (pull_members; peak RSS), ``ours-tracemalloc`` (pull_members; Python allocation peak),
+``plan`` (a members plan of the group, stored; peak RSS),
 ``floor`` (the same members fetched with plain ``requests`` and kept as a list; peak RSS).
 Prints one JSON line.
 """
@@ -23,7 +24,9 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, User
+from webapp.services import plans
 from webapp.services import pull as members
+from webapp.services.commands import PreviewMembers
 
 from ..harness import KeycloakCounter, SqlCounter, build_app, gateway_of
 from ..seed import MANAGER, PlainKeycloak
@@ -42,7 +45,9 @@ def current_rss() -> int:
     return 0
 
 
-def measure_ours(database: Path, group_uuid: str, warm_uuid: str, page_size: int, trace: bool) -> dict[str, Any]:
+def measure_ours(
+    database: Path, group_uuid: str, warm_uuid: str, page_size: int, trace: bool, plan: bool = False
+) -> dict[str, Any]:
     app = build_app(database, keycloak_page_size=page_size)
     with app.app_context():
         sql = SqlCounter(db.engine)
@@ -61,7 +66,11 @@ def measure_ours(database: Path, group_uuid: str, warm_uuid: str, page_size: int
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        result = members.pull_members(actor, group)
+        if plan:
+            stored = plans.create_plan(actor, PreviewMembers(group.offering, [group]))
+            result: dict[str, Any] = {"plan_uuid": stored.uuid, "summary": stored.summary}
+        else:
+            result = members.pull_members(actor, group).as_dict()
         elapsed = time.perf_counter() - started
         traced_peak = tracemalloc.get_traced_memory()[1] if trace else None
     return {
@@ -72,7 +81,7 @@ def measure_ours(database: Path, group_uuid: str, warm_uuid: str, page_size: int
         "tracemalloc_peak": traced_peak,
         "sql_statements": sql.count - sql_before,
         "keycloak_requests": keycloak.count - kc_before,
-        "result": result.as_dict(),
+        "result": result,
     }
 
 
@@ -100,7 +109,9 @@ def main(argv: list[str]) -> None:
     if mode == "floor":
         data = measure_floor(argv[1], argv[2], int(argv[3]))
     else:
-        data = measure_ours(Path(argv[1]), argv[2], argv[3], int(argv[4]), trace=mode == "ours-tracemalloc")
+        data = measure_ours(
+            Path(argv[1]), argv[2], argv[3], int(argv[4]), trace=mode == "ours-tracemalloc", plan=mode == "plan"
+        )
     print(json.dumps(data))
 
 

@@ -79,11 +79,13 @@ def upgrade():
     )
     with op.batch_alter_table('plan_item', schema=None) as batch_op:
         batch_op.create_index('ix_plan_item_plan_position', ['plan_id', 'position'], unique=False)
+        batch_op.create_index('ix_plan_item_plan_unchanged_position', ['plan_id', 'unchanged', 'position'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('plan_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_plan_item_plan_unchanged_position')
         batch_op.drop_index('ix_plan_item_plan_position')
 
     op.drop_table('plan_item')

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,7 +21,8 @@ from ..extensions import db
 from ..keycloak import KeycloakError, KeycloakGateway, NotFound, RemoteUser
 from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, new_uuid, utcnow
 from .connection import call_keycloak
-from .errors import REMOTE_GROUP_NOT_FOUND, ServiceError, ValidationFailed
+from .errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ServiceError, ValidationFailed
+from .prefetch import prefetched
 from .subtree import keycloak_id
 
 ADD_LOCAL, UPDATE_LOCAL, ACTIVATE_LOCAL, FLAG_REMOVED = "add_local", "update_local", "activate_local", "flag_removed"
@@ -32,19 +34,17 @@ PENDING, ACTIVE, REMOVED = (state.value for state in MembershipState)
 COMPARED = ("email", "first_name", "last_name")
 
 Item = dict[str, Any]
+NOT_REGISTERED = "In the Keycloak group, not in the local register."
 
 
-@dataclass
-class GroupMembers:
-    """One group's members as Keycloak and the local register see them right now."""
+def remote_fingerprint(remote: dict[str, RemoteUser]) -> dict[str, Any]:
+    lines = sorted(f"{u.id}\t{k}\t{u.email}\t{u.first_name}\t{u.last_name}" for k, u in remote.items())
+    return {"remote": _digest(lines), "members": len(lines)}
 
-    remote: dict[str, RemoteUser]  # by lower-case username
-    local: list[Row[Any]]
 
-    def fingerprint(self) -> dict[str, Any]:
-        remote = sorted(f"{u.id}\t{k}\t{u.email}\t{u.first_name}\t{u.last_name}" for k, u in self.remote.items())
-        local = sorted("\t".join(str(value) for value in row) for row in self.local)
-        return {"remote": _digest(remote), "members": len(remote), "local": _digest(local), "rows": len(local)}
+def local_fingerprint(rows: list[Row[Any]]) -> dict[str, Any]:
+    lines = sorted("\t".join(str(value) for value in row) for row in rows)
+    return {"local": _digest(lines), "rows": len(lines)}
 
 
 def _digest(lines: Iterable[str]) -> str:
@@ -66,37 +66,46 @@ def linked_groups(groups: list[OfferingKeycloakGroup]) -> list[OfferingKeycloakG
     return groups
 
 
-def read_members(gateway: KeycloakGateway, group: OfferingKeycloakGroup) -> GroupMembers:
+def local_rows(group: OfferingKeycloakGroup) -> list[Row[Any]]:
     model = OfferingKeycloakMembership
-
-    def load() -> dict[str, RemoteUser]:
-        found: dict[str, RemoteUser] = {}
-        for page in gateway.iter_group_members(group.backend_id, label=group.name):
-            for user in page:
-                found.setdefault(user.username.lower(), user)
-        return found
-
-    try:
-        remote = call_keycloak(f"Reading the members of {group.name} in Keycloak failed", load)
-    except NotFound as exc:
-        raise ValidationFailed.field("group_uuids", f"{group.name}: {REMOTE_GROUP_NOT_FOUND}") from exc
-    local = db.session.execute(
+    query = (
         select(model.username, model.state, model.email, model.first_name, model.last_name)
         .add_columns(model.keycloak_user_id, model.id)
         .where(model.group_id == group.id)
         .order_by(model.username)
-    ).all()
-    return GroupMembers(remote, list(local))
+    )
+    return list(db.session.execute(query).all())
+
+
+def remote_pages(gateway: KeycloakGateway, group: OfferingKeycloakGroup) -> Iterator[list[RemoteUser]]:
+    """The group's member pages, fetched ahead in a thread; failures in words."""
+    try:
+        yield from prefetched(gateway.iter_group_members(group.backend_id, label=group.name))
+    except NotFound as exc:
+        raise ValidationFailed.field("group_uuids", f"{group.name}: {REMOTE_GROUP_NOT_FOUND}") from exc
+    except KeycloakError as exc:
+        raise RemoteFailure(f"Reading the members of {group.name} in Keycloak failed", exc.message) from exc
+
+
+def read_remote(gateway: KeycloakGateway, group: OfferingKeycloakGroup) -> dict[str, RemoteUser]:
+    found: dict[str, RemoteUser] = {}
+    for page in remote_pages(gateway, group):
+        for user in page:
+            found.setdefault(user.username.lower(), user)
+    return found
 
 
 def member_items(
     gateway: KeycloakGateway, groups: list[OfferingKeycloakGroup], fingerprint: dict[str, Any]
 ) -> Iterator[Item]:
-    """The items of a members plan, group by group; `fingerprint` is filled in per group as it is read."""
+    """The items of a members plan, group by group, yielded while the next member pages are fetched;
+    `fingerprint` gets each group's entry once its pages are read."""
     for group in groups:
-        members = read_members(gateway, group)
-        fingerprint[group.uuid] = members.fingerprint() | {"name": group.name, "group_id": group.id}
-        yield from _group_items(gateway, group, members)
+        local = local_rows(group)
+        remote: dict[str, RemoteUser] = {}
+        yield from _group_items(gateway, group, local, remote_pages(gateway, group), remote)
+        entry = remote_fingerprint(remote) | local_fingerprint(local) | {"name": group.name, "group_id": group.id}
+        fingerprint[group.uuid] = entry
 
 
 def _base(group: OfferingKeycloakGroup, username: str) -> Item:
@@ -124,58 +133,74 @@ def _choice(actions: list[str], default: str | None) -> Item:
     }
 
 
-def _group_items(gateway: KeycloakGateway, group: OfferingKeycloakGroup, members: GroupMembers) -> Iterator[Item]:
-    local_by_name = {row.username: row for row in members.local}
-    for username in sorted(members.remote):
-        user = members.remote[username]
-        item = _base(group, username) | {
-            "email": user.email.lower(),
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "remote_user_id": user.id,
-        }
-        row = local_by_name.get(username)
-        if row is None:
-            item |= _choice([ADD_LOCAL, REMOVE_REMOTE], ADD_LOCAL)
-            item["note"] = "In the Keycloak group, not in the local register."
-            yield item
-            continue
-        item["membership_id"] = row.id
-        changes = {
-            name: [getattr(row, name), item[name]] for name in COMPARED if (getattr(row, name) or "") != item[name]
-        }
-        if row.state in (PENDING, REMOVED):
-            changes = {"state": [row.state, ACTIVE], **changes}
-            item |= _choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL)
-            item["note"] = "Now a member of the Keycloak group."
-        elif changes or row.keycloak_user_id != user.id:
-            item |= _choice([UPDATE_LOCAL], UPDATE_LOCAL)
-            item["note"] = "Keycloak has other details for this member." if changes else "The Keycloak user id changed."
-        else:
-            item |= {"actions": [], "default_action": None, "unchanged": True}
-        item["changes"] = changes
-        yield item
-    for row in members.local:
-        if row.username in members.remote:
-            continue
-        item = _base(group, row.username) | {
-            "email": row.email,
-            "first_name": row.first_name,
-            "last_name": row.last_name,
-            "remote_user_id": row.keycloak_user_id,
-            "membership_id": row.id,
-        }
-        if row.state == ACTIVE:
-            item |= _choice([FLAG_REMOVED, RESTORE_REMOTE], FLAG_REMOVED)
-            item["changes"] = {"state": [ACTIVE, REMOVED]}
-            item["note"] = "Active here, but no longer in the Keycloak group."
-        elif row.state == REMOVED:
-            item |= _choice([RESTORE_REMOTE], None)
-            item["note"] = "Already flagged as removed in Keycloak; restore adds them to the group again."
-        else:
-            yield _pending_item(gateway, item)
-            continue
-        yield item
+def _group_items(
+    gateway: KeycloakGateway,
+    group: OfferingKeycloakGroup,
+    local: list[Row[Any]],
+    pages: Iterator[list[RemoteUser]],
+    remote: dict[str, RemoteUser],
+) -> Iterator[Item]:
+    """Items in Keycloak's order as pages arrive (`remote` collects every member), then the local rows
+    Keycloak does not have."""
+    local_by_name = {row.username: row for row in local}
+    for page in pages:
+        for user in page:
+            username = user.username.lower()
+            if username in remote:
+                continue
+            remote[username] = user
+            yield _remote_item(group, user, username, local_by_name.get(username))
+    for row in local:
+        if row.username not in remote:
+            yield _local_only_item(gateway, group, row)
+
+
+def _remote_item(group: OfferingKeycloakGroup, user: RemoteUser, username: str, row: Row[Any] | None) -> Item:
+    item = _base(group, username) | {
+        "email": user.email.lower(),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "remote_user_id": user.id,
+    }
+    if row is None:
+        return item | _choice([ADD_LOCAL, REMOVE_REMOTE], ADD_LOCAL) | {"note": NOT_REGISTERED}
+    item["membership_id"] = row.id
+    changes = {name: [getattr(row, name), item[name]] for name in COMPARED if (getattr(row, name) or "") != item[name]}
+    if row.state in (PENDING, REMOVED):
+        changes = {"state": [row.state, ACTIVE], **changes}
+        item |= _choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL) | {"note": "Now a member of the Keycloak group."}
+    elif changes or row.keycloak_user_id != user.id:
+        note = "Keycloak has other details for this member." if changes else "The Keycloak user id changed."
+        item |= _choice([UPDATE_LOCAL], UPDATE_LOCAL) | {"note": note}
+    else:
+        item |= {"actions": [], "default_action": None, "unchanged": True}
+    return item | {"changes": changes}
+
+
+def _local_only_item(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row: Row[Any]) -> Item:
+    item = _base(group, row.username) | {
+        "email": row.email,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "remote_user_id": row.keycloak_user_id,
+        "membership_id": row.id,
+    }
+    if row.state == ACTIVE:
+        return (
+            item
+            | _choice([FLAG_REMOVED, RESTORE_REMOTE], FLAG_REMOVED)
+            | {
+                "changes": {"state": [ACTIVE, REMOVED]},
+                "note": "Active here, but no longer in the Keycloak group.",
+            }
+        )
+    if row.state == REMOVED:
+        return (
+            item
+            | _choice([RESTORE_REMOTE], None)
+            | {"note": "Already flagged as removed in Keycloak; restore adds them to the group again."}
+        )
+    return _pending_item(gateway, item)
 
 
 def _pending_item(gateway: KeycloakGateway, item: Item) -> Item:
@@ -197,12 +222,14 @@ def _pending_item(gateway: KeycloakGateway, item: Item) -> Item:
     )
 
 
-def stale_reasons(gateway: KeycloakGateway, groups: list[OfferingKeycloakGroup], recorded: dict[str, Any]) -> list[str]:
+def stale_reasons(
+    groups: list[OfferingKeycloakGroup], recorded: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]
+) -> list[str]:
     """Why the plan no longer describes Keycloak and the register, one reason per changed group."""
     reasons = []
     for group in groups:
         before = recorded.get(group.uuid)
-        now = read_members(gateway, group).fingerprint()
+        now = remote[group.uuid] | local[group.uuid]
         if before is None:
             reasons.append(f"{group.name}: not part of this preview")
         elif now["remote"] != before["remote"]:
@@ -213,6 +240,12 @@ def stale_reasons(gateway: KeycloakGateway, groups: list[OfferingKeycloakGroup],
         elif now["local"] != before["local"]:
             reasons.append(f"{group.name}: the local register changed")
     return reasons
+
+
+class Stale(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
 
 
 # -- apply --------------------------------------------------------------------------------------------------
@@ -227,28 +260,48 @@ class Outcome:
 
 
 def apply_member_items(
-    gateway: KeycloakGateway, groups: dict[int, OfferingKeycloakGroup], chosen: list[tuple[Any, str]]
+    gateway: KeycloakGateway,
+    groups: dict[int, OfferingKeycloakGroup],
+    chosen: list[tuple[Any, str]],
+    recorded: dict[str, Any],
 ) -> list[Outcome]:
-    """Carry out each (item row, action): Keycloak actions first, one call each, then the local writes."""
-    outcomes: dict[int, Outcome] = {}
-    local: list[tuple[Any, str]] = []
-    for item, action in chosen:
-        group = groups.get(item.group_id)
-        if group is None or not group.backend_id:
-            outcomes[item.id] = Outcome(item.id, action, False, "The local group is gone or no longer linked.")
-        elif action in KEYCLOAK_ACTIONS:
-            outcomes[item.id] = outcome = _keycloak_action(gateway, group, item, action)
-            if outcome.ok and item.membership_id:
-                local.append((item, ACTIVATE_LOCAL))  # the local row follows what Keycloak now says
-        else:
-            local.append((item, action))
-    for outcome in _local_actions(local):
-        earlier = outcomes.get(outcome.item_id)
-        if earlier is None:
-            outcomes[outcome.item_id] = outcome
-        elif not outcome.ok:
+    """Check that nothing changed since the preview, then carry out each (item row, action).
+
+    The local register is read first; Keycloak is read again in a thread while the local actions are
+    written (not committed). Any difference raises Stale, and the caller rolls the writes back: nothing
+    has been sent to Keycloak yet. Then the Keycloak actions run, one call each."""
+    listed = list(groups.values())
+    local_now = {group.uuid: local_fingerprint(local_rows(group)) for group in listed}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stale-check") as pool:
+        reading = pool.submit(lambda: {group.uuid: remote_fingerprint(read_remote(gateway, group)) for group in listed})
+        outcomes: dict[int, Outcome] = {}
+        local: list[tuple[Any, str]] = []
+        remote_actions: list[tuple[Any, str, OfferingKeycloakGroup]] = []
+        for item, action in chosen:
+            group = groups.get(item.group_id)
+            if group is None or not group.backend_id:
+                outcomes[item.id] = Outcome(item.id, action, False, "The local group is gone or no longer linked.")
+            elif action in KEYCLOAK_ACTIONS:
+                remote_actions.append((item, action, group))
+            else:
+                local.append((item, action))
+        try:
+            written = _local_actions(local)
+        finally:
+            remote_now = reading.result()  # waits; a Keycloak failure is raised here
+    reasons = stale_reasons(listed, recorded, local_now, remote_now)
+    if reasons:
+        raise Stale(reasons)
+    outcomes |= {outcome.item_id: outcome for outcome in written}
+    follow_ups: list[tuple[Any, str]] = []
+    for item, action, group in remote_actions:
+        outcomes[item.id] = outcome = _keycloak_action(gateway, group, item, action)
+        if outcome.ok and item.membership_id:
+            follow_ups.append((item, ACTIVATE_LOCAL))  # the local row follows what Keycloak now says
+    for outcome in _local_actions(follow_ups):
+        if not outcome.ok:
             message = f"Done in Keycloak, but the local row was not updated: {outcome.message}"
-            outcomes[outcome.item_id] = Outcome(outcome.item_id, earlier.action, False, message)
+            outcomes[outcome.item_id] = Outcome(outcome.item_id, outcomes[outcome.item_id].action, False, message)
     return list(outcomes.values())
 
 

@@ -35,7 +35,7 @@ from .commands import ApplySelection, ImportParams, Preview, PreviewImport, Prev
 from .connection import gateway_for_offering
 from .errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
 from .plan_groups import apply_import, apply_link, check_import, current_fingerprint, import_items, link_items
-from .plan_members import REMOVE_REMOTE, apply_member_items, linked_groups, member_items, stale_reasons
+from .plan_members import REMOVE_REMOTE, Stale, apply_member_items, linked_groups, member_items
 from .uuids import parse_uuid
 
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
@@ -387,16 +387,15 @@ def apply_plan(actor: User, plan: Plan, selection: ApplySelection) -> ApplyResul
     if not _claim(actor, plan):
         return recorded_result(plan)  # applied meanwhile by a concurrent request (a double click)
     try:
-        reasons = _stale_reasons(plan)
-    except ServiceError:
-        _release(plan)  # nothing was written: the preview can still be applied
-        raise
-    if reasons:
-        message = f"Keycloak changed since this preview: {'; '.join(reasons)}. Preview again."
-        _finish(plan, PlanState.STALE, {"error": message})
-        raise Conflict(message)
-    try:
         outcomes = _execute(actor, plan, chosen)
+    except Stale as stale:
+        db.session.rollback()  # local writes made while Keycloak was read again; nothing was sent to Keycloak
+        message = f"Keycloak changed since this preview: {'; '.join(stale.reasons)}. Preview again."
+        _finish(plan, PlanState.STALE, {"error": message})
+        raise Conflict(message) from stale
+    except ServiceError:
+        _release(plan)  # raised before anything was written (Keycloak down at the check): still applicable
+        raise
     except Exception as exc:
         db.session.rollback()
         words = exc.message if isinstance(exc, ServiceError) else "an unexpected error"
@@ -424,10 +423,16 @@ def _running_words(plan: Plan) -> str:
     return f"An apply by {plan.applied_by_name or 'someone'} is running for this offering since {started}: wait for it."
 
 
-def _claim(actor: User, plan: Plan) -> bool:
-    """Take the offering's apply slot; False when the plan was applied meanwhile. The UPDATE locks the offering
-    row (PostgreSQL) or the database (SQLite) until commit, so two applies cannot both see the slot free."""
+def _lock_offering(plan: Plan) -> None:
+    """A no-op UPDATE of the offering row: it locks that row (PostgreSQL) or the database (SQLite) until commit,
+    and on SQLite it opens the transaction, so that later savepoints nest inside it instead of committing."""
     db.session.execute(update(Offering).where(Offering.id == plan.offering_id).values(modified=Offering.modified))
+
+
+def _claim(actor: User, plan: Plan) -> bool:
+    """Take the offering's apply slot; False when the plan was applied meanwhile. The offering lock makes
+    sure two applies cannot both see the slot free."""
+    _lock_offering(plan)
     db.session.refresh(plan)
     if plan.state in FINISHED:
         db.session.rollback()
@@ -468,13 +473,8 @@ def _finish(plan: Plan, state: PlanState, result: dict[str, Any]) -> None:
     db.session.commit()
 
 
-def _stale_reasons(plan: Plan) -> list[str]:
-    if plan.kind == PlanKind.MEMBERS.value:
-        groups = plan_groups(plan)
-        missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
-        if missing:
-            return [f"{name}: the local group no longer exists" for name in missing]
-        return stale_reasons(gateway_for_offering(plan.offering), list(groups.values()), plan.fingerprint)
+def _group_plan_reasons(plan: Plan) -> list[str]:
+    """Why an import or links plan is stale: the offering's groups, remote or local, changed."""
     now = current_fingerprint(plan.offering)["offering"]
     before = plan.fingerprint.get("offering", {})
     if now["remote"] != before.get("remote"):
@@ -485,10 +485,19 @@ def _stale_reasons(plan: Plan) -> list[str]:
 
 
 def _execute(actor: User, plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dict[int, tuple[bool, str]]:
-    """{item id: (applied, message)} for each chosen item."""
+    """{item id: (applied, message)} for each chosen item; Stale (nothing written) when the plan is out of date."""
     if plan.kind == PlanKind.MEMBERS.value:
-        outcomes = apply_member_items(gateway_for_offering(plan.offering), plan_groups(plan), chosen)
+        groups = plan_groups(plan)
+        missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
+        if missing:
+            raise Stale([f"{name}: the local group no longer exists" for name in missing])
+        gateway = gateway_for_offering(plan.offering)
+        _lock_offering(plan)  # one transaction for every local write, rolled back whole if the plan is stale
+        outcomes = apply_member_items(gateway, groups, chosen, plan.fingerprint)
         return {outcome.item_id: (outcome.ok, outcome.message) for outcome in outcomes}
+    reasons = _group_plan_reasons(plan)
+    if reasons:
+        raise Stale(reasons)
     results: dict[int, tuple[bool, str]] = {}
     preview = preview_of(plan)
     groups = {
