@@ -33,6 +33,15 @@ def _plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
     return plan
 
 
+def _posted_plan(offering_uuid: str, plan_uuid: str) -> tuple[Offering, Plan]:
+    """The offering and plan a form posts to, after its CSRF token was checked (400 without one)."""
+    offering = offering_or_404(offering_uuid)
+    plan = _plan_or_404(offering, plan_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return offering, plan
+
+
 def _preview_from(offering: Offering, form: MultiDict[str, str]) -> Preview:
     kind = form.get("kind", "")
     if kind == "members":
@@ -111,10 +120,7 @@ def _selection(plan: Plan, form: MultiDict[str, str], picks: dict[str, str | Non
 @ui_bp.post("/offerings/<offering_uuid>/plans/<plan_uuid>/apply")
 @login_required
 def plan_apply(offering_uuid: str, plan_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    plan = _plan_or_404(offering, plan_uuid)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    offering, plan = _posted_plan(offering_uuid, plan_uuid)
     picks = _picks(plan, request.form)
     selection = ApplySelection(_selection(plan, request.form, picks), request.form.get("confirm_text", ""))
     removals = sum(1 for action in selection.choices.values() if action == REMOVE_REMOTE)  # defaults never remove
@@ -168,10 +174,7 @@ def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
 @login_required
 def plan_again(offering_uuid: str, plan_uuid: str) -> Response:
     """Preview again with the same parameters (after a stale or expired preview, or to retry what failed)."""
-    offering = offering_or_404(offering_uuid)
-    plan = _plan_or_404(offering, plan_uuid)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    offering, plan = _posted_plan(offering_uuid, plan_uuid)
     created = attempt(lambda: plans.create_plan(current_user, plans.preview_of(plan)))
     if created.value is None:
         flash(f"The preview could not be made: {created.error}", "error")
@@ -182,10 +185,7 @@ def plan_again(offering_uuid: str, plan_uuid: str) -> Response:
 @ui_bp.post("/offerings/<offering_uuid>/plans/<plan_uuid>/discard")
 @login_required
 def plan_discard(offering_uuid: str, plan_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    plan = _plan_or_404(offering, plan_uuid)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    offering, plan = _posted_plan(offering_uuid, plan_uuid)
     discarded = attempt(lambda: plans.discard_plan(current_user, plan))
     if discarded.ok:
         flash("Preview discarded; nothing was changed.", "success")
