@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-newest-python lint format clean bench load
+.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python lint format clean bench load
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
@@ -37,7 +37,7 @@ keycloak-stop:
 db: install
 	$(BIN)/flask db upgrade
 
-## run: SQLite + seeded admin + demo offering on a real local Keycloak, then serve the UI
+## run: SQLite + seeded admin and manager + demo offering (with drift) on a real local Keycloak, a job worker, the UI
 run: install db
 	@eval "$$(scripts/keycloak-dev start)" && \
 	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
@@ -48,7 +48,9 @@ run: install db
 	  echo "  Offering Keycloak Groups is at http://$(HOST):$(PORT)/" && \
 	  echo "  Log in as admin / $${OKG_DEMO_PASSWORD:-demo-admin} (staff) or manager / $${OKG_DEMO_MANAGER_PASSWORD:-demo-manager} (manages HPC Cluster)" && \
 	  echo "  Keycloak admin console: $$KEYCLOAK_URL/admin/ ($$KEYCLOAK_ADMIN / $$KEYCLOAK_ADMIN_PASSWORD), realm okg-demo" && \
+	  echo "  A job worker runs beside the web server (the embedded SQLite queue in instance/jobs.sqlite)." && \
 	  echo "" && \
+	  { $(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; } && \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## test: install, lint, and run the whole suite (unit, API, contract on fake + real Keycloak, browser)
@@ -65,6 +67,12 @@ test-postgres: install browser
 
 ## test-keycloak-matrix: the gateway contract suite and the real-Keycloak integration tests on 22.0.5, 24.0.5 and 26.7.3
 KEYCLOAK_MATRIX ?= 22.0.5 24.0.5 26.7.3
+## test-jobs-redis: the job tests with the queue on Redis (scripts/redis-dev), worker processes included
+test-jobs-redis: install
+	@redis_env="$$(scripts/redis-dev start)" && OKG_TEST_JOBS_URL="$${redis_env#OKG_JOBS_URL=}" && \
+	  export OKG_TEST_JOBS_URL && \
+	  $(BIN)/python -m pytest tests/integration/test_jobs_on_a_worker.py tests/ui/test_job_pages.py tests/unit/test_cli.py
+
 test-keycloak-matrix: install
 	@for version in $(KEYCLOAK_MATRIX); do \
 	  echo "== Keycloak $$version"; \

@@ -28,6 +28,8 @@ TEST_SECRET = "test-secret-key"
 TEST_ENCRYPTION_KEY = "test-encryption-key"
 # A PostgreSQL database for the whole run (`make test-postgres`); unset means a SQLite copy per test.
 TEST_DATABASE_URI = os.environ.get("OKG_TEST_DATABASE_URI", "")
+# A Redis for the job queue (`make test-jobs-redis`); unset means a SQLite queue file per test.
+TEST_JOBS_URL = os.environ.get("OKG_TEST_JOBS_URL", "")
 
 
 @dataclass
@@ -173,13 +175,16 @@ def fake_keycloak() -> FakeKeycloak:
 
 
 @pytest.fixture
-def app(database_uri: str, fake_keycloak: FakeKeycloak) -> Iterator[Flask]:
+def app(database_uri: str, fake_keycloak: FakeKeycloak, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
         _config(
             database_uri,
             KEYCLOAK_GATEWAY_REGISTRY=GatewayRegistry(fake_keycloak.factory),
+            JOBS_URL=TEST_JOBS_URL or f"sqlite:///{tmp_path / 'jobs.sqlite'}",  # each test its own queue
         )
     )
+    if TEST_JOBS_URL:
+        app.extensions["okg_jobs"].huey.flush()  # the Redis queue is shared by the run: empty it per test
     with app.app_context():
         yield app
         db.session.remove()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import time
 from pathlib import Path
 
 import click
@@ -13,23 +11,14 @@ from sqlalchemy import select
 
 from .crypto import SecretDecryptionError
 from .extensions import db
+from .jobs.queue import job_queue
 from .models import User
+from .services import jobs
 from .services.accounts import create_token
 from .services.loader import LoadError, load_data
 from .services.periodic import RunSummary, reconcile, sync_pending
 from .services.plans import expire_open_plans
 from .services.secrets import rotate_secrets
-
-INTERVAL = re.compile(r"^(\d+)\s*([smhd]?)$")
-UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_interval(value: str) -> int:
-    """ "15m", "30s", "1h", "900" -> seconds."""
-    match = INTERVAL.match(value.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise click.BadParameter(f"{value!r} is not an interval like 30s, 15m or 1h")
-    return int(match.group(1)) * UNITS[match.group(2)]
 
 
 def _report(name: str, summary: RunSummary) -> None:
@@ -93,20 +82,19 @@ def init_app(app: Flask) -> None:
         _expire_plans()
 
     @app.cli.command("worker")
-    @click.option("--interval", default="15m", show_default=True, help="Time between runs, e.g. 30s, 15m, 1h.")
-    @click.option("--once", is_flag=True, help="Run one round and exit.")
-    def worker_command(interval: str, once: bool) -> None:
-        """Run sync-pending and reconcile on a schedule, in one process."""
-        seconds = parse_interval(interval)
-        while True:
-            started = time.monotonic()
-            _report("sync-pending", sync_pending())
-            _report("reconcile", reconcile())
-            _expire_plans()
-            if once:
-                return
-            try:
-                time.sleep(max(0.0, seconds - (time.monotonic() - started)))
-            except KeyboardInterrupt:
-                click.echo("worker stopped")
-                return
+    @click.option("--workers", default=1, show_default=True, help="Jobs run at once by this process (threads).")
+    @click.option("--once", is_flag=True, help="Run one periodic round here, in this process, and exit.")
+    def worker_command(workers: int, once: bool) -> None:
+        """Run queued jobs and the periodic round (every OKG_SYNC_INTERVAL) until stopped (SIGINT or SIGTERM
+        lets the running jobs finish their current page and roll back). Run as many as you like, on any host
+        that shares the database and OKG_JOBS_URL."""
+        if once:
+            for job in jobs.enqueue_periodic_round():
+                jobs.execute(job.uuid)
+                db.session.refresh(job)
+                click.echo(f"{job.kind} of {job.offering.name if job.offering else 'all'}: {job.state} {job.error}")
+            return
+        jobs.mark_dead_jobs()
+        queue = job_queue()
+        click.echo(f"worker: {workers} thread(s) on {queue.storage} storage")
+        queue.worker(workers).run()

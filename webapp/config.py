@@ -46,6 +46,10 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "PLAN_TTL_SECONDS": 900,
         "PLAN_REMOVAL_BRAKE": 5,  # removing more members than this from Keycloak (or >10 % of a group) needs a phrase
         "PLAN_APPLY_TIMEOUT_SECONDS": 900,
+        # Jobs (webapp/jobs): the queue's storage, the periodic round, when a silent job counts as dead.
+        "JOBS_URL": "",  # redis://host:port/db for several workers and hosts; empty: SQLite in the instance folder
+        "SYNC_INTERVAL": "15m",
+        "JOB_STALE_SECONDS": 120,  # no heartbeat for this long: the worker died, the job is marked failed
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }

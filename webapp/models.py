@@ -300,3 +300,43 @@ class PlanItem(Model):
         Index("ix_plan_item_plan_position", "plan_id", "position"),
         Index("ix_plan_item_plan_unchanged_position", "plan_id", "unchanged", "position"),  # the default page
     )
+
+
+class JobKind(enum.StrEnum):
+    PULL_MEMBERS = "pull_members"
+    PLAN_MEMBERS = "plan_members"
+    APPLY_PLAN = "apply_plan"
+    SYNC_PENDING = "sync_pending"
+    RECONCILE = "reconcile"
+    DRIFT_CHECK = "drift_check"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Job(TimestampedMixin, Model):
+    """Long work done by a worker (webapp/jobs). This row is the truth for people; the queue carries its uuid."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int | None] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="SET NULL"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED.value, index=True)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {done, total, unit}
+    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(150), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    offering: Mapped[Offering | None] = relationship()
+    group: Mapped[OfferingKeycloakGroup | None] = relationship()
+    plan: Mapped[Plan | None] = relationship()

@@ -74,6 +74,7 @@ def live_app(request: pytest.FixtureRequest, tmp_path: Path, real_realm) -> Iter
             "ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
             "SQLALCHEMY_DATABASE_URI": database_uri,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
         }
     )
     with app.app_context():

@@ -127,3 +127,23 @@ def test_names_made_of_html_stay_text_in_plan_and_result(page: Page, live_app: L
     PlanPage(page).apply(1)
     expect(page.get_by_role("table")).to_contain_text(evil)
     assert page.locator("table img").count() == 0 and dialogs == []
+
+
+def test_a_background_pull_shows_live_progress_until_it_ends(page: Page, live_app: LiveApp) -> None:
+    from tests.workers import Worker
+
+    group_uuid, _remote_id = linked_group(live_app, "zeta", ["ivy", "jon"])
+    worker = Worker(live_app.app)  # type: ignore[arg-type]
+    try:
+        LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+        page.goto(f"{live_app.url}/offerings/{live_app.offering_uuid}/groups/{group_uuid}")
+        page.get_by_role("button", name="Pull in the background").click()
+        expect(page.locator("#job-heading")).to_have_text("Pull members: zeta")
+        status = page.locator("#job-status")
+        expect(status).to_contain_text("Succeeded", timeout=30_000)  # polled in place, no reload
+        expect(status).to_contain_text("2 new · 0 updated · 0 removed in Keycloak · 2 in Keycloak")
+        assert registered(live_app) == {"ivy": "active", "jon": "active"}
+        page.get_by_role("link", name="Jobs", exact=True).click()
+        expect(page.get_by_role("table")).to_contain_text("Pull members: zeta")
+    finally:
+        worker.stop()

@@ -21,8 +21,8 @@ from werkzeug.test import TestResponse
 from tests.factories import PASSWORD, World
 from tests.signin import csrf_token_of, log_in, send
 from webapp.extensions import db
-from webapp.models import ApiToken, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan
-from webapp.services import plans
+from webapp.models import ApiToken, Job, JobKind, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan
+from webapp.services import jobs, plans
 from webapp.services.accounts import create_token
 from webapp.services.commands import ApplySelection, PreviewMembers
 
@@ -70,7 +70,8 @@ SEE_MEMBERS = Expect(303, location="/offerings/{offering}/members")
 SEE_SETTINGS = Expect(303, location="/offerings/{offering}/settings")
 SEE_TOKENS = Expect(303, location="/tokens")
 SEE_ACCOUNT = Expect(303, location="/account")
-SEE_PLAN = Expect(303, location="/offerings/{offering}/plans/*")  # "*": a new plan's page (or its result)
+SEE_PLAN = Expect(303, location="/offerings/{offering}/plans/*")
+SEE_JOB = Expect(303, location="/offerings/{offering}/jobs/*")  # "*": a new plan's page (or its result)
 
 
 # -- requests ----------------------------------------------------------------------------------------
@@ -339,6 +340,26 @@ def api_plan_discard(w: World, _who: str) -> Call:
     return Call(f"{PLANS}/{plan(w).uuid}/discard/", json={})
 
 
+JOBS = "/api/offering-keycloak-jobs"
+
+
+def job(w: World) -> Job:
+    """A fresh queued pull of a new group of world.offering (no worker runs in these tests)."""
+    return jobs.create_job(w.manager, JobKind.PULL_MEMBERS, group=local_group(w), wait_if_busy=True)
+
+
+def api_new_job(w: World, _who: str) -> Call:
+    return Call(f"{JOBS}/", json={"kind": "pull_members", "group_uuid": local_group(w).uuid})
+
+
+def api_job(w: World, _who: str) -> Call:
+    return Call(f"{JOBS}/{job(w).uuid}/")
+
+
+def api_job_cancel(w: World, _who: str) -> Call:
+    return Call(f"{JOBS}/{job(w).uuid}/cancel/", json={})
+
+
 def api_link_suggestions(w: World, _who: str) -> Call:
     return Call(with_query(f"{GROUPS}/link_suggestions/", offering_uuid=w.offering.uuid))
 
@@ -351,6 +372,14 @@ def of_plan(suffix: str = "", form: dict[str, Any] | None = None, applied: bool 
     def build(w: World, _who: str) -> Call:
         target = applied_plan(w) if applied else plan(w)
         url = f"/offerings/{w.offering.uuid}/plans/{target.uuid}" + (f"/{suffix}" if suffix else "")
+        return Call(url, form=dict(form) if form is not None else None)
+
+    return build
+
+
+def of_job(suffix: str = "", form: dict[str, Any] | None = None) -> Builder:
+    def build(w: World, _who: str) -> Call:
+        url = f"/offerings/{w.offering.uuid}/jobs/{job(w).uuid}" + (f"/{suffix}" if suffix else "")
         return Call(url, form=dict(form) if form is not None else None)
 
     return build
@@ -464,6 +493,11 @@ form_create_offering_group = of_offering("groups/create-offering-group", {})
 page_catalog = of_offering("catalog")
 page_activity = of_offering("activity")
 api_plans = fixed(f"{PLANS}/")
+api_jobs = fixed(f"{JOBS}/")
+form_pull_job = of_group("pull-job", form={})
+page_job = of_job()
+form_cancel_job = of_job("cancel", form={})
+page_jobs = of_offering("jobs")
 page_plan = of_plan()
 form_apply_plan = of_plan("apply", form={})
 page_plan_result = of_plan("result", applied=True)
@@ -518,6 +552,10 @@ API_ROWS: list[Row] = [
     api("plan_apply",                 "POST",   api_plan_apply,      E401, E404,            E404,            200, 200),
     api("plan_discard",               "POST",   api_plan_discard,    E401, E404,            E404,            204, 204),
     api("group_link_suggestions",     "GET",    api_link_suggestions, E401, NO_OFFERING,    NO_OFFERING,     200, 200),
+    api("job_list",                   "POST",   api_new_job,         E401, E404,            E404,            202, 202),
+    api("job_list",                   "GET",    api_jobs,            E401, 200,             200,             200, 200),
+    api("job_detail",                 "GET",    api_job,             E401, E404,            E404,            200, 200),
+    api("job_cancel",                 "POST",   api_job_cancel,      E401, E404,            E404,            202, 202),
 ]
 
 UI_ROWS: list[Row] = [
@@ -571,6 +609,10 @@ UI_ROWS: list[Row] = [
     ui("plan_result",       "GET",  page_plan_result,     LOGIN,    404,        404,        200,          200),
     ui("plan_again",        "POST", form_plan_again,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
     ui("plan_discard",      "POST", form_discard_plan,    LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
+    ui("group_pull_job",    "POST", form_pull_job,        LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
+    ui("job_detail",        "GET",  page_job,             LOGIN,    404,        404,        200,          200),
+    ui("job_cancel",        "POST", form_cancel_job,      LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
+    ui("job_list",          "GET",  page_jobs,            LOGIN,    404,        404,        200,          200),
 ]
 
 # A reference to another offering's role, resource, group or membership is refused, whoever asks.

@@ -1,4 +1,4 @@
-"""Flask CLI commands: load-data, create-token, sync-pending, reconcile, worker."""
+"""Flask CLI commands: load-data, create-token, sync-pending, reconcile, worker --once."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click import BadParameter
 
 from tests.factories import World
-from webapp.cli import parse_interval
 from webapp.crypto import decrypt
 from webapp.extensions import db
-from webapp.models import ApiToken, Offering, OfferingKeycloakMembership, OfferingManager, User
+from webapp.jobs.queue import parse_minutes
+from webapp.models import ApiToken, Job, Offering, OfferingKeycloakMembership, OfferingManager, User
 from webapp.services.accounts import hash_token
 
 ORG = "11111111111111111111111111111111"
@@ -182,17 +181,22 @@ def test_reconcile_flags_and_restores(app, world: World) -> None:
     assert membership.state == "active"
 
 
-def test_worker_once_runs_both_jobs(app, world: World) -> None:
-    result = app.test_cli_runner().invoke(args=["worker", "--interval", "1m", "--once"])
-    assert result.exit_code == 0 and "sync-pending:" in result.output and "reconcile:" in result.output
+def test_worker_once_runs_the_periodic_round_as_jobs(app, world: World) -> None:
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    # One sync_pending and one reconcile job per offering with Keycloak enabled, run here and recorded.
+    assert result.output.count("sync_pending of ") == 2 and result.output.count("reconcile of ") == 2
+    assert "reconcile of HPC Cluster: succeeded" in result.output
+    kinds = sorted((job.kind, job.state) for job in db.session.query(Job))
+    assert kinds == [("reconcile", "succeeded")] * 2 + [("sync_pending", "succeeded")] * 2
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("15m", 900), ("30s", 30), ("1h", 3600), ("45", 45), ("2d", 172800)])
-def test_parse_interval(text: str, seconds: int) -> None:
-    assert parse_interval(text) == seconds
+@pytest.mark.parametrize(("text", "minutes"), [("15m", 15), ("30s", 1), ("1h", 60), ("45", 45), ("900s", 15)])
+def test_parse_minutes(text: str, minutes: int) -> None:
+    assert parse_minutes(text) == minutes
 
 
-@pytest.mark.parametrize("text", ["", "0m", "soon", "5x", "-1m"])
-def test_parse_interval_rejects(text: str) -> None:
-    with pytest.raises(BadParameter):
-        parse_interval(text)
+@pytest.mark.parametrize("text", ["", "soon", "5x"])
+def test_parse_minutes_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="is not an interval"):
+        parse_minutes(text)

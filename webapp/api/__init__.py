@@ -57,4 +57,4 @@ def remote_failure(exc: RemoteFailure) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 502
 
 
-from . import audit, catalog, groups, memberships, plans, schema  # noqa: E402,F401  (routes register on import)
+from . import audit, catalog, groups, jobs, memberships, plans, schema  # noqa: E402,F401  (routes register on import)

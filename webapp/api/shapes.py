@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from ..models import MembershipState, OfferingKeycloakMembership
 from ..services.errors import REQUIRED, ValidationFailed
+from ..services.jobs import live_progress
 from ..services.uuids import parse_uuid
 from .inputs import INVALID_UUID
 
@@ -367,6 +368,34 @@ class LinkSuggestionOut(Shape):
     reason: Literal["same_path", "template_name", "same_name_ignoring_case"]
 
 
+class JobOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.job_detail"))]
+    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    offering_uuid: Annotated[Uuid | None, From(when("offering", "uuid"))]
+    group_uuid: Annotated[Uuid | None, From(when("group", "uuid"))]
+    plan_uuid: Annotated[Uuid | None, From(when("plan", "uuid"))]
+    progress: Annotated[
+        dict[str, Any],
+        From(lambda job: live_progress(job)),
+        Field(description="{done, total, unit}; live while running."),
+    ]
+    created: Annotated[Timestamp, From(at("created", iso))]
+    started: Annotated[Timestamp | None, From(at("started", iso))]
+    finished: Annotated[Timestamp | None, From(at("finished", iso))]
+    created_by: Annotated[str, From("created_by_name")]
+    result: dict[str, Any]
+    error: Annotated[str, Field(description="Why it failed or was cancelled, in words.")]
+
+
+class JobCreateRequest(BaseModel):
+    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile"]
+    offering_uuid: Uuid | None = None
+    group_uuid: Uuid | None = None
+    plan_uuid: Uuid | None = None
+
+
 class Detail(BaseModel):
     detail: str
 
@@ -539,6 +568,7 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "PlanItem": PlanItemOut,
     "PlanApplyResponse": PlanApplyOut,
     "LinkSuggestion": LinkSuggestionOut,
+    "Job": JobOut,
     "Offering": OfferingOut,
     "OfferingRole": OfferingRoleOut,
     "Resource": ResourceOut,
@@ -553,6 +583,7 @@ REQUESTS: dict[str, type[BaseModel]] = {
         OfferingKeycloakMembershipRequest,
         PlanCreateRequest,
         PlanApplyRequest,
+        JobCreateRequest,
     )
 }
 NAMES = {model.__name__: name for name, model in RESPONSES.items()} | {

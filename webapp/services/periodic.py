@@ -25,18 +25,17 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def _offerings_with(states: list[str]) -> list[Offering]:
+def _offerings_with(states: list[str], only: Offering | None = None) -> list[Offering]:
+    query = select(Offering).where(Offering.id == only.id) if only is not None else select(Offering)
     return list(
         db.session.scalars(
-            select(Offering)
-            .where(
+            query.where(
                 Offering.id.in_(
                     select(OfferingKeycloakGroup.offering_id)
                     .join(OfferingKeycloakMembership)
                     .where(OfferingKeycloakMembership.state.in_(states))
                 )
-            )
-            .order_by(Offering.id)
+            ).order_by(Offering.id)
         )
     )
 
@@ -52,10 +51,10 @@ def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembers
     )
 
 
-def sync_pending() -> RunSummary:
-    """Retry every pending membership; one gateway per offering; a bad offering does not stop the others."""
+def sync_pending(only: Offering | None = None) -> RunSummary:
+    """Retry every pending membership (of one offering, or of all); a bad offering does not stop the others."""
     summary = RunSummary()
-    for offering in _offerings_with([MembershipState.PENDING.value]):
+    for offering in _offerings_with([MembershipState.PENDING.value], only):
         summary.offerings += 1
         rows = _rows(offering, [MembershipState.PENDING.value])
         try:
@@ -103,11 +102,11 @@ def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloa
     return True
 
 
-def reconcile() -> RunSummary:
+def reconcile(only: Offering | None = None) -> RunSummary:
     """Flag active members that left the Keycloak group; clear the flag when they are back."""
     summary = RunSummary()
     states = [MembershipState.ACTIVE.value, MembershipState.REMOVED_REMOTELY.value]
-    for offering in _offerings_with(states):
+    for offering in _offerings_with(states, only):
         summary.offerings += 1
         try:
             gateway = gateway_for_offering(offering)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
@@ -36,9 +36,12 @@ class PullResult:
         return asdict(self)
 
 
-def pull_members(actor: User | None, group: OfferingKeycloakGroup) -> PullResult:
+def pull_members(
+    actor: User | None, group: OfferingKeycloakGroup, progress: Callable[[int, int], None] | None = None
+) -> PullResult:
     """Keycloak pages are fetched ahead in a thread while each page already fetched is written, all in one
-    transaction: a failure anywhere leaves the register exactly as it was."""
+    transaction: a failure anywhere leaves the register exactly as it was. `progress(pages, members)` is
+    called after each page is written; whatever it raises (a cancel) rolls the pull back."""
     if not group.backend_id:
         raise ValidationFailed([NOT_LINKED])
     keycloak_id("backend_id", group.backend_id)
@@ -46,10 +49,12 @@ def pull_members(actor: User | None, group: OfferingKeycloakGroup) -> PullResult
     fetched: dict[str, RemoteUser] = {}
 
     def pages(source: Iterator[list[RemoteUser]]) -> Iterator[list[RemoteUser]]:
-        for page in source:
+        for number, page in enumerate(source, start=1):
             fresh = [user for user in page if user.username.lower() not in fetched]
             fetched.update((user.username.lower(), user) for user in fresh)
             yield fresh
+            if progress is not None:
+                progress(number, len(fetched))
 
     try:
         source = prefetched(gateway.iter_group_members(group.backend_id, label=group.name))  # fetching starts now

@@ -32,6 +32,7 @@ from . import (  # noqa: E402,F401
     account_views,
     auth_views,
     group_views,
+    job_views,
     member_views,
     offering_views,
     plan_views,

@@ -1,0 +1,46 @@
+"""The queue's periodic round and its settings (the worker processes themselves: tests/integration)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.factories import World
+from webapp.extensions import db
+from webapp.jobs.queue import JobQueue, job_queue
+from webapp.models import Job
+
+
+def test_the_periodic_round_is_queued_once_per_tick_however_many_schedulers(app: Flask, world: World) -> None:
+    schedulers = [job_queue(), JobQueue(app)]  # two consumers' schedulers on the same storage
+    for queue in schedulers:
+        queue._tick()
+    kinds = sorted((job.offering.name, job.kind) for job in db.session.query(Job) if job.offering)
+    assert kinds == [
+        ("HPC Cluster", "reconcile"),
+        ("HPC Cluster", "sync_pending"),
+        ("Other Service", "reconcile"),
+        ("Other Service", "sync_pending"),
+    ]
+
+
+def test_a_job_waits_while_another_job_of_its_offering_runs(app: Flask, world: World) -> None:
+    import time
+
+    from webapp.models import JobKind, utcnow
+    from webapp.services import jobs
+
+    remote_id = world.realm.add_path("/base/hpc/busy")
+    busy = jobs.create_job(world.manager, JobKind.PULL_MEMBERS, group=world.add_group("busy", backend_id=remote_id))
+    busy.state, busy.started = "running", utcnow()  # a worker elsewhere is pulling
+    db.session.commit()
+    job_queue().set_live(busy.uuid, "heartbeat", time.time())
+    round_jobs = jobs.enqueue_periodic_round()  # queued behind it, not refused
+    mine = next(job for job in round_jobs if job.offering_id == world.offering.id)
+    jobs.execute(mine.uuid)
+    db.session.refresh(mine)
+    assert mine.state == "queued"  # not run: retried later
+    busy.state = "succeeded"
+    db.session.commit()
+    jobs.execute(mine.uuid)
+    db.session.refresh(mine)
+    assert mine.state == "succeeded"

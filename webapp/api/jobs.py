@@ -1,0 +1,113 @@
+"""/api/offering-keycloak-jobs/: ask for long work, follow its progress, cancel it."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request
+
+from ..extensions import db
+from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
+from ..services import jobs, lookups, plans
+from ..services.errors import ValidationFailed
+from . import api_bp
+from .docs import (
+    declare,
+    detail,
+    error_refs,
+    json_response,
+    list_page_parameters,
+    offering_filter,
+    operation,
+    paged_list,
+    query,
+    ref,
+    string,
+)
+from .inputs import json_body
+from .pagination import paginated_response
+from .shapes import JobCreateRequest, JobOut, parse_body
+
+TAG, PREFIX = "offering-keycloak-jobs", "offering_keycloak_jobs"
+KINDS = [kind.value for kind in JobKind]
+STATES = [state.value for state in JobState]
+
+
+def _target(fields: dict[str, object]) -> tuple[Offering | None, OfferingKeycloakGroup | None, Plan | None]:
+    group = lookups.group_page(g.api_user, str(fields["group_uuid"])) if fields.get("group_uuid") else None
+    plan = plans.plan_page(g.api_user, str(fields["plan_uuid"])) if fields.get("plan_uuid") else None
+    offering = (
+        lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
+        if fields.get("offering_uuid")
+        else None
+    )
+    for other in (group, plan):
+        if offering is not None and other is not None and other.offering_id != offering.id:
+            raise ValidationFailed.field("offering_uuid", "The group or plan belongs to another offering.")
+    if offering is None and not g.api_user.is_staff and group is None and plan is None:
+        raise ValidationFailed.field("offering_uuid", "This field is required.")  # only staff run all offerings
+    return offering, group, plan
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_create",
+            "Queue a job; it runs in a worker",
+            TAG,
+            {"202": json_response("The queued job.", ref("Job")), **error_refs(400, 404, 409)},
+            body="JobCreateRequest",
+        ),
+        **paged_list(
+            PREFIX,
+            TAG,
+            "Job",
+            [
+                offering_filter(),
+                query("kind", string(enum=KINDS), "Only jobs of this kind."),
+                query("state", string(enum=STATES), "Only jobs in this state."),
+                *list_page_parameters(),
+            ],
+            (400, 404),
+        ),
+    }
+)
+@api_bp.route("/offering-keycloak-jobs/", methods=["GET", "POST"])
+def job_list() -> tuple[Response, int] | Response:
+    if request.method == "POST":
+        fields = parse_body(JobCreateRequest, json_body())
+        offering, group, plan = _target(fields)
+        job = jobs.create_job(g.api_user, JobKind(fields["kind"]), offering, group, plan)
+        return jsonify(JobOut.dump(job)), 202
+    found = jobs.visible_jobs(g.api_user)
+    if "offering_uuid" in request.args:
+        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        found = found.where(Job.offering_id == offering.id)
+    for name, allowed in (("kind", KINDS), ("state", STATES)):
+        value = request.args.get(name)
+        if value:
+            if value not in allowed:
+                raise ValidationFailed.field(name, f'"{value}" is not one of: {", ".join(allowed)}.')
+            found = found.where(getattr(Job, name) == value)
+    return paginated_response(found, JobOut.dump)
+
+
+@declare(lambda: detail(PREFIX, TAG, "Job"))
+@api_bp.get("/offering-keycloak-jobs/<uuid>/")
+def job_detail(uuid: str) -> Response:
+    return jsonify(JobOut.dump(jobs.job_page(g.api_user, uuid)))
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_cancel",
+            "Cancel a job: a queued one at once, a running one at its next page (its work is rolled back)",
+            TAG,
+            {"202": json_response("The job, as it is now.", ref("Job")), **error_refs(400, 404)},
+        )
+    }
+)
+@api_bp.post("/offering-keycloak-jobs/<uuid>/cancel/")
+def job_cancel(uuid: str) -> tuple[Response, int]:
+    job = jobs.cancel_job(g.api_user, jobs.job_page(g.api_user, uuid))
+    db.session.refresh(job)
+    return jsonify(JobOut.dump(job)), 202

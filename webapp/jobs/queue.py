@@ -1,0 +1,98 @@
+"""The app's Huey queue: SQLite in the instance folder by default, Redis when OKG_JOBS_URL says so.
+
+One task runs any job by uuid; one periodic task, once per OKG_SYNC_INTERVAL, enqueues the periodic jobs of
+every offering. Live progress, heartbeats and cancel requests live in the queue's key-value store: the app's
+database may be locked by the very transaction whose progress they describe (SQLite holds one writer).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.constants import EmptyData
+
+EXTENSION_KEY = "okg_jobs"
+TASK_NAME = "okg.run_job"
+
+
+def parse_minutes(value: str) -> int:
+    """ "15m", "1h", "900s" or "15" (minutes) as whole minutes, at least one."""
+    text = str(value).strip().lower()
+    factor = {"s": 1 / 60, "m": 1, "h": 60}.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in "smh" else text
+    try:
+        minutes = float(number) * factor
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an interval like 30s, 15m or 1h") from exc
+    return max(1, round(minutes))
+
+
+class JobQueue:
+    """Huey bound to one app; `worker()` builds the consumer that `flask worker` runs."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        url = str(app.config.get("JOBS_URL") or "")
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            self.huey: Huey = RedisHuey("okg", url=url)
+        else:
+            path = Path(url.removeprefix("sqlite:///")) if url else Path(app.instance_path) / "jobs.sqlite"
+            self.huey = SqliteHuey("okg", filename=str(path))
+        self.storage = url or "sqlite"
+        self.stopping = threading.Event()  # set when this process's worker is asked to stop (SIGTERM)
+        minutes = parse_minutes(app.config.get("SYNC_INTERVAL", "15m"))
+        self.run_job = self.huey.task(name=TASK_NAME)(self._run)
+        self.huey.periodic_task(lambda moment: moment.minute % minutes == 0, name="okg.tick")(self._tick)
+
+    def _run(self, job_uuid: str) -> None:
+        from ..services import jobs
+
+        with self.app.app_context():
+            jobs.execute(job_uuid)
+
+    def _tick(self) -> None:
+        """Every consumer's scheduler calls this; the first to claim this minute's key enqueues the round."""
+        from ..services import jobs
+
+        minute = int(time.time() // 60)
+        if not self.huey.put_if_empty(f"tick:{minute}", "1"):
+            return
+        with self.app.app_context():
+            jobs.enqueue_periodic_round()
+
+    def enqueue(self, job_uuid: str, delay: float = 0) -> None:
+        if delay:
+            self.run_job.schedule(args=(job_uuid,), delay=delay)
+        else:
+            self.run_job(job_uuid)
+
+    # -- live state ------------------------------------------------------------------------------------------
+    def set_live(self, job_uuid: str, key: str, value: Any) -> None:
+        self.huey.storage.put_data(f"job:{job_uuid}:{key}", self.huey.serializer.serialize(value))
+
+    def live(self, job_uuid: str, key: str) -> Any:
+        raw = self.huey.storage.peek_data(f"job:{job_uuid}:{key}")
+        return None if raw is None or raw is EmptyData else self.huey.serializer.deserialize(raw)
+
+    def worker(self, workers: int = 1) -> Any:
+        """Huey's consumer: SIGTERM (or SIGINT) stops it gracefully; the running jobs see `stopping` at their
+        next page, roll back and go back to the queue for another worker."""
+        consumer = self.huey.create_consumer(
+            workers=workers, worker_type="thread", periodic=True, graceful_signal="TERM"
+        )
+        self.stopping = consumer.stop_flag
+        return consumer
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION_KEY] = JobQueue(app)
+
+
+def job_queue() -> JobQueue:
+    queue: JobQueue = current_app.extensions[EXTENSION_KEY]
+    return queue

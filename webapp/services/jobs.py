@@ -1,0 +1,294 @@
+"""Jobs: long work asked for now and done by a worker (webapp/jobs/queue.py), one writer per offering.
+
+A job row is created `queued` and its uuid enqueued. A worker claims it by one conditional UPDATE that fails
+while another job of the same offering runs (that job waits its turn and is retried). While running, the job
+reports progress and a heartbeat to the queue's store; a cancel request is seen at the next page, and the
+work's own transaction is rolled back. A job whose heartbeat stopped (its worker was killed) is marked
+failed by whoever looks at it next.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, exists, select, update
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..jobs.queue import job_queue
+from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
+from . import audit, periodic, plans, pull
+from .access import visible_offerings
+from .commands import ApplySelection, PreviewMembers
+from .errors import Conflict, ObjectNotFound, Refused, ServiceError, ValidationFailed
+from .plans import aware, clock
+from .uuids import parse_uuid
+
+ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
+FINISHED = (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
+WAIT_SECONDS = 2.0  # a job whose offering is busy is tried again after this long
+KIND_WORDS = {
+    JobKind.PULL_MEMBERS.value: "A pull",
+    JobKind.PLAN_MEMBERS.value: "A preview",
+    JobKind.APPLY_PLAN.value: "An apply",
+    JobKind.SYNC_PENDING.value: "A pending sync",
+    JobKind.RECONCILE.value: "A reconcile",
+    JobKind.DRIFT_CHECK.value: "A drift check",
+}
+
+
+class JobCancelled(Exception):
+    """Raised inside the work at its next page after a cancel request; the work rolls back."""
+
+
+class WorkerStopping(Exception):
+    """Raised inside the work at its next page when its worker is stopping; the job goes back to the queue."""
+
+
+# -- asking -------------------------------------------------------------------------------------------------
+
+
+def create_job(
+    actor: User | None,
+    kind: JobKind,
+    offering: Offering | None = None,
+    group: OfferingKeycloakGroup | None = None,
+    plan: Plan | None = None,
+    wait_if_busy: bool = False,
+) -> Job:
+    """Queue a job. While another job of the offering is queued or running, it is refused in words, or with
+    `wait_if_busy` queued behind it (the worker runs one job per offering at a time either way)."""
+    if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is None:
+        raise ValidationFailed.field("group_uuid", "This kind of job needs a group.")
+    if kind == JobKind.APPLY_PLAN and plan is None:
+        raise ValidationFailed.field("plan_uuid", "This kind of job needs a plan.")
+    offering = offering or (group.offering if group else plan.offering if plan else None)
+    if kind in (JobKind.PULL_MEMBERS, JobKind.APPLY_PLAN, JobKind.RECONCILE, JobKind.DRIFT_CHECK) and not offering:
+        raise ValidationFailed.field("offering_uuid", "This kind of job needs an offering.")
+    if offering is not None and not wait_if_busy:
+        busy = _active_job(offering)
+        if busy is not None:
+            raise Conflict(busy_words(busy))
+    job = Job(
+        kind=kind.value,
+        offering=offering,
+        group=group,
+        plan=plan,
+        created_by_id=actor.id if actor else None,
+        created_by_name=actor.username if actor else "system",
+        progress={"done": 0, "total": None, "unit": _unit(kind)},
+    )
+    db.session.add(job)
+    audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": kind.value})
+    db.session.commit()
+    job_queue().enqueue(job.uuid)
+    return job
+
+
+def _unit(kind: JobKind) -> str:
+    return {JobKind.APPLY_PLAN: "items", JobKind.SYNC_PENDING: "memberships"}.get(kind, "members")
+
+
+def _active_job(offering: Offering) -> Job | None:
+    mark_dead_jobs()
+    return db.session.scalar(
+        select(Job).where(Job.offering_id == offering.id, Job.state.in_(ACTIVE)).order_by(Job.id).limit(1)
+    )
+
+
+def busy_words(job: Job) -> str:
+    what = KIND_WORDS.get(job.kind, "A job")
+    about = f" of {job.group.name}" if job.group else f" of {job.offering.name}" if job.offering else ""
+    if job.state == JobState.RUNNING.value and job.started:
+        return f"{what}{about} is running, started {clock(job.started)} by {job.created_by_name}."
+    return f"{what}{about} is queued, asked {clock(job.created)} by {job.created_by_name}."
+
+
+def cancel_job(actor: User, job: Job) -> Job:
+    if job.state in FINISHED:
+        raise Refused(f"This job already ended ({job.state}).")
+    job_queue().set_live(job.uuid, "cancel", True)
+    if job.state == JobState.QUEUED.value:
+        _finish(job, JobState.CANCELLED, error=f"Cancelled by {actor.username} before it started.")
+    audit.record(actor, job.offering, "job.cancel_requested", job, {"job": job.uuid, "kind": job.kind})
+    db.session.commit()
+    return job
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+def visible_jobs(user: User) -> Select[Job]:
+    mark_dead_jobs()
+    query = select(Job)
+    if not user.is_staff:
+        query = query.where(Job.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id)))
+    return query.order_by(Job.created.desc(), Job.id.desc())
+
+
+def job_page(user: User, value: str) -> Job:
+    job_uuid = parse_uuid(value)
+    job = job_uuid and db.session.scalar(visible_jobs(user).where(Job.uuid == job_uuid))
+    if not job:
+        raise ObjectNotFound()
+    return job
+
+
+def live_progress(job: Job) -> dict[str, Any]:
+    """The stored progress, or while the job runs what its worker last reported."""
+    if job.state == JobState.RUNNING.value:
+        reported = job_queue().live(job.uuid, "progress")
+        if isinstance(reported, dict):
+            return reported
+    return job.progress or {}
+
+
+def mark_dead_jobs() -> int:
+    """Running jobs whose worker has not reported for JOB_STALE_SECONDS failed: the worker was killed."""
+    limit = float(current_app.config["JOB_STALE_SECONDS"])
+    queue = job_queue()
+    dead = 0
+    for job in db.session.scalars(select(Job).where(Job.state == JobState.RUNNING.value)):
+        beat = queue.live(job.uuid, "heartbeat") or (aware(job.started).timestamp() if job.started else 0)
+        if time.time() - float(beat) > limit:
+            _finish(job, JobState.FAILED, error="The worker stopped while running this job; nothing it did was kept.")
+            dead += 1
+    if dead:
+        db.session.commit()
+    return dead
+
+
+# -- running (in the worker) ----------------------------------------------------------------------------------
+
+
+def execute(job_uuid: str) -> None:
+    """Run one job by uuid: claim it (or wait while its offering is busy), do the work, record the outcome."""
+    job = db.session.scalar(select(Job).where(Job.uuid == job_uuid))
+    if job is None or job.state != JobState.QUEUED.value:
+        return  # cancelled, or already run by another worker
+    if not _claim(job):
+        job_queue().enqueue(job.uuid, delay=WAIT_SECONDS)  # another job of this offering runs: wait its turn
+        return
+    queue = job_queue()
+    queue.set_live(job.uuid, "heartbeat", time.time())
+    try:
+        result = _work(job)
+    except WorkerStopping:
+        db.session.rollback()
+        job.state, job.started, job.heartbeat = JobState.QUEUED.value, None, None
+        db.session.commit()
+        queue.enqueue(job.uuid)  # for the next worker; this one is shutting down
+        return
+    except JobCancelled:
+        db.session.rollback()
+        _finish(job, JobState.CANCELLED, error="Cancelled while running; everything it had done was rolled back.")
+    except ServiceError as exc:
+        db.session.rollback()
+        _finish(job, JobState.FAILED, error=exc.message)
+    except Exception as exc:  # never leave a job running: say so in words, keep the traceback in the log
+        db.session.rollback()
+        current_app.logger.exception("job %s failed", job.uuid)
+        _finish(job, JobState.FAILED, error=f"The job failed unexpectedly ({type(exc).__name__}).")
+    else:
+        job.result = result
+        _finish(job, JobState.SUCCEEDED)
+    db.session.commit()
+
+
+def _claim(job: Job) -> bool:
+    """queued → running, unless another job of the same offering runs (one writer per offering)."""
+    other = aliased(Job)
+    busy = exists().where(
+        and_(other.offering_id == job.offering_id, other.state == JobState.RUNNING.value, other.id != job.id)
+    )
+    condition = [Job.id == job.id, Job.state == JobState.QUEUED.value]
+    if job.offering_id is not None:
+        condition.append(~busy)
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Job).where(*condition).values(state=JobState.RUNNING.value, started=now, heartbeat=now),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    db.session.refresh(job)
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+def _reporter(job: Job, total: int | None = None) -> Any:
+    """The progress callback handed to the work: stores progress and a heartbeat, and stops it on cancel."""
+    queue = job_queue()
+    unit = (job.progress or {}).get("unit", "members")
+
+    def report(pages: int, done: int) -> None:
+        queue.set_live(job.uuid, "heartbeat", time.time())
+        queue.set_live(job.uuid, "progress", {"done": done, "total": total, "unit": unit, "pages": pages})
+        if queue.live(job.uuid, "cancel"):
+            raise JobCancelled()
+        if queue.stopping.is_set():
+            raise WorkerStopping()
+
+    return report
+
+
+def _work(job: Job) -> dict[str, Any]:
+    report = _reporter(job)
+    if job.kind == JobKind.PULL_MEMBERS.value:
+        if job.group is None:
+            raise ValidationFailed(["The group of this job no longer exists."])
+        pulled = pull.pull_members(_actor(job), job.group, progress=report)
+        job.progress = {"done": pulled.total_remote, "total": pulled.total_remote, "unit": "members"}
+        return pulled.as_dict()
+    if job.kind == JobKind.PLAN_MEMBERS.value:
+        if job.group is None or job.offering is None:
+            raise ValidationFailed(["The group of this job no longer exists."])
+        made = plans.create_plan(_required_actor(job), PreviewMembers(job.offering, [job.group]))
+        return {"plan_uuid": made.uuid, "summary": made.summary}
+    if job.kind == JobKind.APPLY_PLAN.value:
+        if job.plan is None:
+            raise ValidationFailed(["The plan of this job no longer exists."])
+        applied = plans.apply_plan(_required_actor(job), job.plan, ApplySelection({}))
+        return {"plan_uuid": job.plan.uuid, "state": applied.plan.state, "counts": applied.counts}
+    summary = (
+        periodic.sync_pending(job.offering)
+        if job.kind == JobKind.SYNC_PENDING.value
+        else periodic.reconcile(job.offering)
+    )
+    return {key: value for key, value in vars(summary).items()}
+
+
+def _actor(job: Job) -> User | None:
+    return db.session.get(User, job.created_by_id) if job.created_by_id else None
+
+
+def _required_actor(job: Job) -> User:
+    actor = _actor(job)
+    if actor is None:
+        raise ValidationFailed(["The user who asked for this job no longer exists."])
+    return actor
+
+
+def _finish(job: Job, state: JobState, error: str = "") -> None:
+    job.state = state.value
+    job.finished = utcnow()
+    job.error = error
+    if state != JobState.SUCCEEDED:
+        live = job_queue().live(job.uuid, "progress")
+        if isinstance(live, dict):
+            job.progress = live
+    audit.record(None, job.offering, f"job.{state.value}", job, {"job": job.uuid, "kind": job.kind, "error": error})
+
+
+# -- periodic -----------------------------------------------------------------------------------------------
+
+
+def enqueue_periodic_round() -> list[Job]:
+    """One sync_pending and one reconcile job per offering with Keycloak enabled (skipping busy ones), and the
+    expiry sweep of previews."""
+    plans.expire_open_plans()
+    queued = []
+    for offering in db.session.scalars(select(Offering).where(Offering.keycloak_enabled.is_(True))):
+        for kind in (JobKind.SYNC_PENDING, JobKind.RECONCILE):
+            queued.append(create_job(None, kind, offering, wait_if_busy=True))
+    return queued

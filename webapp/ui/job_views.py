@@ -1,0 +1,74 @@
+"""Jobs in the browser: start a pull in the background, follow it live (htmx polls every second; a Refresh
+link without JavaScript), cancel it, and the offering's list of jobs."""
+
+from __future__ import annotations
+
+from flask import abort, flash, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..models import Job, JobKind, Offering
+from ..services import jobs
+from ..services.errors import ObjectNotFound
+from . import ui_bp
+from .forms import ConfirmForm
+from .helpers import attempt, group_or_404, offering_or_404
+from .htmx import redirect_to, render, wants_fragment
+from .job_rows import JobView
+
+JOBS_SHOWN = 100
+STOP_POLLING = 286  # htmx stops an `every 1s` poll when the answer has this status
+
+
+def _job_or_404(offering: Offering, job_uuid: str) -> Job:
+    try:
+        job = jobs.job_page(current_user, job_uuid)
+    except ObjectNotFound:
+        abort(404)
+    if job.offering_id != offering.id:
+        abort(404)
+    return job
+
+
+@ui_bp.post("/offerings/<offering_uuid>/groups/<group_uuid>/pull-job")
+@login_required
+def group_pull_job(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    queued = attempt(lambda: jobs.create_job(current_user, JobKind.PULL_MEMBERS, group=group))
+    if queued.value is None:
+        flash(queued.error, "error")
+        return redirect_to(url_for("ui.group_detail", offering_uuid=offering.uuid, group_uuid=group.uuid))
+    return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=queued.value.uuid))
+
+
+@ui_bp.get("/offerings/<offering_uuid>/jobs/<job_uuid>")
+@login_required
+def job_detail(offering_uuid: str, job_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    view = JobView(_job_or_404(offering, job_uuid))
+    status = STOP_POLLING if wants_fragment() and view.finished else 200
+    return render("jobs/job.html", "jobs/_job_status.html", offering=offering, view=view, tab="jobs", status=status)
+
+
+@ui_bp.post("/offerings/<offering_uuid>/jobs/<job_uuid>/cancel")
+@login_required
+def job_cancel(offering_uuid: str, job_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    job = _job_or_404(offering, job_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    cancelled = attempt(lambda: jobs.cancel_job(current_user, job))
+    flash("Cancel requested." if cancelled.ok else cancelled.error, "success" if cancelled.ok else "error")
+    return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=job.uuid))
+
+
+@ui_bp.get("/offerings/<offering_uuid>/jobs")
+@login_required
+def job_list(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    found = db.session.scalars(jobs.visible_jobs(current_user).where(Job.offering_id == offering.id).limit(JOBS_SHOWN))
+    return render("jobs/list.html", offering=offering, views=[JobView(job) for job in found], tab="jobs")
