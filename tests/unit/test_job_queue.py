@@ -44,3 +44,22 @@ def test_a_job_waits_while_another_job_of_its_offering_runs(app: Flask, world: W
     jobs.execute(mine.uuid)
     db.session.refresh(mine)
     assert mine.state == "succeeded"
+
+
+def test_with_the_queue_down_pages_still_serve_and_jobs_say_they_are_unavailable(
+    app: Flask, client, world: World
+) -> None:
+    app.config["JOBS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    app.extensions["okg_jobs"] = JobQueue(app)
+    group = world.add_group("users", backend_id=world.realm.add_path("/base/hpc/users"))
+    headers = world.headers("manager")
+    response = client.post(
+        "/api/offering-keycloak-jobs/", json={"kind": "pull_members", "group_uuid": group.uuid}, headers=headers
+    )
+    assert response.status_code == 503
+    assert response.json == {
+        "detail": "Jobs are unavailable: the job queue (redis://127.0.0.1:1/0) cannot be reached. Nothing was started."
+    }
+    listed = client.get("/api/offering-keycloak-jobs/", headers=headers)
+    assert listed.status_code == 200 and listed.json[0]["state"] == "failed"  # recorded, not lost
+    assert client.get("/api/offering-keycloak-groups/", headers=headers).status_code == 200

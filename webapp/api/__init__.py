@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify
 
 from ..auth import AuthError, api_user
-from ..services.errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ValidationFailed
+from ..services.errors import Conflict, ObjectNotFound, Refused, RemoteFailure, Unavailable, ValidationFailed
 from .pagination import InvalidPage
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -50,6 +50,11 @@ def refused(exc: Refused) -> tuple[Response, int]:
 @api_bp.errorhandler(Conflict)
 def conflict(exc: Conflict) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 409
+
+
+@api_bp.errorhandler(Unavailable)
+def unavailable(exc: Unavailable) -> tuple[Response, int]:
+    return jsonify({"detail": exc.message}), 503
 
 
 @api_bp.errorhandler(RemoteFailure)

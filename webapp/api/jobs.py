@@ -53,7 +53,7 @@ def _target(fields: dict[str, object]) -> tuple[Offering | None, OfferingKeycloa
             f"{PREFIX}_create",
             "Queue a job; it runs in a worker",
             TAG,
-            {"202": json_response("The queued job.", ref("Job")), **error_refs(400, 404, 409)},
+            {"202": json_response("The queued job.", ref("Job")), **error_refs(400, 404, 409, 503)},
             body="JobCreateRequest",
         ),
         **paged_list(

@@ -17,6 +17,12 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.constants import EmptyData
 
 EXTENSION_KEY = "okg_jobs"
+
+
+class QueueUnavailable(Exception):
+    """The queue's storage (Redis, or the SQLite file) cannot be reached; `args[0]` says where it is."""
+
+
 TASK_NAME = "okg.run_job"
 
 
@@ -66,17 +72,30 @@ class JobQueue:
             jobs.enqueue_periodic_round()
 
     def enqueue(self, job_uuid: str, delay: float = 0) -> None:
-        if delay:
-            self.run_job.schedule(args=(job_uuid,), delay=delay)
-        else:
-            self.run_job(job_uuid)
+        """Raises QueueUnavailable when the queue's storage cannot be reached."""
+        try:
+            if delay:
+                self.run_job.schedule(args=(job_uuid,), delay=delay)
+            else:
+                self.run_job(job_uuid)
+        except Exception as exc:  # redis' and sqlite3's connection errors alike
+            raise QueueUnavailable(self.describe()) from exc
+
+    def describe(self) -> str:
+        """Where the queue is, without credentials."""
+        return self.storage.split("@")[-1] if "@" in self.storage else self.storage
 
     # -- live state ------------------------------------------------------------------------------------------
     def set_live(self, job_uuid: str, key: str, value: Any) -> None:
         self.huey.storage.put_data(f"job:{job_uuid}:{key}", self.huey.serializer.serialize(value))
 
     def live(self, job_uuid: str, key: str) -> Any:
-        raw = self.huey.storage.peek_data(f"job:{job_uuid}:{key}")
+        """What the worker last reported; None when nothing was, or when the queue cannot be reached (pages
+        then show the stored state instead of failing)."""
+        try:
+            raw = self.huey.storage.peek_data(f"job:{job_uuid}:{key}")
+        except Exception:
+            return None
         return None if raw is None or raw is EmptyData else self.huey.serializer.deserialize(raw)
 
     def worker(self, workers: int = 1) -> Any:

@@ -63,3 +63,7 @@ class Refused(ServiceError):
 
 class Conflict(ServiceError):
     """Something else got there first or changed meanwhile (the API answers 409 {"detail": ...})."""
+
+
+class Unavailable(ServiceError):
+    """A service we depend on, other than Keycloak, cannot be reached (the API answers 503 {"detail": ...})."""

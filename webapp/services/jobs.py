@@ -17,12 +17,12 @@ from sqlalchemy import Select, and_, exists, select, update
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..jobs.queue import job_queue
+from ..jobs.queue import QueueUnavailable, job_queue
 from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
 from . import audit, periodic, plans, pull
 from .access import visible_offerings
 from .commands import ApplySelection, PreviewMembers
-from .errors import Conflict, ObjectNotFound, Refused, ServiceError, ValidationFailed
+from .errors import Conflict, ObjectNotFound, Refused, ServiceError, Unavailable, ValidationFailed
 from .plans import aware, clock
 from .uuids import parse_uuid
 
@@ -83,7 +83,13 @@ def create_job(
     db.session.add(job)
     audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": kind.value})
     db.session.commit()
-    job_queue().enqueue(job.uuid)
+    try:
+        job_queue().enqueue(job.uuid)
+    except QueueUnavailable as exc:
+        message = f"Jobs are unavailable: the job queue ({exc.args[0]}) cannot be reached. Nothing was started."
+        _finish(job, JobState.FAILED, error=message)
+        db.session.commit()
+        raise Unavailable(message) from exc
     return job
 
 

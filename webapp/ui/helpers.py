@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
 from ..services import lookups
-from ..services.errors import Conflict, ObjectNotFound, RemoteFailure, ServiceError, ValidationFailed
+from ..services.errors import Conflict, ObjectNotFound, RemoteFailure, ServiceError, Unavailable, ValidationFailed
 
 T = TypeVar("T")
 
@@ -44,6 +44,8 @@ def status_of(failure: ServiceError) -> int:
     """The HTTP status a service error answers with, in pages as in the API."""
     if isinstance(failure, RemoteFailure):
         return 502
+    if isinstance(failure, Unavailable):
+        return 503
     return 409 if isinstance(failure, Conflict) else 400
 
 
