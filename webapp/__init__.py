@@ -81,7 +81,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     )
     registry.init_app(app)
 
-    from . import auth, cli, errors, input_guard, security
+    from . import auth, cli, errors, input_guard, metrics, security
     from .api import api_bp
     from .jobs import queue
     from .ui import ui_bp
@@ -92,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     input_guard.init_app(app)
     cli.init_app(app)
     queue.init_app(app)
+    metrics.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
     csrf.exempt(api_bp)  # the API authenticates writes with tokens only, never with the session cookie

@@ -50,6 +50,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "JOBS_URL": "",  # redis://host:port/db for several workers and hosts; empty: SQLite in the instance folder
         "SYNC_INTERVAL": "15m",
         "JOB_STALE_SECONDS": 120,  # no heartbeat for this long: the worker died, the job is marked failed
+        "METRICS_TOKEN": "",  # /metrics answers only "Authorization: Bearer <this>"; empty: no /metrics
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }

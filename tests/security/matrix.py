@@ -71,7 +71,8 @@ SEE_SETTINGS = Expect(303, location="/offerings/{offering}/settings")
 SEE_TOKENS = Expect(303, location="/tokens")
 SEE_ACCOUNT = Expect(303, location="/account")
 SEE_PLAN = Expect(303, location="/offerings/{offering}/plans/*")
-SEE_JOB = Expect(303, location="/offerings/{offering}/jobs/*")  # "*": a new plan's page (or its result)
+SEE_JOB = Expect(303, location="/offerings/{offering}/jobs/*")
+SEE_OVERVIEW = Expect(303, location="/overview")  # "*": a new plan's page (or its result)
 
 
 # -- requests ----------------------------------------------------------------------------------------
@@ -498,6 +499,8 @@ form_pull_job = of_group("pull-job", form={})
 page_job = of_job()
 form_cancel_job = of_job("cancel", form={})
 page_jobs = of_offering("jobs")
+page_overview = fixed("/overview")
+form_overview_check = fixed("/overview/check", {})
 page_plan = of_plan()
 form_apply_plan = of_plan("apply", form={})
 page_plan_result = of_plan("result", applied=True)
@@ -613,6 +616,9 @@ UI_ROWS: list[Row] = [
     ui("job_detail",        "GET",  page_job,             LOGIN,    404,        404,        200,          200),
     ui("job_cancel",        "POST", form_cancel_job,      LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
     ui("job_list",          "GET",  page_jobs,            LOGIN,    404,        404,        200,          200),
+    ui("overview",          "GET",  page_overview,        LOGIN,    200,        200,        200,          200),
+    ui("overview_check", "POST", form_overview_check,
+       LOGIN, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW),
 ]
 
 # A reference to another offering's role, resource, group or membership is refused, whoever asks.

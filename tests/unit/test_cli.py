@@ -188,7 +188,9 @@ def test_worker_once_runs_the_periodic_round_as_jobs(app, world: World) -> None:
     assert result.output.count("sync_pending of ") == 2 and result.output.count("reconcile of ") == 2
     assert "reconcile of HPC Cluster: succeeded" in result.output
     kinds = sorted((job.kind, job.state) for job in db.session.query(Job))
-    assert kinds == [("reconcile", "succeeded")] * 2 + [("sync_pending", "succeeded")] * 2
+    assert kinds == [("drift_check", "succeeded")] * 2 + [("reconcile", "succeeded")] * 2 + [
+        ("sync_pending", "succeeded")
+    ] * 2
 
 
 @pytest.mark.parametrize(("text", "minutes"), [("15m", 15), ("30s", 1), ("1h", 60), ("45", 45), ("900s", 15)])

@@ -16,8 +16,10 @@ def test_the_periodic_round_is_queued_once_per_tick_however_many_schedulers(app:
         queue._tick()
     kinds = sorted((job.offering.name, job.kind) for job in db.session.query(Job) if job.offering)
     assert kinds == [
+        ("HPC Cluster", "drift_check"),
         ("HPC Cluster", "reconcile"),
         ("HPC Cluster", "sync_pending"),
+        ("Other Service", "drift_check"),
         ("Other Service", "reconcile"),
         ("Other Service", "sync_pending"),
     ]

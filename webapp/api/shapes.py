@@ -390,7 +390,7 @@ class JobOut(Shape):
 
 
 class JobCreateRequest(BaseModel):
-    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile"]
+    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
     offering_uuid: Uuid | None = None
     group_uuid: Uuid | None = None
     plan_uuid: Uuid | None = None

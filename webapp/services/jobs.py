@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..jobs.queue import QueueUnavailable, job_queue
 from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
-from . import audit, periodic, plans, pull
+from . import audit, drift, periodic, plans, pull
 from .access import visible_offerings
 from .commands import ApplySelection, PreviewMembers
 from .errors import Conflict, ObjectNotFound, Refused, ServiceError, Unavailable, ValidationFailed
@@ -256,6 +256,10 @@ def _work(job: Job) -> dict[str, Any]:
             raise ValidationFailed(["The plan of this job no longer exists."])
         applied = plans.apply_plan(_required_actor(job), job.plan, ApplySelection({}))
         return {"plan_uuid": job.plan.uuid, "state": applied.plan.state, "counts": applied.counts}
+    if job.kind == JobKind.DRIFT_CHECK.value:
+        if job.offering is None:
+            raise ValidationFailed(["The offering of this job no longer exists."])
+        return drift.check_offering(job.offering)
     summary = (
         periodic.sync_pending(job.offering)
         if job.kind == JobKind.SYNC_PENDING.value
@@ -290,11 +294,11 @@ def _finish(job: Job, state: JobState, error: str = "") -> None:
 
 
 def enqueue_periodic_round() -> list[Job]:
-    """One sync_pending and one reconcile job per offering with Keycloak enabled (skipping busy ones), and the
-    expiry sweep of previews."""
+    """A sync_pending, a reconcile and a drift_check job per offering with Keycloak enabled (each waits while
+    another job of its offering runs), and the expiry sweep of previews."""
     plans.expire_open_plans()
     queued = []
     for offering in db.session.scalars(select(Offering).where(Offering.keycloak_enabled.is_(True))):
-        for kind in (JobKind.SYNC_PENDING, JobKind.RECONCILE):
+        for kind in (JobKind.SYNC_PENDING, JobKind.RECONCILE, JobKind.DRIFT_CHECK):
             queued.append(create_job(None, kind, offering, wait_if_busy=True))
     return queued

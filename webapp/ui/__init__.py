@@ -35,6 +35,7 @@ from . import (  # noqa: E402,F401
     job_views,
     member_views,
     offering_views,
+    overview_views,
     plan_views,
     token_views,
 )
