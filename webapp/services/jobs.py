@@ -211,6 +211,9 @@ def _claim(job: Job) -> bool:
     )
     condition = [Job.id == job.id, Job.state == JobState.QUEUED.value]
     if job.offering_id is not None:
+        # The offering row's lock first: on PostgreSQL two claims would otherwise each miss the other's
+        # uncommitted "running"; the second now waits, and its UPDATE then sees the first one committed.
+        db.session.execute(update(Offering).where(Offering.id == job.offering_id).values(modified=Offering.modified))
         condition.append(~busy)
     now = utcnow()
     claimed = db.session.execute(

@@ -46,7 +46,7 @@ def _slugify(value: str) -> str:
 
 
 def render_group_name(offering: Offering, role: OfferingRole, resource: Resource | None, scope_id: str) -> str:
-    template = offering.keycloak_group_name_template.strip()
+    template = (offering.keycloak_group_name_template or "").strip()
     if template and not template_errors(template):
         values = {
             "role_name": role.name,

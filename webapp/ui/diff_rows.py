@@ -88,8 +88,10 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
     else:
         rows = [DiffRow("synced", local, remote) for local, remote in status.synced]
         all_remote = [remote for _, remote in status.synced] + status.remote_only
-        suggested = {s.group.id: s for s in link_suggestions(offering, RemoteTree(status.root, all_remote))}
-        rows += [DiffRow("local_only", local, None, suggested.get(local.id)) for local in status.local_only]
+        locals_ = [local for local, _ in status.synced] + status.local_only + status.broken
+        found = link_suggestions(offering, RemoteTree(status.root, all_remote), locals_)
+        suggested = {id(s.group): s for s in found}
+        rows += [DiffRow("local_only", local, None, suggested.get(id(local))) for local in status.local_only]
         rows += [DiffRow("broken", local, None) for local in status.broken]
         rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
         root_path = status.root.path if status.root else None
