@@ -154,6 +154,37 @@ def test_sync_pending_activates_and_isolates_a_bad_offering(app, world: World) -
     assert user_id in world.realm.groups[waiting.group.backend_id].members
 
 
+def test_sync_pending_skips_an_offering_after_its_keycloak_failed_once(app, world: World) -> None:
+    rows = [add_pending(world, name) for name in ("d1", "d2", "d3")]
+    world.realm.down = True
+    calls = world.realm.calls
+    result = app.test_cli_runner().invoke(args=["sync-pending"])
+    assert result.exit_code == 0 and "skipped its other pending rows this round" in result.output
+    assert world.realm.calls - calls == 1  # one failed call, not one timeout per row
+    for row in rows:
+        db.session.refresh(row)
+        assert row.state == "pending" and row.error_message.startswith("Looking up the Keycloak user failed")
+
+
+def test_a_membership_deleted_meanwhile_is_left_alone_by_the_pending_sync(app, world: World, monkeypatch) -> None:
+    from webapp.services import periodic
+
+    row = add_pending(world, "gone-soon")
+    world.realm.add_user("gone-soon")
+    original = periodic._lock_pending
+
+    def delete_first(target):  # type: ignore[no-untyped-def]
+        db.session.delete(target)  # the request that deleted it committed just before the sync locked it
+        db.session.commit()
+        return original(target)
+
+    monkeypatch.setattr(periodic, "_lock_pending", delete_first)
+    summary = periodic.sync_pending()
+    assert summary.activated == 0 and summary.errors == []
+    assert all(not group.members for group in world.realm.groups.values())  # nobody added in Keycloak
+    assert row
+
+
 def test_sync_pending_uses_one_gateway_per_offering(app, world: World, fake_keycloak) -> None:
     for name in ("p1", "p2", "p3"):
         add_pending(world, name)
@@ -188,9 +219,10 @@ def test_worker_once_runs_the_periodic_round_as_jobs(app, world: World) -> None:
     assert result.output.count("sync_pending of ") == 2 and result.output.count("reconcile of ") == 2
     assert "reconcile of HPC Cluster: succeeded" in result.output
     kinds = sorted((job.kind, job.state) for job in db.session.query(Job))
-    assert kinds == [("drift_check", "succeeded")] * 2 + [("reconcile", "succeeded")] * 2 + [
-        ("sync_pending", "succeeded")
-    ] * 2
+    assert (
+        kinds
+        == [("drift_check", "succeeded")] * 2 + [("reconcile", "succeeded")] * 2 + [("sync_pending", "succeeded")] * 2
+    )
 
 
 @pytest.mark.parametrize(("text", "minutes"), [("15m", 15), ("30s", 1), ("1h", 60), ("45", 45), ("900s", 15)])

@@ -21,9 +21,10 @@ from ..models import (
 from . import audit
 from .commands import GrantAccess
 from .connection import call_keycloak, gateway_for_offering
-from .errors import RemoteFailure, ValidationFailed
+from .errors import ObjectNotFound, RemoteFailure, ValidationFailed
 from .hierarchy import CreatedGroups, ensure_group
 from .naming import render_group_name
+from .periodic import lock_membership
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id
 from .subtree import keycloak_id
 
@@ -160,6 +161,9 @@ def _keep_as_pending(
 
 def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> None:
     """Remove the user from the Keycloak group (never the group itself), then forget the membership."""
+    if not lock_membership(membership.id):  # waits while the pending sync is adding this very user
+        raise ObjectNotFound()
+    db.session.refresh(membership)  # what the sync may just have written: active, with a Keycloak id
     group = membership.group
     offering = group.offering
     if membership.state != MembershipState.PENDING.value and group.backend_id:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..keycloak import KeycloakGateway, NotFound
@@ -63,13 +63,21 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
             _record_error(rows, exc.message)
             summary.errors.append(f"{offering.name}: {exc.message}")
             continue
-        for row in rows:
-            row.last_checked = utcnow()
+        for index, row in enumerate(rows):
+            if not _lock_pending(row):
+                continue  # deleted or changed meanwhile (by a request holding the same row lock)
             try:
                 activated = _activate(gateway, offering, row)
-            except (RemoteFailure, NotFound) as exc:
+            except RemoteFailure as exc:
+                db.session.rollback()
+                # Keycloak is down for this offering: the other rows would each cost the timeout again.
+                _record_error(rows[index:], exc.message)
+                summary.errors.append(f"{offering.name}: {exc.message} (skipped its other pending rows this round)")
+                break
+            except NotFound as exc:
                 row.error_message = exc.message
                 summary.errors.append(f"{offering.name}/{row.group.name}/{row.username}: {row.error_message}")
+                db.session.commit()
                 continue
             row.error_message = ""
             if activated:
@@ -77,8 +85,27 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
                 audit.record(None, offering, "membership.activated", row, {"group": row.group.name})
             else:
                 summary.still_pending += 1
-        db.session.commit()
+            db.session.commit()  # one row at a time: the row lock is held only while its Keycloak call runs
     return summary
+
+
+def lock_membership(membership_id: int, state: str | None = None) -> bool:
+    """Lock one membership row until commit (PostgreSQL: the row; SQLite: the database) and tell whether it still
+    exists (in `state`). The pending sync and a membership delete both take it, so a delete cannot slip between
+    adding the user in Keycloak and committing the row."""
+    query = update(OfferingKeycloakMembership).where(OfferingKeycloakMembership.id == membership_id)
+    if state is not None:
+        query = query.where(OfferingKeycloakMembership.state == state)
+    result = db.session.execute(query.values(last_checked=utcnow()), execution_options={"synchronize_session": False})
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _lock_pending(row: OfferingKeycloakMembership) -> bool:
+    if not lock_membership(row.id, MembershipState.PENDING.value):
+        db.session.rollback()
+        return False
+    db.session.refresh(row)
+    return True
 
 
 def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloakMembership) -> bool:
