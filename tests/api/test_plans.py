@@ -219,6 +219,8 @@ def test_expired_discarded_and_bad_selections(client, world: World, drift: dict)
     expired = client.post(apply, json={}, headers=headers)
     assert expired.status_code == 400 and expired.json["detail"].startswith("This preview expired at ")
     assert client.get(f"{PLANS}/", query_string={"state": "expired"}, headers=headers).json[0]["uuid"] == plan["uuid"]
+    bogus = client.get(f"{PLANS}/", query_string={"state": "bogus"}, headers=headers)
+    assert bogus.status_code == 400 and bogus.json["state"][0].startswith('"bogus" is not one of: open, applying')
 
     second = preview(client, world, drift["group"]).json
     assert client.post(f"{PLANS}/{second['uuid']}/discard/", headers=headers).status_code == 204

@@ -35,6 +35,16 @@ def uuid_param(name: str) -> str | None:
     return parsed
 
 
+def choice_param(name: str, allowed: list[str]) -> str | None:
+    """An optional query parameter that must be one of `allowed`; anything else is a 400 on that parameter."""
+    value = request.args.get(name)
+    if not value:
+        return None
+    if value not in allowed:
+        raise ValidationFailed.field(name, f'"{value}" is not one of: {", ".join(allowed)}.')
+    return value
+
+
 def bool_param(name: str) -> bool | None:
     raw = request.args.get(name)
     if raw is None or raw == "":

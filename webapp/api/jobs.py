@@ -22,7 +22,7 @@ from .docs import (
     ref,
     string,
 )
-from .inputs import json_body
+from .inputs import choice_param, json_body
 from .pagination import paginated_response
 from .shapes import JobCreateRequest, JobOut, parse_body
 
@@ -81,12 +81,10 @@ def job_list() -> tuple[Response, int] | Response:
     if "offering_uuid" in request.args:
         offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         found = found.where(Job.offering_id == offering.id)
-    for name, allowed in (("kind", KINDS), ("state", STATES)):
-        value = request.args.get(name)
-        if value:
-            if value not in allowed:
-                raise ValidationFailed.field(name, f'"{value}" is not one of: {", ".join(allowed)}.')
-            found = found.where(getattr(Job, name) == value)
+    if kind := choice_param("kind", KINDS):
+        found = found.where(Job.kind == kind)
+    if state := choice_param("state", STATES):
+        found = found.where(Job.state == state)
     return paginated_response(found, JobOut.dump)
 
 

@@ -27,7 +27,7 @@ from .docs import (
     ref,
     string,
 )
-from .inputs import field_names, json_body
+from .inputs import choice_param, field_names, json_body
 from .pagination import paginated_response
 from .shapes import (
     LinkSuggestionOut,
@@ -117,9 +117,7 @@ def plan_list() -> tuple[Response, int] | Response:
     if "offering_uuid" in request.args:
         offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         query = query.where(Plan.offering_id == offering.id)
-    if state := request.args.get("state"):
-        if state not in STATES:
-            raise ValidationFailed.field("state", f'"{state}" is not one of: {", ".join(STATES)}.')
+    if state := choice_param("state", STATES):
         query = query.where(Plan.state == state)
     return paginated_response(query, PlanOut.dump)
 
