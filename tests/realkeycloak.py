@@ -239,7 +239,8 @@ class KeycloakServer:
 
     def delete_realm(self, name: str) -> None:
         """Delete a realm; a realm that is already gone is fine."""
-        self.admin_request("DELETE", f"/{name}", ok=(204, 404))
+        # Deleting a realm of a few thousand users takes Keycloak (dev-file H2) well over a minute under load.
+        self.admin_request("DELETE", f"/{name}", ok=(204, 404), timeout=600)
 
     def list_realms(self) -> list[str]:
         return [r["realm"] for r in self.admin_request("GET", "").json()]
