@@ -49,6 +49,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         # Jobs (webapp/jobs): the queue's storage, the periodic round, when a silent job counts as dead.
         "JOBS_URL": "",  # redis://host:port/db for several workers and hosts; empty: SQLite in the instance folder
         "SYNC_INTERVAL": "15m",
+        "BACKGROUND_THRESHOLD": 2000,  # pulls, previews and applies of this many members or items run as jobs
         "JOB_STALE_SECONDS": 120,  # no heartbeat for this long: the worker died, the job is marked failed
         "METRICS_TOKEN": "",  # /metrics answers only "Authorization: Bearer <this>"; empty: no /metrics
         "API_DEFAULT_PAGE_SIZE": 10,

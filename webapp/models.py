@@ -329,6 +329,7 @@ class Job(TimestampedMixin, Model):
     kind: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED.value, index=True)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {done, total, unit}
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # an apply's selection
     started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -499,6 +499,7 @@ form_pull_job = of_group("pull-job", form={})
 page_job = of_job()
 form_cancel_job = of_job("cancel", form={})
 page_jobs = of_offering("jobs")
+form_start_job = of_offering("jobs", {"kind": "drift_check"})
 page_overview = fixed("/overview")
 form_overview_check = fixed("/overview/check", {})
 page_plan = of_plan()
@@ -616,6 +617,7 @@ UI_ROWS: list[Row] = [
     ui("job_detail",        "GET",  page_job,             LOGIN,    404,        404,        200,          200),
     ui("job_cancel",        "POST", form_cancel_job,      LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
     ui("job_list",          "GET",  page_jobs,            LOGIN,    404,        404,        200,          200),
+    ui("job_start",         "POST", form_start_job,       LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
     ui("overview",          "GET",  page_overview,        LOGIN,    200,        200,        200,          200),
     ui("overview_check", "POST", form_overview_check,
        LOGIN, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW),

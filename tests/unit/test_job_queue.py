@@ -65,3 +65,47 @@ def test_with_the_queue_down_pages_still_serve_and_jobs_say_they_are_unavailable
     listed = client.get("/api/offering-keycloak-jobs/", headers=headers)
     assert listed.status_code == 200 and listed.json[0]["state"] == "failed"  # recorded, not lost
     assert client.get("/api/offering-keycloak-groups/", headers=headers).status_code == 200
+
+
+def test_an_offering_whose_keycloak_fails_is_skipped_for_the_round_and_then_backed_off(
+    app: Flask, world: World
+) -> None:
+    from datetime import timedelta
+
+    from webapp.models import OfferingKeycloakMembership
+    from webapp.services import jobs
+
+    group = world.add_group("users", backend_id=world.realm.add_path("/base/hpc/users"))
+    db.session.add(OfferingKeycloakMembership(group=group, username="late", state="pending"))
+    db.session.commit()
+    world.realm.down = True
+
+    def run_round() -> list[Job]:
+        mine = [job for job in jobs.enqueue_periodic_round() if job.offering_id == world.offering.id]
+        for job in mine:
+            jobs.execute(job.uuid)
+            db.session.refresh(job)
+        return mine
+
+    first = run_round()
+    assert [(job.kind, job.state) for job in first] == [
+        ("sync_pending", "failed"),
+        ("reconcile", "cancelled"),
+        ("drift_check", "cancelled"),
+    ]
+    assert "Cannot connect to Keycloak" in first[0].error
+    assert first[1].error.startswith("Skipped this round: ") and "Cannot connect to Keycloak" in first[1].error
+    assert jobs.backing_off(world.offering) is None  # one failed round: the next round tries again
+    assert [job.state for job in run_round()] == ["failed", "cancelled", "cancelled"]
+    next_try = jobs.backing_off(world.offering)
+    assert next_try is not None  # two failed rounds in a row: it waits two intervals
+    assert run_round() == []  # left out of this round
+    last = (
+        db.session.query(Job).filter_by(offering_id=world.offering.id, state="failed").order_by(Job.id.desc()).first()
+    )
+    assert last is not None and last.finished is not None
+    last.finished -= timedelta(minutes=30)  # two 15-minute intervals later
+    db.session.commit()
+    world.realm.down = False
+    assert [job.state for job in run_round()] == ["succeeded", "succeeded", "succeeded"]
+    assert jobs.backing_off(world.offering) is None

@@ -102,7 +102,15 @@ class JobQueue:
         """Huey's consumer: SIGTERM (or SIGINT) stops it gracefully; the running jobs see `stopping` at their
         next page, roll back and go back to the queue for another worker."""
         consumer = self.huey.create_consumer(
-            workers=workers, worker_type="thread", periodic=True, graceful_signal="TERM"
+            workers=workers,
+            worker_type="thread",
+            periodic=True,
+            graceful_signal="TERM",
+            # An idle worker polls SQLite every 0.2 s at most (Huey's default backs off to 10 s, so a job asked
+            # for in the browser could wait that long); Redis blocks on the queue and answers at once.
+            initial_delay=0.05,
+            backoff=1.15,
+            max_delay=0.2,
         )
         self.stopping = consumer.stop_flag
         return consumer

@@ -10,19 +10,30 @@ failed by whoever looks at it next.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, select, update
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..jobs.queue import QueueUnavailable, job_queue
-from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
+from ..jobs.queue import QueueUnavailable, job_queue, parse_minutes
+from ..models import (
+    Job,
+    JobKind,
+    JobState,
+    Offering,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+    Plan,
+    User,
+    utcnow,
+)
 from . import audit, drift, periodic, plans, pull
 from .access import visible_offerings
 from .commands import ApplySelection, PreviewMembers
-from .errors import Conflict, ObjectNotFound, Refused, ServiceError, Unavailable, ValidationFailed
+from .errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ServiceError, Unavailable, ValidationFailed
 from .plans import aware, clock
 from .uuids import parse_uuid
 
@@ -43,6 +54,10 @@ class JobCancelled(Exception):
     """Raised inside the work at its next page after a cancel request; the work rolls back."""
 
 
+class KeycloakFailed(ServiceError):
+    """A periodic job's Keycloak failed; the job fails with these words and its round skips the offering."""
+
+
 class WorkerStopping(Exception):
     """Raised inside the work at its next page when its worker is stopping; the job goes back to the queue."""
 
@@ -57,6 +72,8 @@ def create_job(
     group: OfferingKeycloakGroup | None = None,
     plan: Plan | None = None,
     wait_if_busy: bool = False,
+    params: dict[str, Any] | None = None,
+    total: int | None = None,
 ) -> Job:
     """Queue a job. While another job of the offering is queued or running, it is refused in words, or with
     `wait_if_busy` queued behind it (the worker runs one job per offering at a time either way)."""
@@ -78,7 +95,8 @@ def create_job(
         plan=plan,
         created_by_id=actor.id if actor else None,
         created_by_name=actor.username if actor else "system",
-        progress={"done": 0, "total": None, "unit": _unit(kind)},
+        progress={"done": 0, "total": total or _expected_members(kind, group), "unit": _unit(kind)},
+        params=params or {},
     )
     db.session.add(job)
     audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": kind.value})
@@ -91,6 +109,43 @@ def create_job(
         db.session.commit()
         raise Unavailable(message) from exc
     return job
+
+
+def _expected_members(kind: JobKind, group: OfferingKeycloakGroup | None) -> int | None:
+    """What a pull or preview counts up to, as far as it is known before it starts (Keycloak has no count)."""
+    if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is not None:
+        return expected_members(group)
+    return None
+
+
+def expected_members(group: OfferingKeycloakGroup) -> int | None:
+    """The group's size in Keycloak as last seen: its last pull, else the members recorded here."""
+    pulled = db.session.scalar(
+        select(Job.result)
+        .where(Job.group_id == group.id, Job.kind == JobKind.PULL_MEMBERS.value, Job.state == JobState.SUCCEEDED.value)
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    if pulled and pulled.get("total_remote"):
+        return int(pulled["total_remote"])
+    recorded = db.session.scalar(
+        select(func.count())
+        .select_from(OfferingKeycloakMembership)
+        .where(OfferingKeycloakMembership.group_id == group.id)
+    )
+    return int(recorded or 0) or None
+
+
+def runs_in_background(count: int | None) -> bool:
+    """Work on this many members or items goes to a worker rather than the web request."""
+    return bool(count) and int(count or 0) >= int(current_app.config["BACKGROUND_THRESHOLD"])
+
+
+def start_apply(actor: User, plan: Plan, selection: ApplySelection) -> Job:
+    """Check an apply as the request would (open, something selected, the brake's phrase), then queue it."""
+    chosen = plans.check_apply(plan, selection)
+    params = {"choices": selection.choices, "confirm": selection.confirm}
+    return create_job(actor, JobKind.APPLY_PLAN, plan=plan, params=params, total=chosen)
 
 
 def _unit(kind: JobKind) -> str:
@@ -115,6 +170,8 @@ def busy_words(job: Job) -> str:
 def cancel_job(actor: User, job: Job) -> Job:
     if job.state in FINISHED:
         raise Refused(f"This job already ended ({job.state}).")
+    if job.state == JobState.RUNNING.value and job.kind == JobKind.APPLY_PLAN.value:
+        raise Refused("An apply that has started cannot be cancelled: its changes in Keycloak are made one by one.")
     job_queue().set_live(job.uuid, "cancel", True)
     if job.state == JobState.QUEUED.value:
         _finish(job, JobState.CANCELLED, error=f"Cancelled by {actor.username} before it started.")
@@ -193,6 +250,8 @@ def execute(job_uuid: str) -> None:
     except ServiceError as exc:
         db.session.rollback()
         _finish(job, JobState.FAILED, error=exc.message)
+        if isinstance(exc, RemoteFailure | KeycloakFailed) and job.created_by_id is None:
+            _skip_rest_of_round(job)
     except Exception as exc:  # never leave a job running: say so in words, keep the traceback in the log
         db.session.rollback()
         current_app.logger.exception("job %s failed", job.uuid)
@@ -225,10 +284,11 @@ def _claim(job: Job) -> bool:
     return bool(getattr(claimed, "rowcount", 0))
 
 
-def _reporter(job: Job, total: int | None = None) -> Any:
+def _reporter(job: Job) -> Any:
     """The progress callback handed to the work: stores progress and a heartbeat, and stops it on cancel."""
     queue = job_queue()
     unit = (job.progress or {}).get("unit", "members")
+    total = (job.progress or {}).get("total")
 
     def report(pages: int, done: int) -> None:
         queue.set_live(job.uuid, "heartbeat", time.time())
@@ -252,12 +312,16 @@ def _work(job: Job) -> dict[str, Any]:
     if job.kind == JobKind.PLAN_MEMBERS.value:
         if job.group is None or job.offering is None:
             raise ValidationFailed(["The group of this job no longer exists."])
-        made = plans.create_plan(_required_actor(job), PreviewMembers(job.offering, [job.group]))
+        made = plans.create_plan(_required_actor(job), PreviewMembers(job.offering, [job.group]), progress=report)
         return {"plan_uuid": made.uuid, "summary": made.summary}
     if job.kind == JobKind.APPLY_PLAN.value:
         if job.plan is None:
             raise ValidationFailed(["The plan of this job no longer exists."])
-        applied = plans.apply_plan(_required_actor(job), job.plan, ApplySelection({}))
+        params = job.params or {}
+        selection = ApplySelection(dict(params.get("choices") or {}), str(params.get("confirm") or ""))
+        applied = plans.apply_plan(_required_actor(job), job.plan, selection)
+        done = sum(count for outcome, count in applied.counts.items() if outcome != plans.NOT_SELECTED)
+        job.progress = {**(job.progress or {}), "done": done}
         return {"plan_uuid": job.plan.uuid, "state": applied.plan.state, "counts": applied.counts}
     if job.kind == JobKind.DRIFT_CHECK.value:
         if job.offering is None:
@@ -268,7 +332,9 @@ def _work(job: Job) -> dict[str, Any]:
         if job.kind == JobKind.SYNC_PENDING.value
         else periodic.reconcile(job.offering)
     )
-    return {key: value for key, value in vars(summary).items()}
+    if summary.keycloak_failed and job.offering is not None:  # what it did before is committed, row by row
+        raise KeycloakFailed(summary.keycloak_failed)
+    return {key: value for key, value in vars(summary).items() if key != "keycloak_failed"}
 
 
 def _actor(job: Job) -> User | None:
@@ -296,12 +362,60 @@ def _finish(job: Job, state: JobState, error: str = "") -> None:
 # -- periodic -----------------------------------------------------------------------------------------------
 
 
+PERIODIC = (JobKind.SYNC_PENDING, JobKind.RECONCILE, JobKind.DRIFT_CHECK)
+MAX_BACKOFF_ROUNDS = 16  # an offering whose Keycloak keeps failing is tried at least every 16 intervals
+
+
 def enqueue_periodic_round() -> list[Job]:
     """A sync_pending, a reconcile and a drift_check job per offering with Keycloak enabled (each waits while
-    another job of its offering runs), and the expiry sweep of previews."""
+    another job of its offering runs), and the expiry sweep of previews. An offering whose Keycloak failed in
+    its last rounds is left out for 1, 2, 4 … rounds (backoff)."""
     plans.expire_open_plans()
     queued = []
     for offering in db.session.scalars(select(Offering).where(Offering.keycloak_enabled.is_(True))):
-        for kind in (JobKind.SYNC_PENDING, JobKind.RECONCILE, JobKind.DRIFT_CHECK):
+        if backing_off(offering):
+            continue
+        for kind in PERIODIC:
             queued.append(create_job(None, kind, offering, wait_if_busy=True))
     return queued
+
+
+def _skip_rest_of_round(failed: Job) -> None:
+    """The offering's other periodic jobs still queued in this round would each wait for the same timeout."""
+    for job in db.session.scalars(
+        select(Job).where(
+            Job.offering_id == failed.offering_id,
+            Job.state == JobState.QUEUED.value,
+            Job.created_by_id.is_(None),
+            Job.kind.in_([kind.value for kind in PERIODIC]),
+        )
+    ):
+        _finish(job, JobState.CANCELLED, error=f"Skipped this round: {failed.error}")
+
+
+def backing_off(offering: Offering) -> datetime | None:
+    """When the offering's periodic work is tried next, if that is after this round: its last k rounds failed
+    on Keycloak, so it waits 2^(k-1) intervals after the last failure (at most MAX_BACKOFF_ROUNDS)."""
+    rounds = list(
+        db.session.scalars(
+            select(Job)
+            .where(
+                Job.offering_id == offering.id, Job.created_by_id.is_(None), Job.kind.in_([k.value for k in PERIODIC])
+            )
+            .where(Job.state.in_(FINISHED))
+            .order_by(Job.id.desc())
+            .limit(3 * (MAX_BACKOFF_ROUNDS.bit_length() + 1))
+        )
+    )
+    failed = []
+    for job in rounds:
+        if job.state == JobState.SUCCEEDED.value:
+            break
+        if job.state == JobState.FAILED.value and job.finished:
+            failed.append(job)
+    if len(failed) < 2:
+        return None
+    interval = timedelta(minutes=parse_minutes(current_app.config.get("SYNC_INTERVAL", "15m")))
+    wait = interval * min(2 ** (len(failed) - 1), MAX_BACKOFF_ROUNDS) - interval / 2  # the round's own time: slack
+    next_try = aware(failed[0].finished) + wait  # type: ignore[arg-type]
+    return next_try if next_try > utcnow() else None

@@ -23,6 +23,7 @@ class RunSummary:
     flagged_removed: int = 0
     restored: int = 0
     errors: list[str] = field(default_factory=list)
+    keycloak_failed: str = ""  # the first "Keycloak did not answer" error in words, when one happened
 
 
 def _offerings_with(states: list[str], only: Offering | None = None) -> list[Offering]:
@@ -62,6 +63,7 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
         except ServiceError as exc:
             _record_error(rows, exc.message)
             summary.errors.append(f"{offering.name}: {exc.message}")
+            summary.keycloak_failed = summary.keycloak_failed or exc.message
             continue
         for index, row in enumerate(rows):
             if not _lock_pending(row):
@@ -73,6 +75,7 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
                 # Keycloak is down for this offering: the other rows would each cost the timeout again.
                 _record_error(rows[index:], exc.message)
                 summary.errors.append(f"{offering.name}: {exc.message} (skipped its other pending rows this round)")
+                summary.keycloak_failed = summary.keycloak_failed or exc.message
                 break
             except NotFound as exc:
                 row.error_message = exc.message
@@ -146,6 +149,8 @@ def reconcile(only: Offering | None = None) -> RunSummary:
         except (ServiceError, NotFound) as exc:
             db.session.rollback()
             summary.errors.append(f"{offering.name}: {exc.message}")
+            if isinstance(exc, ServiceError):
+                summary.keycloak_failed = summary.keycloak_failed or exc.message
     return summary
 
 

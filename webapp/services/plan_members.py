@@ -9,7 +9,7 @@ statements and makes one Keycloak call per Keycloak action; every item succeeds 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
@@ -34,6 +34,7 @@ PENDING, ACTIVE, REMOVED = (state.value for state in MembershipState)
 COMPARED = ("email", "first_name", "last_name")
 
 Item = dict[str, Any]
+Progress = Callable[[int, int], None]  # (pages, members) read so far; may raise to stop the work
 NOT_REGISTERED = "In the Keycloak group, not in the local register."
 
 
@@ -96,16 +97,30 @@ def read_remote(gateway: KeycloakGateway, group: OfferingKeycloakGroup) -> dict[
 
 
 def member_items(
-    gateway: KeycloakGateway, groups: list[OfferingKeycloakGroup], fingerprint: dict[str, Any]
+    gateway: KeycloakGateway,
+    groups: list[OfferingKeycloakGroup],
+    fingerprint: dict[str, Any],
+    progress: Progress | None = None,
 ) -> Iterator[Item]:
     """The items of a members plan, group by group, yielded while the next member pages are fetched;
     `fingerprint` gets each group's entry once its pages are read."""
+    counted = [0, 0]  # pages and members read so far, over all groups
     for group in groups:
         local = local_rows(group)
         remote: dict[str, RemoteUser] = {}
-        yield from _group_items(gateway, group, local, remote_pages(gateway, group), remote)
+        pages = remote_pages(gateway, group)
+        if progress is not None:
+            pages = _reported(pages, progress, counted)
+        yield from _group_items(gateway, group, local, pages, remote)
         entry = remote_fingerprint(remote) | local_fingerprint(local) | {"name": group.name, "group_id": group.id}
         fingerprint[group.uuid] = entry
+
+
+def _reported(pages: Iterator[list[RemoteUser]], progress: Progress, counted: list[int]) -> Iterator[list[RemoteUser]]:
+    for page in pages:
+        counted[0], counted[1] = counted[0] + 1, counted[1] + len(page)
+        progress(counted[0], counted[1])
+        yield page
 
 
 def _base(group: OfferingKeycloakGroup, username: str) -> Item:

@@ -35,7 +35,7 @@ from .commands import ApplySelection, ImportParams, Preview, PreviewImport, Prev
 from .connection import gateway_for_offering
 from .errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
 from .plan_groups import apply_import, apply_link, check_import, current_fingerprint, import_items, link_items
-from .plan_members import REMOVE_REMOTE, Stale, apply_member_items, linked_groups, member_items
+from .plan_members import REMOVE_REMOTE, Progress, Stale, apply_member_items, linked_groups, member_items
 from .uuids import parse_uuid
 
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
@@ -80,15 +80,16 @@ def clock(value: datetime) -> str:
 # -- create -------------------------------------------------------------------------------------------------
 
 
-def create_plan(actor: User, preview: Preview) -> Plan:
-    """Compute and store a plan; nothing else changes. Raises ValidationFailed / RemoteFailure."""
+def create_plan(actor: User, preview: Preview, progress: Progress | None = None) -> Plan:
+    """Compute and store a plan; nothing else changes. Raises ValidationFailed / RemoteFailure.
+    `progress(pages, members)` is called after each page of Keycloak members (a job's progress and cancel)."""
     offering = preview.offering
     fingerprint: dict[str, Any] = {}
     params: dict[str, Any]
     if isinstance(preview, PreviewMembers):
         groups = linked_groups(preview.groups)
         kind, params = PlanKind.MEMBERS, {"group_uuids": [group.uuid for group in groups]}
-        items = member_items(gateway_for_offering(offering), groups, fingerprint)
+        items = member_items(gateway_for_offering(offering), groups, fingerprint, progress)
     elif isinstance(preview, PreviewImport):
         checked = check_import(preview.params)
         kind, params = PlanKind.IMPORT, _import_params(checked)
@@ -378,12 +379,7 @@ def check_brake(plan: Plan, chosen: list[tuple[Row[Any], str]], confirm: str) ->
 def apply_plan(actor: User, plan: Plan, selection: ApplySelection) -> ApplyResult:
     if plan.state in FINISHED:
         return recorded_result(plan)  # a second apply writes nothing
-    _check_open(plan)
-    rows = _choosable(plan)
-    chosen = resolve_selection(plan, rows, selection)
-    if not chosen:
-        raise ValidationFailed({"selection": ["Nothing is selected: choose at least one change to apply."]})
-    check_brake(plan, chosen, selection.confirm)
+    rows, chosen = _checked(plan, selection)
     if not _claim(actor, plan):
         return recorded_result(plan)  # applied meanwhile by a concurrent request (a double click)
     try:
@@ -402,6 +398,28 @@ def apply_plan(actor: User, plan: Plan, selection: ApplySelection) -> ApplyResul
         _finish(plan, PlanState.FAILED, {"error": f"The apply stopped: {words}."})
         raise
     return _record(actor, plan, rows, chosen, outcomes)
+
+
+def changes_count(plan: Plan) -> int:
+    """How many items of the plan change something (its summary without the unchanged)."""
+    return sum(count for key, count in (plan.summary or {}).items() if key != "unchanged")
+
+
+def check_apply(plan: Plan, selection: ApplySelection) -> int:
+    """Refuse what apply_plan would refuse before it writes anything; the number of items it would apply."""
+    if plan.state in FINISHED:
+        raise Refused(f"This preview was already applied ({plan.state}).")
+    return len(_checked(plan, selection)[1])
+
+
+def _checked(plan: Plan, selection: ApplySelection) -> tuple[list[Row[Any]], list[tuple[Row[Any], str]]]:
+    _check_open(plan)
+    rows = _choosable(plan)
+    chosen = resolve_selection(plan, rows, selection)
+    if not chosen:
+        raise ValidationFailed({"selection": ["Nothing is selected: choose at least one change to apply."]})
+    check_brake(plan, chosen, selection.confirm)
+    return rows, chosen
 
 
 def _check_open(plan: Plan) -> None:

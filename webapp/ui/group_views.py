@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from ..models import Offering
+from ..models import JobKind, Offering
 from ..services import groups as group_service
-from ..services import hierarchy, lookups, plans, remote
+from ..services import hierarchy, jobs, lookups, plans, remote
 from ..services import pull as pull_service
 from ..services.commands import ChangeLink, ImportGroup, ImportParams, PreviewImport
 from . import ui_bp
@@ -18,6 +18,7 @@ from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
+from .job_views import start_job
 
 USER_SEARCH_LIMIT = 25
 JS_COOKIE = "okg_js"  # set by static/js/app.js
@@ -209,6 +210,8 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
     group = group_or_404(offering, group_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if jobs.runs_in_background(jobs.expected_members(group)):
+        return start_job(offering, lambda: jobs.create_job(current_user, JobKind.PULL_MEMBERS, group=group))
     pulled = attempt(lambda: pull_service.pull_members(current_user, group))
     result, error = pulled.value, pulled.error
     if not wants_fragment():

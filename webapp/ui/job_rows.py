@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Job, JobState
+from flask import url_for
+
+from ..models import Job, JobKind, JobState
 from ..services.jobs import FINISHED, live_progress
 from ..services.plans import clock
 
@@ -15,6 +17,11 @@ KIND_LABELS = {
     "sync_pending": "Sync pending",
     "reconcile": "Reconcile",
     "drift_check": "Drift check",
+}
+START_LABELS = {  # the offering's periodic work, started by hand from its Jobs page
+    JobKind.SYNC_PENDING: "Sync pending now",
+    JobKind.RECONCILE: "Reconcile now",
+    JobKind.DRIFT_CHECK: "Check drift now",
 }
 STATE_LABELS = {
     JobState.QUEUED.value: "Queued",
@@ -44,12 +51,32 @@ class JobView:
 
     @property
     def progress_words(self) -> str:
-        """ "page 12 · 11,842 members" (or "… of 50,000" when the total is known)."""
+        """ "page 12 of about 50 · 11,842 of about 50,004 members" while it runs (the total is the group's size
+        at its last pull, so "about"); "50,004 members" at the end."""
         progress = live_progress(self.job)
         done, total, unit = progress.get("done") or 0, progress.get("total"), progress.get("unit") or "members"
         pages = progress.get("pages")
-        counted = f"{done:,} of {total:,} {unit}" if total else f"{done:,} {unit}"
-        return f"page {pages} · {counted}" if pages and not self.finished else counted
+        if self.finished or not total or done > total:
+            counted = f"{done:,} {unit}" if not total or done > total else f"{done:,} of {total:,} {unit}"
+            return f"page {pages} · {counted}" if pages and not self.finished else counted
+        about = "about " if self.job.kind != JobKind.APPLY_PLAN.value else ""
+        counted = f"{done:,} of {about}{total:,} {unit}"
+        if not pages:
+            return counted
+        pages_total = -(-total * pages // max(done, 1))  # at the page size seen so far
+        return f"page {pages} of {about}{max(pages_total, pages)} · {counted}"
+
+    @property
+    def follow_up(self) -> tuple[str, str] | None:
+        """Where a finished job's outcome lives: the preview it made, the result of the apply it ran."""
+        plan_uuid = (self.job.result or {}).get("plan_uuid")
+        if self.job.state != JobState.SUCCEEDED.value or not plan_uuid or self.job.offering is None:
+            return None
+        if self.job.kind == JobKind.PLAN_MEMBERS.value:
+            return "Open the preview", url_for(
+                "ui.plan_detail", offering_uuid=self.job.offering.uuid, plan_uuid=plan_uuid
+            )
+        return "See the result", url_for("ui.plan_result", offering_uuid=self.job.offering.uuid, plan_uuid=plan_uuid)
 
     @property
     def when(self) -> str:

@@ -3,7 +3,9 @@ link without JavaScript), cancel it, and the offering's list of jobs."""
 
 from __future__ import annotations
 
-from flask import abort, flash, url_for
+from collections.abc import Callable
+
+from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -13,11 +15,12 @@ from ..services import jobs
 from ..services.errors import ObjectNotFound
 from . import ui_bp
 from .forms import ConfirmForm
-from .helpers import attempt, group_or_404, offering_or_404
+from .helpers import attempt, group_or_404, local_url, offering_or_404
 from .htmx import redirect_to, render, wants_fragment
-from .job_rows import JobView
+from .job_rows import START_LABELS, JobView
 
 JOBS_SHOWN = 100
+STARTABLE = {kind.value: label for kind, label in START_LABELS.items()}
 STOP_POLLING = 286  # htmx stops an `every 1s` poll when the answer has this status
 
 
@@ -38,11 +41,32 @@ def group_pull_job(offering_uuid: str, group_uuid: str) -> Response:
     group = group_or_404(offering, group_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    queued = attempt(lambda: jobs.create_job(current_user, JobKind.PULL_MEMBERS, group=group))
+    back = url_for("ui.group_detail", offering_uuid=offering.uuid, group_uuid=group.uuid)
+    return start_job(offering, lambda: jobs.create_job(current_user, JobKind.PULL_MEMBERS, group=group), back)
+
+
+def start_job(offering: Offering, queue: Callable[[], Job], back: str = "") -> Response:
+    """Queue a job and follow it on its page; a refusal ("A pull of … is running") goes back with the words."""
+    queued = attempt(queue)
     if queued.value is None:
         flash(queued.error, "error")
-        return redirect_to(url_for("ui.group_detail", offering_uuid=offering.uuid, group_uuid=group.uuid))
+        return redirect_to(
+            local_url(request.form.get("next")) or back or url_for("ui.job_list", offering_uuid=offering.uuid)
+        )
     return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=queued.value.uuid))
+
+
+@ui_bp.post("/offerings/<offering_uuid>/jobs")
+@login_required
+def job_start(offering_uuid: str) -> Response:
+    """Sync now, reconcile now, check drift now: the periodic work of one offering, started by hand."""
+    offering = offering_or_404(offering_uuid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    kind = request.form.get("kind", "")
+    if kind not in STARTABLE:
+        abort(400)
+    return start_job(offering, lambda: jobs.create_job(current_user, JobKind(kind), offering))
 
 
 @ui_bp.get("/offerings/<offering_uuid>/jobs/<job_uuid>")
@@ -71,4 +95,5 @@ def job_cancel(offering_uuid: str, job_uuid: str) -> Response:
 def job_list(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     found = db.session.scalars(jobs.visible_jobs(current_user).where(Job.offering_id == offering.id).limit(JOBS_SHOWN))
-    return render("jobs/list.html", offering=offering, views=[JobView(job) for job in found], tab="jobs")
+    views = [JobView(job) for job in found]
+    return render("jobs/list.html", offering=offering, views=views, startable=STARTABLE, tab="jobs")

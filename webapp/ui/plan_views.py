@@ -9,8 +9,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..models import Offering, Plan, PlanState
-from ..services import lookups, plans
+from ..models import JobKind, Offering, Plan, PlanState
+from ..services import jobs, lookups, plans
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import ObjectNotFound, ValidationFailed
 from ..services.plan_members import REMOVE_REMOTE
@@ -18,6 +18,7 @@ from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, status_of
 from .htmx import redirect_to, render
+from .job_views import start_job
 from .plan_rows import PRESETS, plan_page, preset_action, result_heading, result_timeline
 
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
@@ -66,6 +67,11 @@ def plan_create(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    preview = attempt(lambda: _preview_from(offering, request.form))
+    if isinstance(preview.value, PreviewMembers) and len(preview.value.groups) == 1:
+        group = preview.value.groups[0]
+        if jobs.runs_in_background(jobs.expected_members(group)):
+            return start_job(offering, lambda: jobs.create_job(current_user, JobKind.PLAN_MEMBERS, group=group))
     created = attempt(lambda: plans.create_plan(current_user, _preview_from(offering, request.form)))
     if created.value is None:
         flash(f"The preview could not be made: {created.error}", "error")
@@ -126,14 +132,20 @@ def plan_apply(offering_uuid: str, plan_uuid: str) -> Response:
     removals = sum(1 for action in selection.choices.values() if action == REMOVE_REMOTE)  # defaults never remove
     if removals and request.form.get("confirmed") != "1":
         return _confirm_removals(offering, plan, picks, selection, removals)
-    applied = attempt(lambda: plans.apply_plan(current_user, plan, selection))
-    if applied.value is not None:
-        return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
-    failure = applied.failure
+    if jobs.runs_in_background(plans.changes_count(plan)):  # a large apply goes to a worker, followed live
+        queued = attempt(lambda: jobs.start_apply(current_user, plan, selection))
+        if queued.value is not None:
+            return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=queued.value.uuid))
+        failure, error = queued.failure, queued.error
+    else:
+        applied = attempt(lambda: plans.apply_plan(current_user, plan, selection))
+        if applied.value is not None:
+            return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
+        failure, error = applied.failure, applied.error
     if isinstance(failure, ValidationFailed) and isinstance(failure.errors, dict) and "confirm" in failure.errors:
         return _confirm_removals(offering, plan, picks, selection, removals, failure.errors["confirm"][0])
     page = plan_page(plan, preset=request.form.get("preset", "safe"), picks=picks)
-    page.error = applied.error
+    page.error = error
     status = status_of(failure) if failure else 400
     return render("plans/plan.html", offering=offering, view=page, tab="groups", status=status)
 
