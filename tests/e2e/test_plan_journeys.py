@@ -147,3 +147,36 @@ def test_a_background_pull_shows_live_progress_until_it_ends(page: Page, live_ap
         expect(page.get_by_role("table")).to_contain_text("Pull members: zeta")
     finally:
         worker.stop()
+
+
+def test_a_large_preview_and_its_apply_run_as_jobs_followed_live(page: Page, live_app: LiveApp) -> None:
+    from tests.workers import Worker
+
+    group_uuid, remote_id = linked_group(live_app, "omega", ["kim", "lou"])
+    with live_app.app.app_context():  # type: ignore[attr-defined]
+        group_id = db.session.query(OfferingKeycloakGroup.id).filter_by(uuid=group_uuid).scalar()
+        for username in ("kim", "lou"):
+            db.session.add(OfferingKeycloakMembership(group_id=group_id, username=username, state="active"))
+        db.session.commit()
+    live_app.app.config["BACKGROUND_THRESHOLD"] = 2  # type: ignore[attr-defined]  # two members: "large" here
+    for username in ("max", "ned"):
+        live_app.realm.add_member(remote_id, live_app.realm.add_user(username, f"{username}@example.org"))
+    worker = Worker(live_app.app)  # type: ignore[arg-type]
+    try:
+        LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+        open_preview_button = GroupsPage(page, live_app.url, live_app.offering_uuid).open().row("omega")
+        open_preview_button.get_by_role("button", name="Preview sync of omega").click()
+        expect(page.locator("#job-heading")).to_have_text("Preview members: omega")
+        status = page.locator("#job-status")
+        expect(status).to_contain_text("Succeeded", timeout=30_000)  # polled in place
+        status.get_by_role("link", name="Open the preview").click()
+        plan = PlanPage(page)
+        expect(plan.summary()).to_have_text("+2 to add")
+        plan.apply(2)
+        expect(page.locator("#job-heading")).to_have_text("Apply a preview: E2E Offering")
+        expect(status).to_contain_text("Succeeded 2 of 2 items", timeout=30_000)
+        status.get_by_role("link", name="See the result").click()
+        expect(plan.result_heading()).to_be_visible()
+        assert registered(live_app) == {"kim": "active", "lou": "active", "max": "active", "ned": "active"}
+    finally:
+        worker.stop()

@@ -106,11 +106,11 @@ class JobQueue:
             worker_type="thread",
             periodic=True,
             graceful_signal="TERM",
-            # An idle worker polls SQLite every 0.2 s at most (Huey's default backs off to 10 s, so a job asked
+            # An idle worker polls SQLite every 0.1 s at most (Huey's default backs off to 10 s, so a job asked
             # for in the browser could wait that long); Redis blocks on the queue and answers at once.
             initial_delay=0.05,
             backoff=1.15,
-            max_delay=0.2,
+            max_delay=0.1,
         )
         self.stopping = consumer.stop_flag
         return consumer
