@@ -500,6 +500,10 @@ page_job = of_job()
 form_cancel_job = of_job("cancel", form={})
 page_jobs = of_offering("jobs")
 form_start_job = of_offering("jobs", {"kind": "drift_check"})
+csv_groups = of_offering("groups.csv")
+csv_members = of_group("members.csv")
+csv_plan_items = of_plan("items.csv")
+csv_activity = of_offering("activity.csv")
 page_overview = fixed("/overview")
 form_overview_check = fixed("/overview/check", {})
 page_plan = of_plan()
@@ -618,6 +622,10 @@ UI_ROWS: list[Row] = [
     ui("job_cancel",        "POST", form_cancel_job,      LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
     ui("job_list",          "GET",  page_jobs,            LOGIN,    404,        404,        200,          200),
     ui("job_start",         "POST", form_start_job,       LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
+    ui("groups_csv",        "GET",  csv_groups,           LOGIN,    404,        404,        200,          200),
+    ui("group_members_csv", "GET",  csv_members,          LOGIN,    404,        404,        200,          200),
+    ui("plan_items_csv",    "GET",  csv_plan_items,       LOGIN,    404,        404,        200,          200),
+    ui("activity_csv",      "GET",  csv_activity,         LOGIN,    404,        404,        200,          200),
     ui("overview",          "GET",  page_overview,        LOGIN,    200,        200,        200,          200),
     ui("overview_check", "POST", form_overview_check,
        LOGIN, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW),

@@ -7,11 +7,11 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..models import AuditEvent, Offering
-from ..services import access, lookups
+from ..services import access, audit, lookups
 from . import api_bp
 from .docs import declare, list_page_parameters, offering_filter, ordering_parameter, paged_list, query, string
+from .formats import list_response
 from .ordering import apply_ordering
-from .pagination import paginated_response
 from .shapes import AuditEventOut
 
 AUDIT_ORDERING = ("created", "action")
@@ -30,6 +30,8 @@ def _events() -> Select[AuditEvent]:
         query = query.where(AuditEvent.action == action)
     if actor := request.args.get("actor"):
         query = query.where(AuditEvent.actor_name == actor.strip().lower())
+    first = audit.parse_day(request.args.get("created_from"), "created_from")
+    query = audit.between(query, first, audit.parse_day(request.args.get("created_to"), "created_to"))
     return apply_ordering(query, AuditEvent, AUDIT_ORDERING)
 
 
@@ -42,12 +44,15 @@ def _events() -> Select[AuditEvent]:
             offering_filter(),
             query("action", string(), "Exact action name, e.g. group.imported."),
             query("actor", string(), "Username of who did it."),
+            query("created_from", string(format="date"), "First day (UTC, YYYY-MM-DD), included."),
+            query("created_to", string(format="date"), "Last day (UTC, YYYY-MM-DD), included."),
             ordering_parameter(AUDIT_ORDERING),
             *list_page_parameters(),
         ],
         (400, 404),
+        csv=True,
     )
 )
 @api_bp.get("/offering-keycloak-audit/")
 def audit_list() -> Response:
-    return paginated_response(_events(), AuditEventOut.dump)
+    return list_response(_events(), AuditEventOut, "activity.csv")

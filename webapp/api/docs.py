@@ -250,7 +250,22 @@ def detail(prefix: str, tag: str, item: str) -> dict[str, Schema]:
 
 
 def paged_list(
-    prefix: str, tag: str, item: str, parameters: list[Schema], errors: tuple[int, ...]
+    prefix: str, tag: str, item: str, parameters: list[Schema], errors: tuple[int, ...], csv: bool = False
 ) -> dict[str, Schema]:
-    responses = {"200": page_response(item), **error_refs(*errors)}
+    """`csv`: the list also answers `?format=csv`, every matching row (page and page_size ignored), streamed."""
+    page = page_response(item)
+    if csv:
+        parameters = [*parameters, CSV_FORMAT]
+        page["content"][CSV] = {"schema": string(description=f"Every matching {item}, one per row, with a header.")}
+    responses = {"200": page, **error_refs(*errors)}
     return read(prefix, tag, f"List {item} objects", responses, parameters, PAGE_HEADERS)
+
+
+CSV = "text/csv"
+CSV_FORMAT: Schema = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["json", "csv"]},
+    "description": "csv: every matching row as a spreadsheet-safe CSV download (page and page_size ignored).",
+}

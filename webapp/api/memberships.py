@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, g, jsonify, request
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
@@ -30,10 +32,10 @@ from .docs import (
     string,
     uuid_filter,
 )
+from .formats import list_response
 from .inputs import json_body, uuid_param
 from .ordering import apply_ordering
-from .pagination import paginated_response
-from .shapes import OfferingKeycloakMembershipRequest, parse_body, serialize_membership
+from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, parse_body, serialize_membership
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
 STATES = tuple(state.value for state in MembershipState)
@@ -115,11 +117,13 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
             *list_page_parameters(),
         ],
         (400, 404),
+        csv=True,
     )
 )
 @api_bp.get("/offering-keycloak-memberships/")
 def membership_list() -> Response:
-    return paginated_response(_filtered(), lambda item: serialize_membership(item, g.api_user.is_staff))
+    dump = partial(serialize_membership, viewer_is_staff=g.api_user.is_staff)
+    return list_response(_filtered(), OfferingKeycloakMembershipOut, "memberships.csv", dump)
 
 
 @declare(lambda: detail(PREFIX, TAG, "OfferingKeycloakMembership"))

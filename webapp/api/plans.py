@@ -27,6 +27,7 @@ from .docs import (
     ref,
     string,
 )
+from .formats import list_response
 from .inputs import choice_param, field_names, json_body
 from .pagination import paginated_response
 from .shapes import (
@@ -144,13 +145,14 @@ def plan_detail(uuid: str) -> Response:
             *list_page_parameters(),
         ],
         (400, 404),
+        csv=True,
     )
 )
 @api_bp.get("/offering-keycloak-plans/<uuid>/items/")
 def plan_items(uuid: str) -> Response:
     plan = plans.plan_page(g.api_user, uuid)
     found = plans.items_query(plan, request.args.get("action", "").strip(), request.args.get("q", ""))
-    return paginated_response(found, PlanItemOut.dump)
+    return list_response(found, PlanItemOut, f"plan-{plan.uuid}-items.csv")
 
 
 @declare(

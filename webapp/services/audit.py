@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+from sqlalchemy import Select
 
 from ..extensions import db
 from ..models import AuditEvent, Offering, User
+from .errors import ValidationFailed
 
 
 def record(
@@ -27,3 +31,23 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """A YYYY-MM-DD filter value; empty is no filter; anything else a 400 on `field`."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed.field(field, f"Enter a date as YYYY-MM-DD, not {text[:40]!r}.") from exc
+
+
+def between(query: Select[AuditEvent], first: date | None, last: date | None) -> Select[AuditEvent]:
+    """Events from the start of `first` to the end of `last` (UTC days, both included)."""
+    if first is not None:
+        query = query.where(AuditEvent.created >= datetime.combine(first, time.min, UTC))
+    if last is not None:
+        query = query.where(AuditEvent.created < datetime.combine(last + timedelta(days=1), time.min, UTC))
+    return query

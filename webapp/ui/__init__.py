@@ -31,6 +31,7 @@ def service_error(exc: ServiceError) -> Response:
 from . import (  # noqa: E402,F401
     account_views,
     auth_views,
+    export_views,
     group_views,
     job_views,
     member_views,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
-from ..services.diff import local_groups, sync_status
+from ..services.diff import SyncStatus, local_groups, sync_status
 from ..services.remote import RemoteTree
 from ..services.subtree import offering_root_path
 from ..services.suggestions import Suggestion, link_suggestions
@@ -86,14 +86,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         error = compared.error
         rows = [DiffRow("local_only", local, None) for local in local_groups(offering)]
     else:
-        rows = [DiffRow("synced", local, remote) for local, remote in status.synced]
-        all_remote = [remote for _, remote in status.synced] + status.remote_only
-        locals_ = [local for local, _ in status.synced] + status.local_only + status.broken
-        found = link_suggestions(offering, RemoteTree(status.root, all_remote), locals_)
-        suggested = {id(s.group): s for s in found}
-        rows += [DiffRow("local_only", local, None, suggested.get(id(local))) for local in status.local_only]
-        rows += [DiffRow("broken", local, None) for local in status.broken]
-        rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
+        rows, suggested, all_remote = compared_rows(offering, status)
         root_path = status.root.path if status.root else None
         missing_root = None if status.root else offering_root_path(offering)
         parent = status.root.id if status.root else None
@@ -102,12 +95,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
     counts = {key: 0 for key in STATUS_LABELS}
     for row in rows:
         counts[row.status] += 1
-    if status_filter in STATUS_LABELS:
-        rows = [row for row in rows if row.status == status_filter]
-    needle = query.strip().lower()
-    if needle:
-        rows = [row for row in rows if row.matches(needle)]
-    rows.sort(key=lambda row: row.sort_key)
+    rows = matching(rows, status_filter, query)
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = min(max(page, 1), pages)
     return DiffPage(
@@ -124,3 +112,65 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
         tree_roots=tree_roots,
         suggested=len(suggested),
     )
+
+
+def compared_rows(
+    offering: Offering, status: SyncStatus
+) -> tuple[list[DiffRow], dict[int, Suggestion], list[RemoteGroup]]:
+    """One row per pair, local-only rows with their link suggestion; and the suggestions and remote groups."""
+    rows = [DiffRow("synced", local, remote) for local, remote in status.synced]
+    all_remote = [remote for _, remote in status.synced] + status.remote_only
+    locals_ = [local for local, _ in status.synced] + status.local_only + status.broken
+    found = link_suggestions(offering, RemoteTree(status.root, all_remote), locals_)
+    suggested = {id(s.group): s for s in found}
+    rows += [DiffRow("local_only", local, None, suggested.get(id(local))) for local in status.local_only]
+    rows += [DiffRow("broken", local, None) for local in status.broken]
+    rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
+    return rows, suggested, all_remote
+
+
+def matching(rows: list[DiffRow], status_filter: str, query: str) -> list[DiffRow]:
+    """The rows the filters keep (status and a substring of name or path), in path order."""
+    if status_filter in STATUS_LABELS:
+        rows = [row for row in rows if row.status == status_filter]
+    needle = query.strip().lower()
+    if needle:
+        rows = [row for row in rows if row.matches(needle)]
+    return sorted(rows, key=lambda row: row.sort_key)
+
+
+DIFF_COLUMNS = [
+    "status",
+    "local_group",
+    "local_uuid",
+    "role",
+    "resource",
+    "scope_id",
+    "backend_id",
+    "keycloak_path",
+    "keycloak_id",
+    "suggested_link",
+]
+
+
+def diff_export(offering: Offering, status_filter: str, query: str) -> list[list[object]]:
+    """The comparison as the Groups view shows it with these filters, every page, one list per CSV row.
+    Raises RemoteFailure when Keycloak cannot be read (the download then says so instead of a partial file)."""
+    rows, _suggested, _remote = compared_rows(offering, sync_status(offering))
+    return [_csv_row(row) for row in matching(rows, status_filter, query)]
+
+
+def _csv_row(row: DiffRow) -> list[object]:
+    local, remote = row.local, row.remote
+    return [
+        row.status_label,
+        local.name if local else "",
+        local.uuid if local else "",
+        local.role.name if local else "",
+        local.resource.name if local and local.resource else "",
+        local.scope_id if local else "",
+        local.backend_id if local else "",
+        remote.path if remote else "",
+        remote.id if remote else "",
+        row.suggestion.remote.path if row.suggestion else "",
+    ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from datetime import date
+from urllib.parse import urlencode
+
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import AuditEvent, Offering
-from ..services import remote
+from ..services import audit, remote
 from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
 from . import ui_bp
@@ -125,11 +128,34 @@ def catalog(offering_uuid: str) -> Response:
 @ui_bp.get("/offerings/<offering_uuid>/activity")
 @login_required
 def activity(offering_uuid: str) -> Response:
+    """The latest events, or those of a date range (from/to, UTC days), with its CSV download."""
     offering = offering_or_404(offering_uuid)
+    first, last = request.args.get("from", "").strip(), request.args.get("to", "").strip()
+    errors: dict[str, list[str]] = {}
+    days: list[date | None] = []
+    for name, value in (("from", first), ("to", last)):
+        try:
+            days.append(audit.parse_day(value, name))
+        except ValidationFailed as exc:
+            errors |= exc.errors if isinstance(exc.errors, dict) else {}
+            days.append(None)
+    query = audit.between(select(AuditEvent).where(AuditEvent.offering_id == offering.id), days[0], days[1])
     events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.offering_id == offering.id)
-        .order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
-        .limit(ACTIVITY_LIMIT)
+        query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc()).limit(ACTIVITY_LIMIT)
     ).all()
-    return render("offerings/activity.html", offering=offering, events=events, tab="activity", form=ConfirmForm())
+    range_args: dict[str, str] = {key: value for key, value in (("from", first), ("to", last)) if value}
+    csv_url = url_for("ui.activity_csv", offering_uuid=offering.uuid) + (
+        f"?{urlencode(range_args)}" if range_args else ""
+    )
+    return render(
+        "offerings/activity.html",
+        offering=offering,
+        events=events,
+        tab="activity",
+        form=ConfirmForm(),
+        first=first,
+        last=last,
+        errors=errors,
+        csv_url=csv_url,
+        status=400 if errors else 200,
+    )

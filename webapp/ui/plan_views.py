@@ -24,7 +24,7 @@ from .plan_rows import PRESETS, plan_page, preset_action, result_heading, result
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
 
 
-def _plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
+def plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
     try:
         plan = plans.plan_page(current_user, plan_uuid)
     except ObjectNotFound:
@@ -37,7 +37,7 @@ def _plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
 def _posted_plan(offering_uuid: str, plan_uuid: str) -> tuple[Offering, Plan]:
     """The offering and plan a form posts to, after its CSRF token was checked (400 without one)."""
     offering = offering_or_404(offering_uuid)
-    plan = _plan_or_404(offering, plan_uuid)
+    plan = plan_or_404(offering, plan_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return offering, plan
@@ -93,7 +93,7 @@ def _page_args() -> dict[str, object]:
 @login_required
 def plan_detail(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
-    plan = _plan_or_404(offering, plan_uuid)
+    plan = plan_or_404(offering, plan_uuid)
     if plan.state in FINISHED:
         return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
     page = plan_page(plan, **_page_args())  # type: ignore[arg-type]
@@ -174,7 +174,7 @@ def _confirm_removals(
 @login_required
 def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
-    plan = _plan_or_404(offering, plan_uuid)
+    plan = plan_or_404(offering, plan_uuid)
     if plan.state not in FINISHED:
         return redirect_to(url_for("ui.plan_detail", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
     page = plan_page(plan, action=request.args.get("action", ""), page=request.args.get("page", 1, type=int) or 1)

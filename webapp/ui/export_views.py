@@ -1,0 +1,73 @@
+"""CSV downloads in the browser: the groups diff (with the page's filters), a group's members side by side, a
+plan's items (with outcomes once applied) and the activity log (a date range). Columns of plan items and events
+are the API's shapes (api/shapes.py), so a download and `?format=csv` read the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_login import login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ..downloads import csv_response, primed, shape_csv
+from ..models import AuditEvent
+from ..services import audit, exports, plans
+from . import ui_bp
+from .diff_rows import DIFF_COLUMNS, diff_export
+from .helpers import group_or_404, offering_or_404
+from .plan_views import plan_or_404
+
+
+def _shapes() -> Any:
+    """The API's shapes, imported when first needed: the api package imports the app's auth, which is still
+    being imported while the UI registers its views."""
+    from ..api import shapes
+
+    return shapes
+
+
+def _columns(shape: Any) -> list[str]:
+    return [name for name, _ in shape.getters()]
+
+
+@ui_bp.get("/offerings/<offering_uuid>/groups.csv")
+@login_required
+def groups_csv(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    rows = diff_export(offering, request.args.get("status", ""), request.args.get("q", ""))
+    return csv_response(f"{offering.slug}-groups.csv", DIFF_COLUMNS, rows)
+
+
+@ui_bp.get("/offerings/<offering_uuid>/groups/<group_uuid>/members.csv")
+@login_required
+def group_members_csv(offering_uuid: str, group_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    rows = primed(exports.group_members(group))  # Keycloak failing at once: an error page, not a cut file
+    return csv_response(f"{offering.slug}-{group.name}-members.csv", exports.MEMBER_COLUMNS, rows)
+
+
+@ui_bp.get("/offerings/<offering_uuid>/plans/<plan_uuid>/items.csv")
+@login_required
+def plan_items_csv(offering_uuid: str, plan_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    plan = plan_or_404(offering, plan_uuid)
+    query = plans.items_query(
+        plan, request.args.get("action", "").strip(), request.args.get("q", ""), show_unchanged=True
+    )
+    shape = _shapes().PlanItemOut
+    return shape_csv(f"preview-{plan.uuid}.csv", query, shape.dump, _columns(shape))
+
+
+@ui_bp.get("/offerings/<offering_uuid>/activity.csv")
+@login_required
+def activity_csv(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    first = audit.parse_day(request.args.get("from"), "from")
+    last = audit.parse_day(request.args.get("to"), "to")
+    query = audit.between(select(AuditEvent).where(AuditEvent.offering_id == offering.id), first, last)
+    query = query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
+    shape = _shapes().AuditEventOut
+    return shape_csv(f"{offering.slug}-activity.csv", query, shape.dump, _columns(shape))
