@@ -102,3 +102,24 @@
     });
   });
 })();
+
+// The Keycloak tree: the first click on a toggle loads the children (htmx); later clicks fold and unfold them
+// without asking Keycloak again. aria-expanded tells screen readers which state the item is in.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const toggle = event.detail.elt;
+  if (!toggle.classList || !toggle.classList.contains("tree-toggle")) return;
+  const item = toggle.closest("li[role=treeitem]");
+  const list = item && item.querySelector(":scope > ul");
+  if (!item || !list || !list.childElementCount) return; // not loaded yet: let htmx fetch the children
+  event.preventDefault();
+  const open = item.getAttribute("aria-expanded") !== "true";
+  item.setAttribute("aria-expanded", String(open));
+  list.hidden = !open;
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const list = event.detail.target;
+  if (!list.matches || !list.matches("ul.tree")) return;
+  const item = list.closest("li[role=treeitem]");
+  if (item) item.setAttribute("aria-expanded", "true");
+  list.hidden = false;
+});

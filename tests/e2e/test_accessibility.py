@@ -1,0 +1,133 @@
+"""WCAG 2.2 AA in Chromium: axe-core (bundled by axe-playwright-python) finds no serious or critical violation on
+any page or dialog state a manager reaches, and no page logs a console error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.factories import PASSWORD
+from webapp.extensions import db
+from webapp.models import OfferingKeycloakGroup
+from webapp.services import plans
+from webapp.services.commands import ApplySelection, PreviewMembers
+
+from .conftest import LiveApp
+from .pages import GroupsPage, LoginPage
+from .test_plan_journeys import linked_group
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+BLOCKING = ("serious", "critical")
+AXE = Axe()
+
+
+class Audit:
+    """Runs axe on the page as it is now and keeps what it found, with the console errors seen so far."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"{page.url}: page error {error}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        if message.text.startswith("Failed to load resource") and message.location.get("url") == self.page.url:
+            return  # the page's own 4xx status (a form with errors, the not-found page): meant, not broken
+        self.problems.append(f"{self.page.url}: console error {message.text} ({message.location.get('url')})")
+
+    def check(self, state: str) -> None:
+        results = AXE.run(self.page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
+        for violation in results.response["violations"]:
+            if violation.get("impact") in BLOCKING:
+                targets = ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+                self.problems.append(f"{state}: {violation['id']} ({violation['impact']}) {violation['help']} at {targets}")
+
+
+@pytest.fixture
+def audit(page: Page) -> Iterator[Audit]:
+    yield Audit(page)
+
+
+def plan_uuids(live: LiveApp, group_uuid: str) -> tuple[str, str]:
+    """An open preview and an applied one of the group."""
+    with live.app.app_context():  # type: ignore[attr-defined]
+        group = db.session.query(OfferingKeycloakGroup).filter_by(uuid=group_uuid).one()
+        from webapp.models import User
+
+        manager = db.session.query(User).filter_by(username="manager").one()
+        applied = plans.create_plan(manager, PreviewMembers(group.offering, [group]))
+        plans.apply_plan(manager, applied, ApplySelection({}))
+        open_plan = plans.create_plan(manager, PreviewMembers(group.offering, [group]))
+        return open_plan.uuid, applied.uuid
+
+
+def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
+    page: Page, live_app: LiveApp, audit: Audit
+) -> None:
+    group_uuid, remote_id = linked_group(live_app, "alpha", ["ann", "ben"])
+    live_app.realm.add_path("/offerings/e2e-offering/alpha/child/grandchild")
+    live_app.realm.add_path("/offerings/e2e-offering/remote-only")
+    base = f"{live_app.url}/offerings/{live_app.offering_uuid}"
+
+    page.goto(f"{live_app.url}/login")
+    audit.check("login")
+    page.get_by_label("Username").fill("manager")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Log in").click()
+    audit.check("login with an error")
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    audit.check("offerings")
+
+    visits: list[tuple[str, str, Callable[[], None] | None]] = [
+        ("overview", f"{live_app.url}/overview", None),
+        ("groups", f"{base}/groups", None),
+        ("groups filtered", f"{base}/groups?status=remote_only", None),
+        ("groups searched", f"{base}/groups?q=alpha", None),
+        ("group page", f"{base}/groups/{group_uuid}", None),
+        ("members", f"{base}/members", None),
+        ("activity", f"{base}/activity", None),
+        ("activity with an error", f"{base}/activity?from=yesterday", None),
+        ("jobs", f"{base}/jobs", None),
+        ("settings", f"{base}/settings", None),
+        ("tokens", f"{live_app.url}/tokens", None),
+        ("not found", f"{live_app.url}/offerings/00000000000000000000000000000000/groups", None),
+    ]
+    for state, url, _ in visits:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        audit.check(state)
+
+    groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+    page.wait_for_load_state("networkidle")
+    for name, child in (("alpha", "child"), ("child", "grandchild")):  # two levels of the tree
+        page.get_by_label(f"Expand {name}").click()
+        expect(page.get_by_role("treeitem").filter(has_text=child).first).to_be_visible()
+    expanded = page.get_by_role("treeitem").filter(has_text="child").first
+    expect(expanded).to_have_attribute("aria-expanded", "true")
+    audit.check("groups with the tree expanded")
+    page.get_by_label("Expand alpha").click()  # folds again, without asking Keycloak
+    expect(page.locator(".tree-name").filter(has_text="grandchild")).to_be_hidden()
+    groups.row("remote-only").get_by_role("link", name="Import…").click()
+    expect(groups.dialog()).to_be_visible()
+    audit.check("import dialog open")
+    page.keyboard.press("Escape")
+    expect(groups.dialog()).to_be_hidden()
+
+    page.goto(f"{base}/settings")
+    page.get_by_label("Server URL").fill("not a url")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state("networkidle")
+    audit.check("settings with errors")
+
+    open_plan, applied_plan = plan_uuids(live_app, group_uuid)
+    page.goto(f"{base}/plans/{applied_plan}/result")
+    audit.check("plan result")
+    page.goto(f"{base}/plans/{open_plan}")
+    audit.check("plan")
+
+    assert audit.problems == [], "\n".join(audit.problems)
