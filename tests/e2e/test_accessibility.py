@@ -3,7 +3,7 @@ any page or dialog state a manager reaches, and no page logs a console error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -11,7 +11,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.factories import PASSWORD
 from webapp.extensions import db
-from webapp.models import OfferingKeycloakGroup
+from webapp.models import OfferingKeycloakGroup, User
 from webapp.services import plans
 from webapp.services.commands import ApplySelection, PreviewMembers
 
@@ -45,7 +45,9 @@ class Audit:
         for violation in results.response["violations"]:
             if violation.get("impact") in BLOCKING:
                 targets = ", ".join(str(node["target"]) for node in violation["nodes"][:3])
-                self.problems.append(f"{state}: {violation['id']} ({violation['impact']}) {violation['help']} at {targets}")
+                self.problems.append(
+                    f"{state}: {violation['id']} ({violation['impact']}) {violation['help']} at {targets}"
+                )
 
 
 @pytest.fixture
@@ -57,8 +59,6 @@ def plan_uuids(live: LiveApp, group_uuid: str) -> tuple[str, str]:
     """An open preview and an applied one of the group."""
     with live.app.app_context():  # type: ignore[attr-defined]
         group = db.session.query(OfferingKeycloakGroup).filter_by(uuid=group_uuid).one()
-        from webapp.models import User
-
         manager = db.session.query(User).filter_by(username="manager").one()
         applied = plans.create_plan(manager, PreviewMembers(group.offering, [group]))
         plans.apply_plan(manager, applied, ApplySelection({}))
@@ -69,7 +69,7 @@ def plan_uuids(live: LiveApp, group_uuid: str) -> tuple[str, str]:
 def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
     page: Page, live_app: LiveApp, audit: Audit
 ) -> None:
-    group_uuid, remote_id = linked_group(live_app, "alpha", ["ann", "ben"])
+    group_uuid, _remote_id = linked_group(live_app, "alpha", ["ann", "ben"])
     live_app.realm.add_path("/offerings/e2e-offering/alpha/child/grandchild")
     live_app.realm.add_path("/offerings/e2e-offering/remote-only")
     base = f"{live_app.url}/offerings/{live_app.offering_uuid}"
@@ -83,21 +83,21 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
     LoginPage(page, live_app.url).log_in("manager", PASSWORD)
     audit.check("offerings")
 
-    visits: list[tuple[str, str, Callable[[], None] | None]] = [
-        ("overview", f"{live_app.url}/overview", None),
-        ("groups", f"{base}/groups", None),
-        ("groups filtered", f"{base}/groups?status=remote_only", None),
-        ("groups searched", f"{base}/groups?q=alpha", None),
-        ("group page", f"{base}/groups/{group_uuid}", None),
-        ("members", f"{base}/members", None),
-        ("activity", f"{base}/activity", None),
-        ("activity with an error", f"{base}/activity?from=yesterday", None),
-        ("jobs", f"{base}/jobs", None),
-        ("settings", f"{base}/settings", None),
-        ("tokens", f"{live_app.url}/tokens", None),
-        ("not found", f"{live_app.url}/offerings/00000000000000000000000000000000/groups", None),
+    visits: list[tuple[str, str]] = [
+        ("overview", f"{live_app.url}/overview"),
+        ("groups", f"{base}/groups"),
+        ("groups filtered", f"{base}/groups?status=remote_only"),
+        ("groups searched", f"{base}/groups?q=alpha"),
+        ("group page", f"{base}/groups/{group_uuid}"),
+        ("members", f"{base}/members"),
+        ("activity", f"{base}/activity"),
+        ("activity with an error", f"{base}/activity?from=yesterday"),
+        ("jobs", f"{base}/jobs"),
+        ("settings", f"{base}/settings"),
+        ("tokens", f"{live_app.url}/tokens"),
+        ("not found", f"{live_app.url}/offerings/00000000000000000000000000000000/groups"),
     ]
-    for state, url, _ in visits:
+    for state, url in visits:
         page.goto(url)
         page.wait_for_load_state("networkidle")
         audit.check(state)
