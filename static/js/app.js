@@ -44,6 +44,23 @@
     toast("The server could not be reached. Check your connection and try again.", "error");
   });
 
+  // An answer that arrives after the user went on to another page (boosted navigation replaced the body) has
+  // nowhere to go: drop it, instead of letting its out-of-band parts look for targets that are gone.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && !event.detail.target.isConnected) event.detail.shouldSwap = false;
+  });
+
+  // The dialog gives focus back to what opened it.
+  var dialogOpener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "dialog-body") dialogOpener = event.detail.elt;
+  });
+  document.addEventListener("close", function (event) { // "close" does not bubble: listen while it descends
+    if (!event.target || event.target.id !== "dialog") return;
+    if (dialogOpener && dialogOpener.isConnected) dialogOpener.focus();
+    dialogOpener = null;
+  }, true);
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "dialog-body") {
       var dialog = document.getElementById("dialog");

@@ -21,6 +21,9 @@ from .test_plan_journeys import linked_group
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = ("serious", "critical")
+IN_DIALOG_OR_BROWSER_UI = (  # past the dialog's last control Chromium moves to its own UI, never to the page
+    "document.getElementById('dialog').contains(document.activeElement) || document.activeElement === document.body"
+)
 AXE = Axe()
 
 
@@ -131,3 +134,38 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
     audit.check("plan")
 
     assert audit.problems == [], "\n".join(audit.problems)
+
+
+def test_keyboard_only_the_import_dialog_traps_focus_closes_on_escape_and_returns_focus(
+    page: Page, live_app: LiveApp
+) -> None:
+    live_app.realm.add_path("/offerings/e2e-offering/keyboard-group")
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+    opener = groups.row("keyboard-group").get_by_role("link", name="Import…")
+    opener.focus()
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = groups.dialog()
+    expect(dialog).to_be_visible()
+    assert page.evaluate("document.getElementById('dialog').contains(document.activeElement)")
+    for _ in range(12):  # Tab never leaves the modal dialog
+        page.keyboard.press("Tab")
+        inside = page.evaluate(IN_DIALOG_OR_BROWSER_UI)
+        assert inside, "focus left the open dialog"
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+
+
+def test_form_errors_are_tied_to_their_fields(page: Page, live_app: LiveApp) -> None:
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    page.goto(f"{live_app.url}/offerings/{live_app.offering_uuid}/settings")
+    url_field = page.get_by_label("Server URL")
+    url_field.fill("not a url")
+    page.get_by_role("button", name="Save settings").click()
+    expect(url_field).to_have_attribute("aria-invalid", "true")
+    described = (url_field.get_attribute("aria-describedby") or "").split()
+    errors = [page.locator(f"#{name}") for name in described if name.endswith("-error")]
+    assert errors, described
+    expect(errors[0]).to_contain_text("Invalid URL")
