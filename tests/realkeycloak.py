@@ -424,6 +424,77 @@ class RealRealm:
         payload = {"ifResourceExists": "SKIP", **body}
         return self.admin("POST", "/partialImport", json=payload, ok=(200,), timeout=300).json()
 
+    # -- signing in to the app (OIDC.md §6: confidential, standard flow only, PKCE S256, exact URIs)
+    def add_sign_in_client(
+        self, client_id: str, secret: str, redirect_uri: str, after_logout: str, staff_role: str = "okg-staff"
+    ) -> str:
+        """A login client whose ID tokens carry its client roles under resource_access.<client_id>.roles."""
+        resp = self.admin(
+            "POST",
+            "/clients",
+            json={
+                "clientId": client_id,
+                "enabled": True,
+                "protocol": "openid-connect",
+                "publicClient": False,
+                "clientAuthenticatorType": "client-secret",
+                "secret": secret,
+                "standardFlowEnabled": True,
+                "implicitFlowEnabled": False,
+                "directAccessGrantsEnabled": False,
+                "serviceAccountsEnabled": False,
+                "frontchannelLogout": False,
+                "redirectUris": [redirect_uri],
+                "webOrigins": [],
+                "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": after_logout},
+                "protocolMappers": [
+                    {
+                        "name": "client roles in the ID token",
+                        "protocol": "openid-connect",
+                        "protocolMapper": "oidc-usermodel-client-role-mapper",
+                        "config": {
+                            "usermodel.clientRoleMapping.clientId": client_id,
+                            "claim.name": f"resource_access.{client_id}.roles",
+                            "multivalued": "true",
+                            "jsonType.label": "String",
+                            "id.token.claim": "true",
+                            "access.token.claim": "true",
+                            "userinfo.token.claim": "false",
+                        },
+                    }
+                ],
+            },
+        )
+        client_uuid = _id_from_location(resp)
+        self.admin("POST", f"/clients/{client_uuid}/roles", json={"name": staff_role}, ok=(201,))
+        return client_uuid
+
+    def add_login_user(
+        self,
+        username: str,
+        password: str,
+        email: str = "",
+        email_verified: bool = True,
+        enabled: bool = True,
+        client_roles: tuple[str, str, list[str]] | None = None,  # (client uuid, client id, role names)
+    ) -> str:
+        """A user who can sign in with a password (no required actions left)."""
+        rep = self._user_rep(
+            {"username": username, "email": email, "firstName": username.title(), "lastName": "Tester"}
+        )
+        rep |= {
+            "enabled": enabled,
+            "emailVerified": email_verified,
+            "requiredActions": [],
+            "credentials": [{"type": "password", "value": password, "temporary": False}],
+        }
+        user_id = _id_from_location(self.admin("POST", "/users", json=rep, ok=(201,)))
+        if client_roles:
+            client_uuid, _client_id, names = client_roles
+            roles = [self.admin("GET", f"/clients/{client_uuid}/roles/{name}").json() for name in names]
+            self.admin("POST", f"/users/{user_id}/role-mappings/clients/{client_uuid}", json=roles, ok=(204,))
+        return user_id
+
     # -- lifecycle
     def delete(self) -> None:
         self.server.delete_realm(self.name)

@@ -81,12 +81,13 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     )
     registry.init_app(app)
 
-    from . import auth, cli, errors, input_guard, metrics, security
+    from . import auth, cli, errors, input_guard, metrics, oidc, security
     from .api import api_bp
     from .jobs import queue
     from .ui import ui_bp
 
     auth.init_app(app)
+    oidc.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     input_guard.init_app(app)

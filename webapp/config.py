@@ -52,6 +52,16 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "BACKGROUND_THRESHOLD": 2000,  # pulls, previews and applies of this many members or items run as jobs
         "JOB_STALE_SECONDS": 120,  # no heartbeat for this long: the worker died, the job is marked failed
         "METRICS_TOKEN": "",  # /metrics answers only "Authorization: Bearer <this>"; empty: no /metrics
+        # Signing in with Keycloak (OIDC authorization code + PKCE); off while OIDC_ISSUER is empty. See README.
+        "OIDC_ISSUER": "",  # the realm's issuer URL, e.g. https://sso.example.org/realms/staff
+        "OIDC_CLIENT_ID": "",
+        "OIDC_CLIENT_SECRET": "",
+        "OIDC_SCOPES": "openid email profile",
+        "OIDC_STAFF_ROLE": "okg-staff",  # a client role of OIDC_CLIENT_ID, read from the ID token at every sign-in
+        "OIDC_LINK_BY_USERNAME": False,  # link an unlinked local account by preferred_username (opt-in)
+        "OIDC_CREATE_USERS": False,  # create a local account for a Keycloak user who has none
+        "OIDC_TIMEOUT_SECONDS": 10,
+        "LOCAL_LOGIN": True,  # the username/password form; false leaves "Sign in with Keycloak" only
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }

@@ -94,6 +94,11 @@ class User(UserMixin, TimestampedMixin, Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of every session's id: raising it (password change, "sign out everywhere") ends other sessions.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Signing in with Keycloak: the issuer and `sub` this account is linked to (once, never re-linked).
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     @property
     def is_active(self) -> bool:  # flask-login asks this

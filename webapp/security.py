@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(sign_in_origin: str = "") -> str:
+    """`sign_in_origin`: Keycloak's, when signing in with it is on; logging out is a form whose answer redirects
+    there, and form-action covers such redirects."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            f"form-action 'self' {sign_in_origin}".strip(),
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 HSTS = "max-age=31536000; includeSubDomains"
@@ -24,12 +30,14 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     hsts = bool(app.config.get("SESSION_COOKIE_SECURE"))
+    issuer = urlsplit(str(app.config.get("OIDC_ISSUER") or ""))
+    policy = content_security_policy(f"{issuer.scheme}://{issuer.netloc}" if issuer.netloc else "")
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         if hsts:  # cookies only over HTTPS means the site is HTTPS-only: tell the browser to keep it so
             response.headers.setdefault("Strict-Transport-Security", HSTS)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -505,6 +505,8 @@ csv_members = of_group("members.csv")
 csv_plan_items = of_plan("items.csv")
 csv_activity = of_offering("activity.csv")
 page_overview = fixed("/overview")
+page_keycloak_login = fixed("/auth/keycloak/login")
+page_keycloak_back = fixed("/auth/keycloak/callback?code=x&state=y")
 form_overview_check = fixed("/overview/check", {})
 page_plan = of_plan()
 form_apply_plan = of_plan("apply", form={})
@@ -571,6 +573,9 @@ UI_ROWS: list[Row] = [
     ui("login",             "GET",  page_login,           200,      HOME,       HOME,       HOME,         HOME),
     ui("login",             "POST", form_login,           SEE_HOME, HOME,       HOME,       HOME,         HOME),
     ui("logout",            "POST", form_logout,          LOGIN,    SEE_LOGIN,  SEE_LOGIN,  SEE_LOGIN,    SEE_LOGIN),
+    # Signing in with Keycloak is off in this world (no OKG_OIDC_ISSUER): both ends are 404 for everyone.
+    ui("keycloak_login",    "GET",  page_keycloak_login,  404,      404,        404,        404,          404),
+    ui("keycloak_callback", "GET",  page_keycloak_back,   404,      404,        404,        404,          404),
     ui("offerings",         "GET",  page_home,            LOGIN,    200,        200,        200,          200),
     ui("tokens",            "GET",  page_tokens,          LOGIN,    200,        200,        200,          200),
     ui("token_create",      "POST", form_new_token,       LOGIN,    200,        200,        200,          200),
