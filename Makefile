@@ -39,14 +39,18 @@ db: install
 
 ## run: SQLite + seeded admin and manager + demo offering (with drift) on a real local Keycloak, a job worker, the UI
 run: install db
-	@eval "$$(scripts/keycloak-dev start)" && \
+	@export OKG_DEMO_APP_URL=http://$(HOST):$(PORT) && \
+	  eval "$$(scripts/keycloak-dev start)" && \
 	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
 	  data=$$($(BIN)/python scripts/seed_demo.py) && \
 	  $(BIN)/flask load-data "$$data" && \
 	  $(BIN)/python scripts/seed_demo.py drift && \
+	  eval "$$($(BIN)/python scripts/seed_demo.py sign-in)" && \
+	  export OKG_OIDC_ISSUER OKG_OIDC_CLIENT_ID OKG_OIDC_CLIENT_SECRET && \
 	  echo "" && \
 	  echo "  Offering Keycloak Groups is at http://$(HOST):$(PORT)/" && \
 	  echo "  Log in as admin / $${OKG_DEMO_PASSWORD:-demo-admin} (staff) or manager / $${OKG_DEMO_MANAGER_PASSWORD:-demo-manager} (manages HPC Cluster)" && \
+	  echo "  Or Sign in with Keycloak as mia / $${OKG_DEMO_KEYCLOAK_PASSWORD:-demo-keycloak} (linked to manager by her verified email)" && \
 	  echo "  Keycloak admin console: $$KEYCLOAK_URL/admin/ ($$KEYCLOAK_ADMIN / $$KEYCLOAK_ADMIN_PASSWORD), realm okg-demo" && \
 	  echo "  A job worker runs beside the web server (the embedded SQLite queue in instance/jobs.sqlite)." && \
 	  echo "" && \

@@ -24,6 +24,43 @@ DEMO_MANAGER_PASSWORD = os.environ.get("OKG_DEMO_MANAGER_PASSWORD", "demo-manage
 OFFERING_UUID = "0b9d2a4c6e8f4a1b9c3d5e7f9a1b3c5d"
 ROOT = "/offerings/hpc-cluster"
 DATA_FILE = Path(__file__).resolve().parent.parent / "instance" / "demo-data.json"
+# Signing in with Keycloak: the app's login client in the demo realm, and a Keycloak account to try it with.
+APP_URL = os.environ.get("OKG_DEMO_APP_URL", "http://127.0.0.1:5000").rstrip("/")
+SIGN_IN_CLIENT = "okg-app"
+SIGN_IN_SECRET = os.environ.get("OKG_DEMO_OIDC_SECRET", "demo-sign-in-secret")
+KEYCLOAK_USER, KEYCLOAK_PASSWORD = "mia", os.environ.get("OKG_DEMO_KEYCLOAK_PASSWORD", "demo-keycloak")
+SIGN_IN_CLIENT_REPRESENTATION = {
+    "clientId": SIGN_IN_CLIENT,
+    "name": "Offering Keycloak Groups (sign-in)",
+    "enabled": True,
+    "protocol": "openid-connect",
+    "publicClient": False,
+    "clientAuthenticatorType": "client-secret",
+    "secret": SIGN_IN_SECRET,
+    "standardFlowEnabled": True,
+    "implicitFlowEnabled": False,
+    "directAccessGrantsEnabled": False,
+    "serviceAccountsEnabled": False,
+    "frontchannelLogout": False,
+    "redirectUris": [f"{APP_URL}/auth/keycloak/callback"],
+    "webOrigins": [],
+    "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": f"{APP_URL}/login"},
+    "protocolMappers": [
+        {
+            "name": "client roles in the ID token",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-usermodel-client-role-mapper",
+            "config": {
+                "usermodel.clientRoleMapping.clientId": SIGN_IN_CLIENT,
+                "claim.name": f"resource_access.{SIGN_IN_CLIENT}.roles",
+                "multivalued": "true",
+                "jsonType.label": "String",
+                "id.token.claim": "true",
+                "access.token.claim": "true",
+            },
+        }
+    ],
+}
 
 REALM_REPRESENTATION = {
     "realm": REALM,
@@ -75,7 +112,21 @@ REALM_REPRESENTATION = {
             ("grace", []),  # registered here as pending; her account exists now
             ("ivan", ["/offerings/hpc-cluster/hpc-users"]),  # flagged as removed here, back in the group
         ]
+    ]
+    + [
+        {  # signs in as the local "manager" (linked by this verified email on the first sign-in)
+            "username": KEYCLOAK_USER,
+            "email": "manager@example.org",
+            "emailVerified": True,
+            "firstName": "Mia",
+            "lastName": "Manager",
+            "enabled": True,
+            "credentials": [{"type": "password", "value": KEYCLOAK_PASSWORD, "temporary": False}],
+            "requiredActions": [],
+        }
     ],
+    "clients": [SIGN_IN_CLIENT_REPRESENTATION],
+    "roles": {"client": {SIGN_IN_CLIENT: [{"name": "okg-staff", "description": "Staff in Offering Keycloak Groups"}]}},
 }
 
 
@@ -151,7 +202,12 @@ def ensure_realm(url: str, admin: str, password: str) -> None:
     token.raise_for_status()
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     if requests.get(f"{url}/admin/realms/{REALM}", headers=headers, timeout=30).status_code == 200:
-        body = {"ifResourceExists": "SKIP", "users": REALM_REPRESENTATION["users"]}
+        body = {
+            "ifResourceExists": "SKIP",
+            "users": REALM_REPRESENTATION["users"],
+            "clients": REALM_REPRESENTATION["clients"],
+            "roles": REALM_REPRESENTATION["roles"],
+        }
         added = requests.post(f"{url}/admin/realms/{REALM}/partialImport", json=body, headers=headers, timeout=60)
         added.raise_for_status()
         print(f"Demo realm {REALM!r} already exists; added the demo users it lacked.", file=sys.stderr)
@@ -223,9 +279,19 @@ def seed_drift() -> None:
         print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
 
 
+def sign_in_settings(url: str) -> None:
+    """The app's OKG_OIDC_* settings for the demo realm, as lines for `eval`."""
+    print(f"OKG_OIDC_ISSUER={url}/realms/{REALM}")
+    print(f"OKG_OIDC_CLIENT_ID={SIGN_IN_CLIENT}")
+    print(f"OKG_OIDC_CLIENT_SECRET={SIGN_IN_SECRET}")
+
+
 def main() -> None:
     if sys.argv[1:] == ["drift"]:
         seed_drift()
+        return
+    if sys.argv[1:] == ["sign-in"]:
+        sign_in_settings(os.environ["KEYCLOAK_URL"].rstrip("/"))
         return
     url = os.environ["KEYCLOAK_URL"].rstrip("/")
     admin = os.environ.get("KEYCLOAK_ADMIN", "admin")

@@ -98,7 +98,7 @@ class User(UserMixin, TimestampedMixin, Model):
     oidc_issuer: Mapped[str | None] = mapped_column(String(500))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
-    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
+    __table_args__ = (Index("ix_user_oidc_link", "oidc_issuer", "oidc_subject", unique=True),)
 
     @property
     def is_active(self) -> bool:  # flask-login asks this

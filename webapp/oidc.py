@@ -14,7 +14,6 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from authlib.jose.errors import JoseError as AuthlibJoseError
 from flask import Flask, current_app, request
 from joserfc.errors import JoseError
 
@@ -118,7 +117,7 @@ def _callback_words(exc: Exception) -> str:
     error = getattr(exc, "error", "")
     if error == "mismatching_state":
         return "This sign-in link was already used or does not belong to this browser. Start again."
-    if isinstance(exc, AuthlibJoseError | JoseError):  # the ID token: signature, iss, aud, exp, nonce
+    if isinstance(exc, JoseError):  # the ID token (joserfc checks it for Authlib): signature, iss, aud, exp, nonce
         return f"Keycloak's answer could not be trusted ({_reason(exc)}). Nothing was changed; start again."
     if error == "access_denied":
         return "Keycloak did not let you sign in (access denied). Nothing was changed."

@@ -16,14 +16,15 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('oidc_issuer', sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column('oidc_subject', sa.String(length=255), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_user_oidc_issuer'), ['oidc_issuer', 'oidc_subject'])
+    # Plain ALTER TABLE ADD COLUMN and CREATE UNIQUE INDEX: no table rebuild, which SQLite would refuse while
+    # other tables' rows refer to users.
+    op.add_column('user', sa.Column('oidc_issuer', sa.String(length=500), nullable=True))
+    op.add_column('user', sa.Column('oidc_subject', sa.String(length=255), nullable=True))
+    op.create_index('ix_user_oidc_link', 'user', ['oidc_issuer', 'oidc_subject'], unique=True)
 
 
 def downgrade():
+    op.drop_index('ix_user_oidc_link', table_name='user')
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_user_oidc_issuer'), type_='unique')
         batch_op.drop_column('oidc_subject')
         batch_op.drop_column('oidc_issuer')

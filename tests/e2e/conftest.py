@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
 from webapp.services.accounts import set_password
 
+SIGN_IN_CLIENT, SIGN_IN_SECRET = "okg-app", "okg-app-e2e-secret"
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -57,6 +58,7 @@ class LiveApp:
     realm: object
     offering_uuid: str
     role_uuid: str
+    sign_in_client: str = ""  # the realm's login client (its Keycloak id), redirecting to this app
 
 
 @pytest.fixture
@@ -75,6 +77,10 @@ def live_app(request: pytest.FixtureRequest, tmp_path: Path, real_realm) -> Iter
             "SQLALCHEMY_DATABASE_URI": database_uri,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+            # Sign in with Keycloak: the realm's login client is added once the server's port is known.
+            "OIDC_ISSUER": f"{real_realm.server.url}/realms/{real_realm.name}",
+            "OIDC_CLIENT_ID": SIGN_IN_CLIENT,
+            "OIDC_CLIENT_SECRET": SIGN_IN_SECRET,
         }
     )
     with app.app_context():
@@ -102,10 +108,14 @@ def live_app(request: pytest.FixtureRequest, tmp_path: Path, real_realm) -> Iter
         db.session.commit()
         offering_uuid, role_uuid = offering.uuid, role.uuid
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    sign_in_client = real_realm.add_sign_in_client(
+        SIGN_IN_CLIENT, SIGN_IN_SECRET, f"{url}/auth/keycloak/callback", f"{url}/login"
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LiveApp(f"http://127.0.0.1:{server.server_port}", app, real_realm, offering_uuid, role_uuid)
+        yield LiveApp(url, app, real_realm, offering_uuid, role_uuid, sign_in_client)
     finally:
         server.shutdown()
         thread.join()
