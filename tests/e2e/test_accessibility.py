@@ -120,6 +120,10 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
     audit.check("import dialog open")
     page.keyboard.press("Escape")
     expect(groups.dialog()).to_be_hidden()
+    groups.row("alpha").get_by_role("link", name="Re-link…").click()
+    expect(groups.dialog()).to_be_visible()
+    audit.check("link dialog open")
+    page.keyboard.press("Escape")
 
     page.goto(f"{base}/settings")
     page.get_by_label("Server URL").fill("not a url")
