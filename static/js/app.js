@@ -44,10 +44,16 @@
     toast("The server could not be reached. Check your connection and try again.", "error");
   });
 
-  // An answer that arrives after the user went on to another page (boosted navigation replaced the body) has
-  // nowhere to go: drop it, instead of letting its out-of-band parts look for targets that are gone.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && !event.detail.target.isConnected) event.detail.shouldSwap = false;
+  // An answer that arrives after a boosted navigation replaced the page has nowhere to go: it is dropped, or its
+  // out-of-band parts would look for targets that are gone. Its events fire on the detached element only (they
+  // no longer bubble to the document), so the guard sits on the element that sent the request.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var sender = event.detail.elt;
+    if (!sender || sender.okgLateGuard) return;
+    sender.okgLateGuard = true;
+    sender.addEventListener("htmx:beforeSwap", function (swap) {
+      if (!sender.isConnected) swap.detail.shouldSwap = false;
+    });
   });
 
   // The dialog gives focus back to what opened it.
