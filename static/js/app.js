@@ -56,6 +56,20 @@
     });
   });
 
+  // Focus stays on the control that was used: hx-disabled-elt disables it during the request, which drops the
+  // focus to the page; once the answer is in place it goes back there (the row acted on), unless the answer
+  // moved it somewhere on purpose (a dialog, a heading).
+  var usedControl = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var active = document.activeElement;
+    usedControl = active && event.detail.elt && event.detail.elt.contains(active) ? active : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (usedControl && usedControl.isConnected && lost) usedControl.focus();
+    usedControl = null;
+  });
+
   // The dialog gives focus back to what opened it.
   var dialogOpener = null;
   document.addEventListener("htmx:beforeRequest", function (event) {

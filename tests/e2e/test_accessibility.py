@@ -192,3 +192,14 @@ def test_an_answer_arriving_after_the_user_left_the_page_logs_nothing(page: Page
         route.continue_()
     page.wait_for_timeout(1500)
     assert errors == []
+
+
+def test_after_a_pull_from_the_keyboard_focus_stays_on_the_row_acted_on(page: Page, live_app: LiveApp) -> None:
+    linked_group(live_app, "focused", ["ann"])
+    LoginPage(page, live_app.url).log_in("manager", PASSWORD)
+    groups = GroupsPage(page, live_app.url, live_app.offering_uuid).open()
+    button = groups.row("focused").get_by_role("button", name="Pull")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(groups.row("focused").get_by_role("status")).to_contain_text("1 new")  # a live region says it
+    expect(button).to_be_focused()
