@@ -42,6 +42,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "KEYCLOAK_OPERATION_DEADLINE_SECONDS": 600,
         "KEYCLOAK_GATEWAY_CACHE_SIZE": 128,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,
+        "MEMBERS_PAGE_SIZE": 50,  # rows per page of members (group page, Members tab), activity and plan items
         # Plan -> apply (PLAN-APPLY.md): how long a preview stays valid, the removal brake, a stuck apply.
         "PLAN_TTL_SECONDS": 900,
         "PLAN_REMOVAL_BRAKE": 5,  # removing more members than this from Keycloak (or >10 % of a group) needs a phrase

@@ -124,3 +124,16 @@ def test_membership_add_remove_idempotent(subject: Subject) -> None:
 
 def test_check_connection(subject: Subject) -> None:
     subject.gateway.check_connection()
+
+
+def test_members_read_one_page_at_a_time(subject: Subject) -> None:
+    subject.seed.add_path("/paged-crowd")
+    users = [{"username": f"pm{index:03d}", "email": f"pm{index}@example.org"} for index in range(23)]
+    subject.seed.add_users_bulk(users, ["/paged-crowd"])
+    group = subject.gateway.get_group_by_path("/paged-crowd")
+    pages = [subject.gateway.group_members_page(group.id, first, 10) for first in (0, 10, 20)]
+    assert [len(page) for page in pages] == [10, 10, 3]
+    seen = [user.username for page in pages for user in page]
+    assert sorted(seen) == sorted(user["username"] for user in users)
+    assert subject.gateway.group_members_page(group.id, 30, 10) == []
+    assert subject.gateway.group_members_page(group.id, 0, 10) == pages[0]  # the same slice twice

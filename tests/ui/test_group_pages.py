@@ -183,7 +183,7 @@ def test_group_detail_and_user_search(manager, world: World) -> None:
     world.realm.add_member(remote_id, world.realm.add_user("remoteonly", "r@example.org"))
     group = world.add_group("detail", backend_id=remote_id)
     html = manager.get(f"{groups_url(world)}/{group.uuid}").get_data(as_text=True)
-    assert "remoteonly" in html and "not pulled" in html
+    assert "remoteonly" in html and "not recorded here" in html
     results = manager.get(f"/offerings/{world.offering.uuid}/users/search?q=remote", headers={"HX-Request": "true"})
     assert "remoteonly" in results.get_data(as_text=True) and "1 user match" in results.get_data(as_text=True)
 

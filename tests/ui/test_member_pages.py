@@ -1,69 +1,182 @@
+"""A group page of any size: a page of local members and a page of Keycloak members, searched, with counts."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, insert
+
 from tests.factories import World
-from tests.html import parse
+from tests.html import parse, text_of
 from webapp.extensions import db
-from webapp.models import OfferingKeycloakMembership
+from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, new_uuid
+
+PER_PAGE = 10
 
 
-def members_url(world: World) -> str:
-    return f"/offerings/{world.offering.uuid}/members"
+@pytest.fixture(autouse=True)
+def small_pages(app: Flask) -> None:
+    app.config["MEMBERS_PAGE_SIZE"] = PER_PAGE
 
 
-def add(manager, world: World, username: str, **extra):  # type: ignore[no-untyped-def]
-    data = {
-        "add-username": username,
-        "add-email": "",
-        "add-role": world.member_role.uuid,
-        "add-resource": "",
-        "add-scope_id": "",
-    } | extra
-    manager.get(members_url(world))
-    return manager.client.post(members_url(world), data={"add-csrf_token": manager.token, **data})
-
-
-def test_add_member_active_and_pending(manager, world: World) -> None:
-    world.realm.add_user("alice")
-    assert add(manager, world, "alice").status_code == 303
-    assert add(manager, world, "nobody-yet").status_code == 303
-    html = manager.get(members_url(world)).get_data(as_text=True)
-    assert "badge-state-active" in html and "badge-state-pending" in html
-    assert "pending until the Keycloak account exists" in html
-
-
-def test_add_member_errors_in_place(manager, world: World) -> None:
-    response = add(manager, world, "alice", **{"add-role": world.cluster_role.uuid})
-    assert response.status_code == 400 and "choose a resource" in response.get_data(as_text=True)
-    world.realm.down = True
-    down = add(manager, world, "alice")
-    assert down.status_code == 502 and "Cannot connect" in down.get_data(as_text=True)
-    assert db.session.query(OfferingKeycloakMembership).count() == 0
-
-
-def test_remove_many_with_confirmation(manager, world: World) -> None:
-    for name in ("ann", "ben"):
-        world.realm.add_user(name)
-        add(manager, world, name)
-    uuids = [m.uuid for m in db.session.query(OfferingKeycloakMembership)]
-    confirm = manager.get(f"{members_url(world)}/remove?m={uuids[0]}&m={uuids[1]}")
-    assert "Remove 2 members?" in confirm.get_data(as_text=True)
-    assert db.session.query(OfferingKeycloakMembership).count() == 2
-    done = manager.post(f"{members_url(world)}/remove", {"memberships": uuids, "confirm": "y"})
-    assert done.status_code == 303
-    assert db.session.query(OfferingKeycloakMembership).count() == 0
-    assert "Removed 2 members." in manager.get(members_url(world)).get_data(as_text=True)
-
-
-def test_remove_nothing_selected(manager, world: World) -> None:
-    response = manager.get(f"{members_url(world)}/remove")
-    assert response.status_code == 400 and "Select at least one member" in response.get_data(as_text=True)
-
-
-def test_error_tooltip_on_state_badge(manager, world: World) -> None:
-    group = world.add_group("g", backend_id=world.realm.add_path("/base/hpc/g"))
-    db.session.add(
-        OfferingKeycloakMembership(group=group, username="pat", state="pending", error_message="Keycloak <down>")
+def crowd(world: World, remote: int, local: int, name: str = "crowd") -> OfferingKeycloakGroup:
+    """A linked group with `remote` members in Keycloak (u000…) and `local` of them recorded here."""
+    group_id = world.realm.add_path(f"/base/hpc/{name}")
+    world.realm.add_users_bulk(
+        [{"username": f"u{i:03d}", "email": f"u{i:03d}@example.org", "first_name": f"F{i}"} for i in range(remote)],
+        [f"/base/hpc/{name}"],
     )
+    group = world.add_group(name, backend_id=group_id, scope_id=name)
+    rows = [
+        {
+            "uuid": new_uuid(),
+            "group_id": group.id,
+            "username": f"u{i:03d}",
+            "email": f"u{i:03d}@example.org",
+            "state": "active",
+        }
+        for i in range(local)
+    ]
+    if rows:
+        db.session.execute(insert(OfferingKeycloakMembership), rows)
+        db.session.commit()
+    return group
+
+
+def group_url(world: World, group: OfferingKeycloakGroup, query: str = "") -> str:
+    return f"/offerings/{world.offering.uuid}/groups/{group.uuid}{query}"
+
+
+@contextmanager
+def counted_sql(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, many):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = db.engines[None]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def headings(html: str) -> list[str]:
+    return [text_of(h3) for h3 in parse(html).select("#member-panels h3")]
+
+
+def test_both_sides_are_paged_with_counts_in_the_headings(manager, world: World) -> None:
+    group = crowd(world, remote=25, local=23)
+    page = parse(manager.get(group_url(world, group)))
+    assert [text_of(h) for h in page.select("#member-panels h3")] == ["Local members · 23", "In Keycloak · about 23"]
+    assert len(page.select("#local-members tbody tr")) == PER_PAGE
+    assert len(page.select("#keycloak-members tbody tr")) == PER_PAGE
+    assert "Page 1 of 3" in text_of(page.select_one("#local-members .pager"))
+    assert "recorded here" in text_of(page.select_one("#keycloak-members tbody tr"))
+    assert "Preview sync of about 23 members" in text_of(page)
+
+    last = parse(manager.get(group_url(world, group, "?kpage=3")))
+    rows = last.select("#keycloak-members tbody tr")
+    assert [text_of(row.select_one("td")) for row in rows] == ["u020", "u021", "u022", "u023", "u024"]
+    assert "In Keycloak · 25" in text_of(last)  # the end is in sight: the count is exact
+    assert [text_of(row) for row in last.select("#keycloak-members tbody tr td:last-child")][-1] == "not recorded here"
+    nav = last.select_one("#keycloak-members .pager")
+    assert nav is not None and nav.select_one('a[rel="next"]') is None
+    assert "kpage=2" in str(nav.select_one('a[rel="prev"]')["href"])
+
+
+def test_each_pager_link_keeps_the_other_side_and_the_search_in_the_url(manager, world: World) -> None:
+    group = crowd(world, remote=40, local=40)
+    page = parse(manager.get(group_url(world, group, "?q=u0&page=2&kpage=3")))
+    local_next = str(page.select_one('#local-members a[rel="next"]')["href"])
+    remote_next = str(page.select_one('#keycloak-members a[rel="next"]')["href"])
+    assert "page=3" in local_next and "kpage=3" in local_next and "q=u0" in local_next
+    assert "kpage=4" in remote_next and "page=2" in remote_next and "q=u0" in remote_next
+    assert page.select_one('#local-members a[rel="next"]')["hx-push-url"] == "true"
+
+
+def test_search_filters_local_rows_and_lists_matching_keycloak_accounts(manager, world: World) -> None:
+    group = crowd(world, remote=30, local=12)
+    world.realm.add_user("u015-twin", "twin@example.org")  # in the realm, not in the group
+    html = manager.get(group_url(world, group, "?q=U01")).get_data(as_text=True)
+    assert headings(html) == ["Local members · 12 · 2 match “U01”", "Keycloak accounts · 11 match “U01”"]
+    page = parse(html)
+    local = [text_of(row.select_one("td")) for row in page.select("#local-members tbody tr")]
+    assert local == ["u010", "u011"]
+    remote = {
+        text_of(row.select("td")[0]): text_of(row.select("td")[3]) for row in page.select("#keycloak-members tbody tr")
+    }
+    assert remote["u011"] == "recorded here" and remote["u015"] == "not recorded here"
+    assert "cannot search inside a group" in text_of(page.select_one("#keycloak-members"))
+    assert page.select_one("#member-search")["value"] == "U01"
+
+
+def test_htmx_search_answers_the_panels_only(manager, world: World) -> None:
+    group = crowd(world, remote=5, local=5)
+    response = manager.get(
+        group_url(world, group, "?q=u003"), headers={"HX-Request": "true", "HX-Target": "member-panels"}
+    )
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and 'id="member-panels"' in html and "u003" in html and "u004" not in html
+
+
+def test_a_local_pager_does_not_read_keycloak(manager, world: World) -> None:
+    group = crowd(world, remote=15, local=15)
+    world.realm.down = True
+    response = manager.get(
+        group_url(world, group, "?page=2"), headers={"HX-Request": "true", "HX-Target": "local-members"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html and 'id="keycloak-members"' not in html
+    assert "u010" in html and "Cannot connect" not in html
+
+
+def test_keycloak_down_keeps_the_local_side(manager, world: World) -> None:
+    group = crowd(world, remote=3, local=3)
+    world.realm.down = True
+    page = parse(manager.get(group_url(world, group)))
+    assert "u001" in text_of(page.select_one("#local-members"))
+    assert "Cannot connect to Keycloak" in text_of(page.select_one("#keycloak-members"))
+
+
+def test_work_per_view_does_not_grow_with_the_group(app: Flask, manager, world: World) -> None:
+    small = crowd(world, remote=12, local=12, name="small")
+    big = crowd(world, remote=300, local=300, name="big")
+    urls = [group_url(world, group) for group in (small, big)]
+    costs = []
+    for url in urls:
+        db.session.expunge_all()  # the tests share one session: start each view as a fresh request would
+        before = world.realm.calls
+        with counted_sql(app) as statements:
+            assert manager.get(url).status_code == 200
+        costs.append((len(statements), world.realm.calls - before))
+    assert costs[0] == costs[1]
+
+
+def test_page_past_the_end_and_nonsense_pages(manager, world: World) -> None:
+    group = crowd(world, remote=5, local=5)
+    page = parse(manager.get(group_url(world, group, "?page=9&kpage=9")))
+    assert "past the last one" in text_of(page.select_one("#local-members"))
+    assert "past the last one" in text_of(page.select_one("#keycloak-members"))
+    prev = page.select_one('#local-members a[rel="prev"]')
+    assert prev is not None and "page=8" in str(prev["href"])
+    for nonsense in ("?page=-4", "?page=abc", "?kpage=99999999999999999999", "?q=" + "x" * 5000):
+        assert manager.get(group_url(world, group, nonsense)).status_code == 200
+
+
+def test_history_restore_gets_the_whole_page(manager, world: World) -> None:
+    group = crowd(world, remote=3, local=3)
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true", "HX-Target": "local-members"}
+    assert "<html" in manager.get(group_url(world, group, "?page=1"), headers=headers).get_data(as_text=True)
+
+
+def test_unlinked_group_shows_local_members_only(manager, world: World) -> None:
+    group = world.add_group("unlinked")
+    db.session.add(OfferingKeycloakMembership(group_id=group.id, username="solo", state="pending"))
     db.session.commit()
-    badge = parse(manager.get(members_url(world))).select_one("[title]:-soup-contains('pending')")
-    assert badge is not None and badge["title"] == "Keycloak <down>"  # the error, as text
+    page = parse(manager.get(group_url(world, group)))
+    assert "Local members · 1" in text_of(page) and "Link this group to see its Keycloak members." in text_of(page)

@@ -351,6 +351,13 @@ class AdminGateway:
         for page in bounded_members(pages, self.limits, label or f"group {group_id}"):
             yield [self._user(item) for item in page]
 
+    def group_members_page(self, group_id: str, first: int, max_results: int) -> list[RemoteUser]:
+        path = f"groups/{checked_id(group_id)}/members"
+        data = self._get_list(path, first=max(first, 0), max=max(max_results, 0), briefRepresentation="true")
+        if len(data) > max_results:  # a server that ignores `max` is not one we page through
+            raise not_keycloak(self.settings)
+        return [self._user(item) for item in data]
+
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
         data = self._get_list("users", search=query, first=first, max=max_results, briefRepresentation="true")
         return [self._user(item) for item in data]

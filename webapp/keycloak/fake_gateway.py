@@ -205,6 +205,12 @@ class FakeGateway:
             self._fault("iter_group_members", served)
             yield page
 
+    def group_members_page(self, group_id: str, first: int, max_results: int) -> list[RemoteUser]:
+        group = self._group(group_id)
+        self._fault("group_members_page")
+        members = sorted((self._user(uid) for uid in group.members if uid in self.realm.users), key=_by_username)
+        return members[max(first, 0) : max(first, 0) + max(max_results, 0)]
+
     def _user(self, user_id: str) -> RemoteUser:
         user = self.realm.users[user_id]
         return RemoteUser(user.id, user.username, user.email, user.first_name, user.last_name)
@@ -265,3 +271,7 @@ class FakeGateway:
             raise errors.NotFound("User not found")
         if user_id in group.members:
             group.members.remove(user_id)
+
+
+def _by_username(user: RemoteUser) -> str:
+    return user.username

@@ -37,6 +37,12 @@ class KeycloakGateway(Protocol):
     def iter_group_members(self, group_id: str, label: str = "") -> Iterator[list[RemoteUser]]:
         """Direct members of a group, one page (list) at a time; `label` names it in errors."""
 
+    def group_members_page(self, group_id: str, first: int, max_results: int) -> list[RemoteUser]:
+        """One slice of a group's direct members (Keycloak's `first`/`max`), in Keycloak's order (by username).
+
+        Keycloak has no member count and no member search: a caller that wants to know whether a next page
+        exists asks for one more than it shows."""
+
     def search_users(self, query: str, first: int = 0, max_results: int = 25) -> list[RemoteUser]:
         """Users whose username, email, first or last name match `query`."""
 

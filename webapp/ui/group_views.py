@@ -10,15 +10,18 @@ from wtforms.fields.choices import SelectChoice
 
 from ..models import JobKind, Offering
 from ..services import groups as group_service
-from ..services import hierarchy, jobs, lookups, plans, remote
+from ..services import hierarchy, jobs, lookups, member_pages, plans, remote
 from ..services import pull as pull_service
 from ..services.commands import ChangeLink, ImportGroup, ImportParams, PreviewImport
+from ..services.member_pages import PageRequest
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 from .job_views import start_job
+from .member_rows import KEYCLOAK_PANEL, LOCAL_PANEL, keycloak_panel, local_panel, remote_size
+from .paging import page_number, page_request
 
 USER_SEARCH_LIMIT = 25
 JS_COOKIE = "okg_js"  # set by static/js/app.js
@@ -259,20 +262,37 @@ def group_delete(offering_uuid: str, group_uuid: str) -> Response:
 @ui_bp.get("/offerings/<offering_uuid>/groups/<group_uuid>")
 @login_required
 def group_detail(offering_uuid: str, group_uuid: str) -> Response:
+    """Local and Keycloak members side by side, a page of each (`?page=`, `?kpage=`), searched with `?q=`.
+
+    An htmx pager or search asks for one panel (or both) by its id, sent as HX-Target; Keycloak is not read
+    when only the local panel is wanted."""
     offering = offering_or_404(offering_uuid)
     group = group_or_404(offering, group_uuid)
-    remote_members = attempt(
-        lambda: remote.remote_group_members(offering, group.backend_id) if group.backend_id else []
-    )
-    local_usernames = {m.username for m in group.memberships}
+    local_paging = page_request("page")
+    remote_paging = PageRequest(page_number("kpage"), local_paging.per_page, local_paging.query)
+    wanted = request.headers.get("HX-Target", "") if wants_fragment() else ""
+    local = remote = None
+    remote_error = about = ""
+    if wanted != KEYCLOAK_PANEL:
+        found = member_pages.local_members(group, local_paging)
+        local = local_panel(offering, group, found, local_paging, remote_paging.page)
+    if wanted != LOCAL_PANEL and group.backend_id:
+        read = attempt(lambda: member_pages.remote_members(offering, group, remote_paging))
+        if read.value is not None:
+            remote = keycloak_panel(offering, group, read.value, remote_paging, local_paging.page)
+            about = remote_size(read.value)
+        remote_error = read.error
+    fragments = {LOCAL_PANEL: "groups/_local_members.html", KEYCLOAK_PANEL: "groups/_keycloak_members.html"}
     return render(
         "groups/detail.html",
+        fragments.get(wanted, "groups/_member_panels.html"),
         offering=offering,
         group=group,
-        memberships=group.memberships,
-        remote_members=remote_members.value or [],
-        local_usernames=local_usernames,
-        remote_error=remote_members.error,
+        local=local,
+        remote=remote,
+        remote_error=remote_error,
+        query=local_paging.query,
+        preview_label=f"Preview sync of {about} members" if about else "Preview sync",
         action_form=ConfirmForm(),
         tab="groups",
     )

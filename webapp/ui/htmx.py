@@ -14,8 +14,13 @@ def is_htmx() -> bool:
 
 
 def wants_fragment() -> bool:
-    """An htmx request for a piece of the page; boosted navigation still gets the whole page."""
-    return is_htmx() and request.headers.get("HX-Boosted") != "true"
+    """An htmx request for a piece of the page; boosted navigation, and htmx restoring a page of its history
+    (Back after `hx-push-url`, when its cache no longer has the page), still get the whole page."""
+    return (
+        is_htmx()
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 FRAGMENT_PAGE = "offerings/fragment_page.html"  # the one page that wraps a fragment for plain requests

@@ -1,0 +1,186 @@
+"""Members one page at a time, for groups of any size: a group's local members, its Keycloak members, and the
+offering's Members tab. Filters and counts come from the database; Keycloak is read one slice per view.
+
+Keycloak cannot count a group's members nor search within them. So the Keycloak side of a group page shows
+an exact count only once the last page is in sight, "about N" (the size at the last pull) before that; and a
+search there lists the realm's accounts that match, each marked with what is recorded here for this group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..keycloak import NotFound, RemoteUser
+from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
+from .connection import call_keycloak, gateway_for_offering
+from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
+from .jobs import expected_members
+from .subtree import keycloak_id, scoped_group
+
+MAX_QUERY_LENGTH = 100
+STATES = tuple(state.value for state in MembershipState)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page of which rows: 1-based `page`, `per_page` rows, a free-text `query`."""
+
+    page: int = 1
+    per_page: int = 50
+    query: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.query) > MAX_QUERY_LENGTH:
+            raise ValidationFailed.field("q", f"Search for at most {MAX_QUERY_LENGTH} characters.")
+
+    @property
+    def offset(self) -> int:
+        return (max(self.page, 1) - 1) * self.per_page
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    """The Members tab's filters: a group (uuid), a state, and the page with its search."""
+
+    paging: PageRequest
+    group_uuid: str = ""
+    state: str = ""
+
+    def __post_init__(self) -> None:
+        if self.state and self.state not in STATES:
+            raise ValidationFailed.field("state", f"Choose one of: {', '.join(STATES)}.")
+
+
+@dataclass(frozen=True)
+class LocalPage:
+    rows: list[OfferingKeycloakMembership]
+    matching: int  # rows the filters match, over all pages
+    total: int  # rows before the search and state filters
+    state_counts: dict[str, int] = field(default_factory=dict)  # of the rows matching the other filters
+
+
+@dataclass(frozen=True)
+class RemotePage:
+    """One page of the Keycloak side of a group page."""
+
+    users: list[RemoteUser]
+    recorded: dict[str, str]  # username (lower case) -> its state here, for the users of this page
+    has_next: bool
+    exact_total: int | None  # known when this page reaches the end (or from the realm's user count)
+    about_total: int | None  # the group's size at its last pull, when the exact count is not known
+    searched_realm: bool = False  # a search: the users are realm accounts matching it, not the group's members
+
+
+def _matches(query: str) -> ColumnElement[bool]:
+    model = OfferingKeycloakMembership
+    return or_(
+        *(
+            column.icontains(query, autoescape=True)
+            for column in (model.username, model.email, model.first_name, model.last_name)
+        )
+    )
+
+
+def _page_of(query: Select[Any], paging: PageRequest) -> list[OfferingKeycloakMembership]:
+    return list(db.session.scalars(query.limit(paging.per_page).offset(paging.offset)))
+
+
+def _count(query: Select[Any]) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+def local_members(group: OfferingKeycloakGroup, paging: PageRequest) -> LocalPage:
+    """A group's members recorded here, by username; three queries whatever the group's size."""
+    base = select(OfferingKeycloakMembership).where(OfferingKeycloakMembership.group_id == group.id)
+    matching = base.where(_matches(paging.query.strip())) if paging.query.strip() else base
+    total = _count(base)
+    count = total if matching is base else _count(matching)
+    return LocalPage(_page_of(matching.order_by(OfferingKeycloakMembership.username), paging), count, total)
+
+
+def offering_members(offering: Offering, filters: MemberFilter) -> LocalPage:
+    """The Members tab: the offering's memberships matching the filters, with counts per state."""
+    model = OfferingKeycloakMembership
+    base = select(model).join(OfferingKeycloakGroup).where(OfferingKeycloakGroup.offering_id == offering.id)
+    total = _count(base)
+    narrowed = base
+    if filters.group_uuid:
+        narrowed = narrowed.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
+    if filters.paging.query.strip():
+        narrowed = narrowed.where(_matches(filters.paging.query.strip()))
+    counted = db.session.execute(
+        select(model.state, func.count()).select_from(narrowed.order_by(None).subquery()).group_by(model.state)
+    )
+    by_state = {state: 0 for state in STATES} | {str(state): int(n) for state, n in counted}
+    chosen = narrowed.where(model.state == filters.state) if filters.state else narrowed
+    matching = by_state.get(filters.state, 0) if filters.state else sum(by_state.values())
+    rows = _page_of(chosen.options(joinedload(model.group)).order_by(model.username, model.id), filters.paging)
+    return LocalPage(rows, matching, total, by_state)
+
+
+def matching_uuids(offering: Offering, filters: MemberFilter) -> list[str]:
+    """Every membership uuid the filters match (for "remove all N matching")."""
+    model = OfferingKeycloakMembership
+    query = (
+        select(model.uuid)
+        .join(OfferingKeycloakGroup)
+        .where(OfferingKeycloakGroup.offering_id == offering.id)
+        .order_by(model.username, model.id)
+    )
+    if filters.group_uuid:
+        query = query.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
+    if filters.state:
+        query = query.where(model.state == filters.state)
+    if filters.paging.query.strip():
+        query = query.where(_matches(filters.paging.query.strip()))
+    return list(db.session.scalars(query))
+
+
+def recorded_states(group: OfferingKeycloakGroup, usernames: Sequence[str]) -> dict[str, str]:
+    """What is recorded here for these users in this group: one query for the whole page."""
+    wanted = sorted({name.lower() for name in usernames})
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(OfferingKeycloakMembership.username, OfferingKeycloakMembership.state).where(
+            OfferingKeycloakMembership.group_id == group.id,
+            func.lower(OfferingKeycloakMembership.username).in_(wanted),
+        )
+    )
+    return {str(username).lower(): str(state) for username, state in rows}
+
+
+def remote_members(offering: Offering, group: OfferingKeycloakGroup, paging: PageRequest) -> RemotePage:
+    """One page of the group's members in Keycloak (one slice plus the group check), or, for a search, the
+    realm's accounts that match it (a count and one slice)."""
+    if not group.backend_id:
+        raise ValidationFailed.field("remote_group", "This group is not linked to a Keycloak group.")
+    checked = keycloak_id("remote_group", group.backend_id)
+    gateway = gateway_for_offering(offering)
+    needle = paging.query.strip()
+
+    def search() -> RemotePage:
+        total = gateway.count_users(needle)
+        users = gateway.search_users(needle, first=paging.offset, max_results=paging.per_page)
+        has_next = paging.offset + len(users) < total
+        return RemotePage(users, recorded_states(group, [u.username for u in users]), has_next, total, None, True)
+
+    def read() -> RemotePage:
+        remote_group = scoped_group(gateway, offering, checked)
+        users = gateway.group_members_page(remote_group.id, paging.offset, paging.per_page + 1)
+        has_next = len(users) > paging.per_page
+        users = users[: paging.per_page]
+        exact = None if has_next or (not users and paging.offset) else paging.offset + len(users)
+        about = None if exact is not None else expected_members(group)
+        return RemotePage(users, recorded_states(group, [u.username for u in users]), has_next, exact, about)
+
+    try:
+        return call_keycloak("Reading the Keycloak group's members failed", search if needle else read)
+    except NotFound as exc:
+        raise ValidationFailed.field("remote_group", REMOTE_GROUP_NOT_FOUND) from exc
