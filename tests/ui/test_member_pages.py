@@ -180,3 +180,84 @@ def test_unlinked_group_shows_local_members_only(manager, world: World) -> None:
     db.session.commit()
     page = parse(manager.get(group_url(world, group)))
     assert "Local members · 1" in text_of(page) and "Link this group to see its Keycloak members." in text_of(page)
+
+
+# ------------------------------------------------------------------------------------------ Members tab
+
+
+def members_url(world: World, query: str = "") -> str:
+    return f"/offerings/{world.offering.uuid}/members{query}"
+
+
+def chips(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [text_of(chip) for chip in page.select('nav[aria-label="Member states"] a')]
+
+
+def test_members_tab_is_paged_with_state_counts_from_the_database(manager, world: World) -> None:
+    group = crowd(world, remote=0, local=23)
+    db.session.add(OfferingKeycloakMembership(group_id=group.id, username="waiting", state="pending"))
+    db.session.commit()
+    page = parse(manager.get(members_url(world)))
+    assert chips(page) == ["All · 24", "Active · 23", "Pending · 1", "Removed in Keycloak · 0"]
+    assert len(page.select("#member-list tbody tr")) == PER_PAGE
+    assert "Page 1 of 3" in text_of(page.select_one("#member-list .pager"))
+    pending = parse(manager.get(members_url(world, "?state=pending")))
+    assert [text_of(row.select("td")[1]) for row in pending.select("#member-list tbody tr")] == ["waiting"]
+    assert chips(pending)[2] == "Pending · 1" and pending.select_one('a[aria-current="true"]') is not None
+    searched = parse(manager.get(members_url(world, "?q=u01")))
+    assert chips(searched)[:2] == ["All · 10", "Active · 10"]  # counts follow the search, over all pages
+    assert "10 matching of 24 members." in text_of(searched)
+
+
+def test_members_tab_filters_by_group(manager, world: World) -> None:
+    first = crowd(world, remote=0, local=3, name="first")
+    other = world.add_group("other", scope_id="other")
+    db.session.add(OfferingKeycloakMembership(group_id=other.id, username="elsewhere", state="active"))
+    db.session.commit()
+    page = parse(manager.get(members_url(world, f"?group={other.uuid}")))
+    assert [text_of(row.select("td")[1]) for row in page.select("#member-list tbody tr")] == ["elsewhere"]
+    options = [text_of(option) for option in page.select("#members-group option")]
+    assert options == ["All groups", "first", "other"]
+    assert first.uuid in str(page)
+
+
+def test_members_htmx_filter_answers_the_list_only(manager, world: World) -> None:
+    crowd(world, remote=0, local=12)
+    html = manager.get(members_url(world, "?q=u011"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in html and 'id="member-list"' in html and "u011" in html and "u010" not in html
+
+
+def test_remove_all_matching_names_the_count_and_checks_it(manager, world: World) -> None:
+    group = crowd(world, remote=0, local=60)
+    confirm = parse(manager.get(f"/offerings/{world.offering.uuid}/members/remove?all=1&q=u0"))
+    assert text_of(confirm.select_one("h2")) == "Remove all 60 matching members?"
+    assert "… and 10 more." in text_of(confirm)
+    assert "Remove 60 members" in text_of(confirm.select_one("main button.button-danger"))
+    form = {"all": "1", "q": "u0", "confirm": "y"}
+    changed = manager.post(f"/offerings/{world.offering.uuid}/members/remove", {**form, "expected": "59"})
+    assert changed.status_code == 409 and "changed since you confirmed: 60 now" in changed.get_data(as_text=True)
+    assert db.session.query(OfferingKeycloakMembership).filter_by(group_id=group.id).count() == 60
+    done = manager.post(f"/offerings/{world.offering.uuid}/members/remove", {**form, "expected": "60"})
+    assert done.status_code == 303
+    assert db.session.query(OfferingKeycloakMembership).filter_by(group_id=group.id).count() == 0
+
+
+def test_remove_all_is_refused_above_the_limit(app: Flask, manager, world: World) -> None:
+    crowd(world, remote=0, local=12)
+    app.config["BACKGROUND_THRESHOLD"] = 10
+    response = manager.post(
+        f"/offerings/{world.offering.uuid}/members/remove", {"all": "1", "confirm": "y", "expected": "12"}
+    )
+    assert response.status_code == 400 and "narrow the filters" in response.get_data(as_text=True)
+    assert db.session.query(OfferingKeycloakMembership).count() == 12
+
+
+def test_remove_selection_of_the_page(manager, world: World) -> None:
+    crowd(world, remote=0, local=3)
+    uuids = [m.uuid for m in db.session.query(OfferingKeycloakMembership).order_by("username")][:2]
+    query = "&".join(f"m={uuid}" for uuid in uuids)
+    confirm = parse(manager.get(f"/offerings/{world.offering.uuid}/members/remove?{query}"))
+    assert text_of(confirm.select_one("h2")) == "Remove 2 members?"
+    response = manager.post(f"/offerings/{world.offering.uuid}/members/remove", {"memberships": uuids, "confirm": "y"})
+    assert response.status_code == 303
+    assert [m.username for m in db.session.query(OfferingKeycloakMembership)] == ["u002"]

@@ -114,9 +114,8 @@ def offering_members(offering: Offering, filters: MemberFilter) -> LocalPage:
         narrowed = narrowed.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
     if filters.paging.query.strip():
         narrowed = narrowed.where(_matches(filters.paging.query.strip()))
-    counted = db.session.execute(
-        select(model.state, func.count()).select_from(narrowed.order_by(None).subquery()).group_by(model.state)
-    )
+    narrowed_rows = narrowed.order_by(None).subquery()
+    counted = db.session.execute(select(narrowed_rows.c.state, func.count()).group_by(narrowed_rows.c.state))
     by_state = {state: 0 for state in STATES} | {str(state): int(n) for state, n in counted}
     chosen = narrowed.where(model.state == filters.state) if filters.state else narrowed
     matching = by_state.get(filters.state, 0) if filters.state else sum(by_state.values())
@@ -184,3 +183,15 @@ def remote_members(offering: Offering, group: OfferingKeycloakGroup, paging: Pag
         return call_keycloak("Reading the Keycloak group's members failed", search if needle else read)
     except NotFound as exc:
         raise ValidationFailed.field("remote_group", REMOTE_GROUP_NOT_FOUND) from exc
+
+
+def groups_with_members(offering: Offering) -> list[OfferingKeycloakGroup]:
+    """The offering's groups that have members recorded here, by name: the Members tab's group filter."""
+    has_members = select(OfferingKeycloakMembership.group_id).distinct().scalar_subquery()
+    return list(
+        db.session.scalars(
+            select(OfferingKeycloakGroup)
+            .where(OfferingKeycloakGroup.offering_id == offering.id, OfferingKeycloakGroup.id.in_(has_members))
+            .order_by(OfferingKeycloakGroup.name)
+        )
+    )

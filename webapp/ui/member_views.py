@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
-from flask import flash, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -12,28 +15,62 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
-from ..services import lookups
+from ..services import lookups, member_pages
 from ..services.commands import GrantAccess
 from ..services.grants import create_membership, delete_membership
+from ..services.member_pages import MAX_QUERY_LENGTH, MemberFilter, PageRequest
 from . import ui_bp
 from .forms import AddMemberForm, RemoveMembersForm
 from .helpers import attempt, offering_or_404, resource_choices, role_choices
 from .htmx import redirect_to, render
+from .paging import MAX_PAGE, pager, per_page
 
-MEMBERS_LIMIT = 1000
+STATE_WORDS = {"": "All", "active": "Active", "pending": "Pending", "removed_remotely": "Removed in Keycloak"}
+MEMBER_LIST = "member-list"  # the htmx target of the filters and the pager
+CONFIRMATION_ROWS = 50  # the removal confirmation names everyone up to this many, then "and N more"
 
 
-def _memberships(offering: Offering, uuids: list[str] | None = None) -> list[OfferingKeycloakMembership]:
-    query = (
-        select(OfferingKeycloakMembership)
-        .join(OfferingKeycloakGroup)
-        .where(OfferingKeycloakGroup.offering_id == offering.id)
-        .options(joinedload(OfferingKeycloakMembership.group))
-        .order_by(OfferingKeycloakMembership.username, OfferingKeycloakGroup.name)
+@dataclass(frozen=True)
+class StateChip:
+    label: str
+    count: int
+    url: str
+    current: bool
+
+
+def _filters(source: Mapping[str, str]) -> MemberFilter:
+    """The Members tab's filters from a query string (or the removal form that carries them)."""
+    paging = PageRequest(
+        min(max(_int(source.get("page")), 1), MAX_PAGE), per_page(), (source.get("q") or "").strip()[:MAX_QUERY_LENGTH]
     )
-    if uuids is not None:
-        query = query.where(OfferingKeycloakMembership.uuid.in_(uuids))
-    return list(db.session.scalars(query.limit(MEMBERS_LIMIT)))
+    state = source.get("state", "")
+    return MemberFilter(paging, (source.get("group") or "").strip()[:64], state if state in STATE_WORDS else "")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1
+
+
+def _filter_args(filters: MemberFilter, **changes: str | None) -> dict[str, str | None]:
+    args: dict[str, str | None] = {
+        "group": filters.group_uuid or None,
+        "state": filters.state or None,
+        "q": filters.paging.query or None,
+    }
+    return args | changes
+
+
+def _chips(offering: Offering, filters: MemberFilter, counts: dict[str, int]) -> list[StateChip]:
+    chips = []
+    for state, label in STATE_WORDS.items():
+        count = sum(counts.values()) if not state else counts.get(state, 0)
+        args: dict[str, Any] = {k: v for k, v in _filter_args(filters, state=state or None).items() if v}
+        url = url_for("ui.members", offering_uuid=offering.uuid, **args)
+        chips.append(StateChip(f"{label} · {count:,}", count, url, filters.state == state))
+    return chips
 
 
 def _add_form(offering: Offering) -> AddMemberForm:
@@ -45,10 +82,30 @@ def _add_form(offering: Offering) -> AddMemberForm:
 
 
 def _page(offering: Offering, form: AddMemberForm, error: str = "", status: int = 200) -> Response:
+    filters = _filters(request.args)
+    found = member_pages.offering_members(offering, filters)
+    links = pager(
+        "ui.members",
+        {"offering_uuid": offering.uuid},
+        _filter_args(filters),
+        filters.paging.page,
+        total=found.matching,
+        per_page_=filters.paging.per_page,
+        target=MEMBER_LIST,
+    )
+    remove_all_args: dict[str, Any] = {k: v for k, v in _filter_args(filters).items() if v}
     return render(
         "offerings/members.html",
+        "offerings/_member_list.html",
         offering=offering,
-        memberships=_memberships(offering),
+        found=found,
+        filters=filters,
+        chips=_chips(offering, filters, found.state_counts),
+        groups=member_pages.groups_with_members(offering),
+        pager=links,
+        remove_all_url=url_for("ui.member_remove", **({"offering_uuid": offering.uuid, "all": "1"} | remove_all_args)),
+        summary=f"{found.matching:,} matching of {found.total:,} members.",
+        remove_all_label=f"Remove all {found.matching:,} matching…",
         form=form,
         error=error,
         tab="members",
@@ -91,17 +148,50 @@ def member_add(offering_uuid: str) -> Response:
     return redirect_to(url_for("ui.members", offering_uuid=offering.uuid))
 
 
+def _memberships(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakMembership]:
+    query = (
+        select(OfferingKeycloakMembership)
+        .join(OfferingKeycloakGroup)
+        .where(OfferingKeycloakGroup.offering_id == offering.id, OfferingKeycloakMembership.uuid.in_(uuids))
+        .options(joinedload(OfferingKeycloakMembership.group))
+        .order_by(OfferingKeycloakMembership.username, OfferingKeycloakGroup.name)
+    )
+    return list(db.session.scalars(query))
+
+
+def _removal_limit() -> int:
+    return int(current_app.config["BACKGROUND_THRESHOLD"])
+
+
 @ui_bp.route("/offerings/<offering_uuid>/members/remove", methods=["GET", "POST"])
 @login_required
 def member_remove(offering_uuid: str) -> Response:
-    """First step shows exactly who will be removed from which Keycloak group; the second does it."""
+    """First step shows who will be removed from which Keycloak group (the ticked rows, or all N the filters
+    match); the second does it. "All matching" is confirmed for the count shown: if it changed, review again."""
     offering = offering_or_404(offering_uuid)
     form = RemoveMembersForm()
-    if not form.is_submitted():
+    source = request.form if form.is_submitted() else request.args
+    everything = source.get("all") == "1"
+    filters = _filters(source)
+    if everything:
+        form.memberships.data = member_pages.matching_uuids(offering, filters)
+    elif not form.is_submitted():
         form.memberships.data = request.args.getlist("m")
-    selected = _memberships(offering, form.memberships.data or [])
+    uuids = list(dict.fromkeys(form.memberships.data or []))
     error = ""
-    if request.method == "POST" and form.validate_on_submit() and form.confirm.data and selected:
+    if len(uuids) > _removal_limit():
+        error = (
+            f"{len(uuids):,} members match. Removing more than {_removal_limit():,} at once is not offered here: "
+            "narrow the filters (a group, a state, a search) and remove them in parts."
+        )
+        selected: list[OfferingKeycloakMembership] = []
+    else:
+        selected = _memberships(offering, uuids)
+    expected = source.get("expected", "")
+    if everything and request.method == "POST" and expected != str(len(selected)) and not error:
+        error = f"The members matching these filters changed since you confirmed: {len(selected):,} now. Check again."
+        return _confirm_page(offering, form, selected, filters, everything, error, status=409)
+    if request.method == "POST" and not error and form.validate_on_submit() and form.confirm.data and selected:
         removed, failed = 0, []
         for membership in selected:
             outcome = attempt(partial(delete_membership, current_user, membership))
@@ -109,19 +199,45 @@ def member_remove(offering_uuid: str) -> Response:
                 removed += 1
             else:
                 failed.append(f"{membership.username}: {outcome.error}")
-        message = f"Removed {removed} member{'s' if removed != 1 else ''}."
+        message = f"Removed {removed:,} member{'s' if removed != 1 else ''}."
         if failed:
-            message += " Not removed: " + "; ".join(failed)
+            message += (
+                " Not removed: "
+                + "; ".join(failed[:20])
+                + (f"; and {len(failed) - 20} more" if len(failed) > 20 else "")
+            )
         flash(message, "warning" if failed else "success")
         return redirect_to(url_for("ui.members", offering_uuid=offering.uuid))
-    if not selected:
-        error = "Select at least one member to remove."
+    if not selected and not error:
+        error = "No member matches these filters." if everything else "Select at least one member to remove."
+    return _confirm_page(offering, form, selected, filters, everything, error, status=400 if error else 200)
+
+
+def _confirm_page(
+    offering: Offering,
+    form: RemoveMembersForm,
+    selected: list[OfferingKeycloakMembership],
+    filters: MemberFilter,
+    everything: bool,
+    error: str,
+    status: int,
+) -> Response:
+    count = len(selected)
+    noun = f"member{'' if count == 1 else 's'}"
+    heading = f"Remove all {count:,} matching {noun}?" if everything else f"Remove {count:,} {noun}?"
     return render(
         "offerings/remove_members.html",
         offering=offering,
         form=form,
-        selected=selected,
+        heading=heading,
+        selected=selected[:CONFIRMATION_ROWS],
+        more=f"… and {count - CONFIRMATION_ROWS:,} more." if count > CONFIRMATION_ROWS else "",
+        count=count,
+        button_label=f"Remove {count:,} member{'' if count == 1 else 's'}",
+        hidden_uuids=[] if everything else [m.uuid for m in selected],
+        everything=everything,
+        filter_fields={k: v for k, v in _filter_args(filters).items() if v},
         error=error,
         tab="members",
-        status=400 if error else 200,
+        status=status,
     )
