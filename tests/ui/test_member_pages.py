@@ -261,3 +261,19 @@ def test_remove_selection_of_the_page(manager, world: World) -> None:
     response = manager.post(f"/offerings/{world.offering.uuid}/members/remove", {"memberships": uuids, "confirm": "y"})
     assert response.status_code == 303
     assert [m.username for m in db.session.query(OfferingKeycloakMembership)] == ["u002"]
+
+
+def test_activity_is_paged_and_keeps_its_range(manager, world: World) -> None:
+    from webapp.models import AuditEvent
+
+    db.session.add_all(
+        AuditEvent(offering_id=world.offering.id, action="membership.created", object_repr=f"event-{i:02d}")
+        for i in range(23)
+    )
+    db.session.commit()
+    page = parse(manager.get(f"/offerings/{world.offering.uuid}/activity"))
+    assert len(page.select("tbody tr")) == PER_PAGE and "23 events" in text_of(page)
+    assert "Page 1 of 3" in text_of(page.select_one(".pager"))
+    last = parse(manager.get(f"/offerings/{world.offering.uuid}/activity?page=3&from=2000-01-01"))
+    assert len(last.select("tbody tr")) == 3 and "23 events in this range" in text_of(last)
+    assert "from=2000-01-01" in str(last.select_one('.pager a[rel="prev"]')["href"])

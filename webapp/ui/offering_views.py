@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ..extensions import db
@@ -19,8 +19,7 @@ from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
 from .helpers import attempt, offering_or_404, show_field_errors
 from .htmx import FRAGMENT_PAGE, redirect_to, render
-
-ACTIVITY_LIMIT = 200
+from .paging import page_number, pager, per_page
 
 
 @ui_bp.get("/offerings/<offering_uuid>/")
@@ -140,10 +139,13 @@ def activity(offering_uuid: str) -> Response:
             errors |= exc.errors if isinstance(exc.errors, dict) else {}
             days.append(None)
     query = audit.between(select(AuditEvent).where(AuditEvent.offering_id == offering.id), days[0], days[1])
+    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    number, size = page_number(), per_page()
     events = db.session.scalars(
-        query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc()).limit(ACTIVITY_LIMIT)
+        query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc()).limit(size).offset((number - 1) * size)
     ).all()
     range_args: dict[str, str] = {key: value for key, value in (("from", first), ("to", last)) if value}
+    links = pager("ui.activity", {"offering_uuid": offering.uuid}, dict(range_args), number, total=total)
     csv_url = url_for("ui.activity_csv", offering_uuid=offering.uuid) + (
         f"?{urlencode(range_args)}" if range_args else ""
     )
@@ -151,6 +153,8 @@ def activity(offering_uuid: str) -> Response:
         "offerings/activity.html",
         offering=offering,
         events=events,
+        pager=links,
+        summary=f"{total:,} event{'' if total == 1 else 's'}" + (" in this range" if range_args else ""),
         tab="activity",
         form=ConfirmForm(),
         first=first,
