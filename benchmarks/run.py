@@ -23,7 +23,7 @@ from webapp.extensions import db
 
 from .harness import BenchContext, KeycloakCounter, LiveServer, SqlCounter, build_app, gateway_of
 from .report import Check, Result, table, write_json
-from .scenarios import api_list, browser, jobs, memory, plans, pull_members, remote_tree, tokens
+from .scenarios import api_list, big_group, browser, jobs, memory, plans, pull_members, remote_tree, tokens
 from .seed import REPO_ROOT, describe_realm, log, migrate_database, seed_database, seed_realm
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -36,6 +36,7 @@ SCENARIOS: dict[str, Scenario] = {
     "remote_tree": remote_tree.run,
     "api_list": api_list.run,
     "browser": browser.run,
+    "big_group": big_group.run,
     "tokens": tokens.run,
     "memory": memory.run,
     "plans": plans.run,

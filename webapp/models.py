@@ -152,6 +152,9 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     origin: Mapped[str] = mapped_column(String(20), default=GroupOrigin.CREATED.value)
+    # Keycloak has no member count: the size of the Keycloak group at its last pull, and when that was.
+    remote_member_count: Mapped[int | None] = mapped_column(default=None)
+    remote_counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     offering: Mapped[Offering] = relationship()
     role: Mapped[OfferingRole] = relationship()

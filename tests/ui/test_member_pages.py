@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -71,19 +72,24 @@ def headings(html: str) -> list[str]:
 
 def test_both_sides_are_paged_with_counts_in_the_headings(manager, world: World) -> None:
     group = crowd(world, remote=25, local=23)
+    never_pulled = parse(manager.get(group_url(world, group)))
+    assert [text_of(h) for h in never_pulled.select("#member-panels h3")] == ["Local members · 23", "In Keycloak"]
+    assert "this group was never pulled" in text_of(never_pulled.select_one("#keycloak-members"))
+    assert manager.post(f"{group_url(world, group)}/pull", {}).status_code == 303  # the pull counts them
     page = parse(manager.get(group_url(world, group)))
-    assert [text_of(h) for h in page.select("#member-panels h3")] == ["Local members · 23", "In Keycloak · about 23"]
+    assert [text_of(h) for h in page.select("#member-panels h3")] == ["Local members · 25", "In Keycloak · about 25"]
+    assert "its size at the last pull" in text_of(page.select_one("#keycloak-members"))
     assert len(page.select("#local-members tbody tr")) == PER_PAGE
     assert len(page.select("#keycloak-members tbody tr")) == PER_PAGE
     assert "Page 1 of 3" in text_of(page.select_one("#local-members .pager"))
     assert "recorded here" in text_of(page.select_one("#keycloak-members tbody tr"))
-    assert "Preview sync of about 23 members" in text_of(page)
+    assert "Preview sync of about 25 members" in text_of(page)
 
     last = parse(manager.get(group_url(world, group, "?kpage=3")))
     rows = last.select("#keycloak-members tbody tr")
     assert [text_of(row.select_one("td")) for row in rows] == ["u020", "u021", "u022", "u023", "u024"]
     assert "In Keycloak · 25" in text_of(last)  # the end is in sight: the count is exact
-    assert [text_of(row) for row in last.select("#keycloak-members tbody tr td:last-child")][-1] == "not recorded here"
+    assert [text_of(row) for row in last.select("#keycloak-members tbody tr td:last-child")][-1] == "recorded here"
     nav = last.select_one("#keycloak-members .pager")
     assert nav is not None and nav.select_one('a[rel="next"]') is None
     assert "kpage=2" in str(nav.select_one('a[rel="prev"]')["href"])
@@ -277,3 +283,12 @@ def test_activity_is_paged_and_keeps_its_range(manager, world: World) -> None:
     last = parse(manager.get(f"/offerings/{world.offering.uuid}/activity?page=3&from=2000-01-01"))
     assert len(last.select("tbody tr")) == 3 and "23 events in this range" in text_of(last)
     assert "from=2000-01-01" in str(last.select_one('.pager a[rel="prev"]')["href"])
+
+
+def test_wildcards_in_a_search_are_plain_characters(manager, world: World) -> None:
+    group = crowd(world, remote=0, local=12)
+    db.session.add(OfferingKeycloakMembership(group_id=group.id, username="under_score", email="x%y@example.org"))
+    db.session.commit()
+    for query, expected in (("_", ["under_score"]), ("%", ["under_score"]), ("U00", [f"u00{i}" for i in range(10)])):
+        page = parse(manager.get(group_url(world, group, f"?q={quote(query)}")))
+        assert [text_of(row.select_one("td")) for row in page.select("#local-members tbody tr")] == expected

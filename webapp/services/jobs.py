@@ -120,6 +120,8 @@ def _expected_members(kind: JobKind, group: OfferingKeycloakGroup | None) -> int
 
 def expected_members(group: OfferingKeycloakGroup) -> int | None:
     """The group's size in Keycloak as last seen: its last pull, else the members recorded here."""
+    if group.remote_member_count is not None:
+        return group.remote_member_count or None
     pulled = db.session.scalar(
         select(Job.result)
         .where(Job.group_id == group.id, Job.kind == JobKind.PULL_MEMBERS.value, Job.state == JobState.SUCCEEDED.value)

@@ -1,10 +1,12 @@
-"""Fetch the next pages from Keycloak in a background thread while the caller writes the current one."""
+"""Keycloak reads in background threads: the next pages while the caller writes the current one, or a read that
+overlaps the caller's other work."""
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -55,3 +57,14 @@ def _consume(buffer: queue.Queue[object], stop: threading.Event, worker: threadi
     finally:
         stop.set()  # the consumer stopped early (or failed): let the producer finish
         worker.join()
+
+
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="okg-keycloak")
+
+
+def started(operation: Callable[[], T]) -> Callable[[], T]:
+    """Start `operation` in a background thread now; the returned call waits for its value (or raises its
+    error) in the caller. For Keycloak reads that can overlap each other or the caller's database work; the
+    operation must not need the Flask app context (the Keycloak gateway does not)."""
+    future: Future[T] = _POOL.submit(operation)
+    return future.result

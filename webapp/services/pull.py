@@ -144,6 +144,7 @@ def _apply(group: OfferingKeycloakGroup, pages: Iterator[list[RemoteUser]]) -> P
             .values(state=MembershipState.REMOVED_REMOTELY.value, modified=now, last_checked=now),
             execution_options={"synchronize_session": False},
         )
+    group.remote_member_count, group.remote_counted_at = len(seen), now  # Keycloak cannot count them itself
     return PullResult(
         created=created, updated=updated, unchanged=unchanged, removed_remotely=len(gone), total_remote=len(seen)
     )

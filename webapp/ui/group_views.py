@@ -13,11 +13,11 @@ from ..services import groups as group_service
 from ..services import hierarchy, jobs, lookups, member_pages, plans, remote
 from ..services import pull as pull_service
 from ..services.commands import ChangeLink, ImportGroup, ImportParams, PreviewImport
-from ..services.member_pages import PageRequest
+from ..services.member_pages import PageRequest, RemotePage
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
-from .helpers import attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
+from .helpers import Outcome, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 from .job_views import start_job
 from .member_rows import KEYCLOAK_PANEL, LOCAL_PANEL, keycloak_panel, local_panel, remote_size
@@ -273,11 +273,17 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
     wanted = request.headers.get("HX-Target", "") if wants_fragment() else ""
     local = remote = None
     remote_error = about = ""
+    # Keycloak is asked first and answers while the local page is read.
+    reading = (
+        attempt(lambda: member_pages.start_remote_members(offering, group, remote_paging))
+        if (wanted != LOCAL_PANEL and group.backend_id)
+        else None
+    )
     if wanted != KEYCLOAK_PANEL:
         found = member_pages.local_members(group, local_paging)
         local = local_panel(offering, group, found, local_paging, remote_paging.page)
-    if wanted != LOCAL_PANEL and group.backend_id:
-        read = attempt(lambda: member_pages.remote_members(offering, group, remote_paging))
+    if reading is not None:
+        read = attempt(reading.value) if reading.value is not None else Outcome[RemotePage](failure=reading.failure)
         if read.value is not None:
             remote = keycloak_panel(offering, group, read.value, remote_paging, local_paging.page)
             about = remote_size(read.value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..models import MembershipState, Offering, OfferingKeycloakGroup
 from ..services.member_pages import LocalPage, PageRequest, RemotePage
+from ..services.plans import clock
 from .paging import Pager, pager
 
 LOCAL_PANEL = "local-members"
@@ -93,11 +94,14 @@ def keycloak_panel(
     else:
         size = remote_size(found)
         heading = f"In Keycloak · {size}" if size else "In Keycloak"
-        note = (
-            "Keycloak does not count a group's members: “about” is the size at the last pull."
-            if size.startswith("about")
-            else ""
-        )
+        note = ""
+        if size.startswith("about") and group.remote_counted_at:
+            when = clock(group.remote_counted_at)
+            note = f"Keycloak does not count a group's members: “about” is its size at the last pull, {when}."
+        elif not size:
+            note = (
+                "Keycloak does not count a group's members and this group was never pulled: Pull members counts them."
+            )
     rows = [
         RemoteRow(
             user.username,
