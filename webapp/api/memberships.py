@@ -14,6 +14,7 @@ from ..services import access, lookups
 from ..services.commands import GrantAccess
 from ..services.errors import ObjectNotFound, ValidationFailed
 from ..services.grants import create_membership, delete_membership
+from ..services.member_pages import MAX_QUERY_LENGTH, matches_text
 from ..services.uuids import parse_uuid
 from . import api_bp
 from .docs import (
@@ -78,6 +79,10 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
         query = query.where(model.username == username.strip().lower())
     if email := request.args.get("email"):
         query = query.where(model.email == email.strip().lower())
+    if text := request.args.get("q", "").strip():
+        if len(text) > MAX_QUERY_LENGTH:
+            raise ValidationFailed.field("q", f"Search for at most {MAX_QUERY_LENGTH} characters.")
+        query = query.where(matches_text(text))
     for name in ("first_name", "last_name"):
         if value := request.args.get(name):
             query = query.where(getattr(model, name).icontains(value, autoescape=True))
@@ -106,6 +111,7 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
             query("email", string(), "Exact, case-insensitive."),
             query("first_name", string(), "Case-insensitive substring."),
             query("last_name", string(), "Case-insensitive substring."),
+            query("q", string(maxLength=100), "Username, email, first or last name contains it (ignoring case)."),
             query(
                 "state",
                 array(ref("MembershipState")),

@@ -77,7 +77,7 @@ class RemotePage:
     searched_realm: bool = False  # a search: the users are realm accounts matching it, not the group's members
 
 
-def _matches(query: str) -> ColumnElement[bool]:
+def matches_text(query: str) -> ColumnElement[bool]:
     """Username, email or a name contains `query`, ignoring case.
 
     SQLite's LIKE already ignores ASCII case, and without lower() on both sides a scan of 50,000 rows takes a
@@ -102,7 +102,7 @@ def _count(query: Select[Any]) -> int:
 def local_members(group: OfferingKeycloakGroup, paging: PageRequest) -> LocalPage:
     """A group's members recorded here, by username; three queries whatever the group's size."""
     base = select(OfferingKeycloakMembership).where(OfferingKeycloakMembership.group_id == group.id)
-    matching = base.where(_matches(paging.query.strip())) if paging.query.strip() else base
+    matching = base.where(matches_text(paging.query.strip())) if paging.query.strip() else base
     total = _count(base)
     rows = _page_of(matching.order_by(OfferingKeycloakMembership.username), paging)
     if matching is base:
@@ -123,7 +123,7 @@ def offering_members(offering: Offering, filters: MemberFilter) -> LocalPage:
     if filters.group_uuid:
         narrowed = narrowed.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
     if filters.paging.query.strip():
-        narrowed = narrowed.where(_matches(filters.paging.query.strip()))
+        narrowed = narrowed.where(matches_text(filters.paging.query.strip()))
     narrowed_rows = narrowed.order_by(None).subquery()
     counted = db.session.execute(select(narrowed_rows.c.state, func.count()).group_by(narrowed_rows.c.state))
     by_state = {state: 0 for state in STATES} | {str(state): int(n) for state, n in counted}
@@ -147,7 +147,7 @@ def matching_uuids(offering: Offering, filters: MemberFilter) -> list[str]:
     if filters.state:
         query = query.where(model.state == filters.state)
     if filters.paging.query.strip():
-        query = query.where(_matches(filters.paging.query.strip()))
+        query = query.where(matches_text(filters.paging.query.strip()))
     return list(db.session.scalars(query))
 
 
