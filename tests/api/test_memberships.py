@@ -168,7 +168,10 @@ def test_list_filters_and_visibility(client, world: World) -> None:
     assert names(f"role_uuid={world.member_role.uuid}") == ["alice", "pending-pat"]
     assert names("", "other") == [] and names("", "staff") == ["alice", "pending-pat"]
     assert names("q=PAT") == ["pending-pat"] and names("q=example.org&state=active") == ["alice"]
-    assert names("q=%25") == [] and names("q=%20") == ["alice", "pending-pat"]  # wildcards are plain; blank is no filter
+    assert names("q=%25") == [] and names("q=%20") == [
+        "alice",
+        "pending-pat",
+    ]  # wildcards are plain; blank is no filter
     long_search = client.get(f"{BASE}?q={'x' * 101}", headers=headers)
     assert long_search.status_code == 400 and "q" in long_search.json
     bad = client.get(f"{BASE}?state=weird", headers=headers)

@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, User
 from webapp.services import plans
 from webapp.services.commands import ApplySelection, PreviewMembers
+from webapp.services.pull import pull_members
 
 from .conftest import LiveApp
 from .pages import GroupsPage, LoginPage
@@ -136,6 +137,19 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
     audit.check("plan result")
     page.goto(f"{base}/plans/{open_plan}")
     audit.check("plan")
+
+    with live_app.app.app_context():  # type: ignore[attr-defined]
+        pull_members(None, db.session.query(OfferingKeycloakGroup).filter_by(uuid=group_uuid).one())
+    for state, url in (
+        ("group page with members", f"{base}/groups/{group_uuid}"),
+        ("group page searched", f"{base}/groups/{group_uuid}?q=an"),
+        ("members with rows", f"{base}/members"),
+        ("members filtered", f"{base}/members?state=active&q=a"),
+        ("remove all matching", f"{base}/members/remove?all=1"),
+    ):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        audit.check(state)
 
     assert audit.problems == [], "\n".join(audit.problems)
 
