@@ -148,3 +148,18 @@ def test_discard_and_other_managers(manager, world: World, client) -> None:
     assert db.session.query(Plan).one().state == "discarded"
     html = manager.get(location).get_data(as_text=True)
     assert "This preview was discarded." in html and "apply-button" not in html
+
+
+def test_plan_and_result_pages_are_paged_and_keep_the_filters(manager, world: World, monkeypatch) -> None:
+    from webapp.ui import plan_rows
+
+    monkeypatch.setattr(plan_rows, "PAGE_SIZE", 2)
+    group, _remote_id, _ids = linked_group_with_drift(world)
+    location = preview(manager, world, group).headers["Location"]
+    first = parse(manager.get(f"{location}?show_unchanged=1"))
+    assert len(first.select("table tbody tr")) == 2 and "Page 1 of 2" in text_of(first.select_one(".pager"))
+    following = str(first.select_one('.pager a[rel="next"]')["href"])
+    assert "page=2" in following and "show_unchanged=1" in following
+    second = parse(manager.get(following))
+    assert len(second.select("table tbody tr")) == 2
+    assert text_of(second.select_one("#plan-summary")) == "+3 to add · \u22121 missing in Keycloak"  # all pages

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Plan, PlanItem, PlanKind, PlanState
 from ..services import plans
 from ..services.plans import clock
+from .paging import Pager, pager
 
 PAGE_SIZE = 200
 # action: (symbol, word, phrase for "Include: <phrase>")
@@ -113,6 +114,7 @@ class PlanPage:
     shown_defaults: int
     hidden_selected: int  # chosen items not on this page: they follow the preset
     changes: int  # items that offer an action at all
+    pager: Pager
     error: str = ""
     confirm: dict[str, str] = field(default_factory=dict)  # the removal step: phrase (maybe ""), reason, list
 
@@ -153,6 +155,7 @@ def plan_page(
     preset: str = "safe",
     page: int = 1,
     picks: Mapping[str, str | None] | None = None,
+    endpoint: str = "ui.plan_detail",
 ) -> PlanPage:
     """`picks` (item key -> action or None) are what the manager ticked, when the page is shown again."""
     preset = preset if preset in PRESETS else "safe"
@@ -188,6 +191,19 @@ def plan_page(
         shown_defaults=shown_preset,
         hidden_selected=max(0, preset_total - shown_preset),
         changes=changes,
+        pager=pager(
+            endpoint,
+            {"offering_uuid": plan.offering.uuid, "plan_uuid": plan.uuid},
+            {
+                "action": action,
+                "q": query,
+                "show_unchanged": "1" if show_unchanged else None,
+                "preset": None if endpoint != "ui.plan_detail" or preset == "safe" else preset,
+            },
+            page,
+            total=total,
+            per_page_=PAGE_SIZE,
+        ),
     )
 
 

@@ -177,7 +177,12 @@ def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
     plan = plan_or_404(offering, plan_uuid)
     if plan.state not in FINISHED:
         return redirect_to(url_for("ui.plan_detail", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
-    page = plan_page(plan, action=request.args.get("action", ""), page=request.args.get("page", 1, type=int) or 1)
+    page = plan_page(
+        plan,
+        action=request.args.get("action", ""),
+        page=request.args.get("page", 1, type=int) or 1,
+        endpoint="ui.plan_result",
+    )
     heading, timeline = result_heading(plan), result_timeline(plan, page.changes)
     return render("plans/result.html", offering=offering, view=page, heading=heading, timeline=timeline, tab="groups")
 
