@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy import delete, insert, select
 
 from webapp.extensions import db
@@ -29,7 +29,7 @@ from webapp.models import (
 from ..harness import BenchContext, KeycloakCounter, gateway_of
 from ..report import Check, Result
 from ..seed import MEMBERS_5K, MEMBERS_BIG, log
-from .browser import CHROMIUM, CHROMIUM_ARGS, FIRST_RENDER_TARGET_S, HTML_TARGET_BYTES, TIMING_JS, log_in
+from .browser import CHROMIUM, FIRST_RENDER_TARGET_S, HTML_TARGET_BYTES, TIMING_JS, logged_in_page
 
 KEYCLOAK_REQUESTS_TARGET = 3
 SEARCH_P50_TARGET_S = 0.3
@@ -41,7 +41,7 @@ LOCAL_ONLY = 2
 class Seeded:
     big_group_uuid: str
     twin_group_uuid: str
-    small_offering_uuid: str
+    offering_uuid: str
     group_ids: tuple[int, int]
 
 
@@ -170,17 +170,12 @@ def run(ctx: BenchContext) -> list[Result]:
         ]
     seeded = _seed(ctx)
     log(f"  recorded {MEMBERS_BIG + LOCAL_ONLY} members of the 50k group locally")
-    counter = KeycloakCounter(gateway_of(ctx.app, seeded.small_offering_uuid))
-    base = f"{ctx.server.url}/offerings/{seeded.small_offering_uuid}"
-    big_url, small_url = f"{base}/groups/{seeded.big_group_uuid}", f"{base}/groups/{seeded.twin_group_uuid}"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(120_000)
-        log_in(page, ctx.server.url, ctx.seed.manager_username, ctx.seed.manager_password)
+    counter = KeycloakCounter(gateway_of(ctx.app, seeded.offering_uuid))
+    base = f"{ctx.server.url}/offerings/{seeded.offering_uuid}"
+    big_url, twin_url = f"{base}/groups/{seeded.big_group_uuid}", f"{base}/groups/{seeded.twin_group_uuid}"
+    with logged_in_page(ctx) as page:
         group_big = _median_view(ctx, page, counter, big_url, "#member-panels h3")
-        group_small = _median_view(ctx, page, counter, small_url, "#member-panels h3")
+        group_small = _median_view(ctx, page, counter, twin_url, "#member-panels h3")
         page.goto(big_url)
         keycloak_heading = page.locator("#keycloak-members h3").inner_text()
         members_big = _median_view(ctx, page, counter, f"{base}/members", "#member-list .muted")
@@ -188,8 +183,6 @@ def run(ctx: BenchContext) -> list[Result]:
             ctx, page, counter, f"{base}/members?group={seeded.twin_group_uuid}", "#member-list .muted"
         )
         search = _searches(ctx, page, big_url)
-        context.close()
-        browser.close()
     with ctx.app.app_context():
         _empty(*seeded.group_ids)  # the pull scenarios expect these groups as they found them
     p50 = statistics.median(search)

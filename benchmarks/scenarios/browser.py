@@ -8,6 +8,8 @@ diff table is visible are reported beside it.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,22 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+@contextmanager
+def logged_in_page(ctx: BenchContext) -> Iterator[Page]:
+    """Debian's Chromium with one page, logged in as the bench manager."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        log_in(page, ctx.server.url, ctx.seed.manager_username, ctx.seed.manager_password)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
 def run(ctx: BenchContext) -> list[Result]:
     if not CHROMIUM.exists():
         return [
@@ -63,12 +81,7 @@ def run(ctx: BenchContext) -> list[Result]:
     url = f"{ctx.server.url}/offerings/{ctx.seed.bench_offering_uuid}/groups"
     samples: list[dict[str, Any]] = []
     html_bytes = 0
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(120_000)
-        log_in(page, ctx.server.url, ctx.seed.manager_username, ctx.seed.manager_password)
+    with logged_in_page(ctx) as page:
         for index in range(ctx.repeat + 1):
             before = ctx.keycloak.count
             response = page.goto(url, wait_until="load")
@@ -80,8 +93,6 @@ def run(ctx: BenchContext) -> list[Result]:
             html_bytes = len(response.body())
             if index:  # the first load warms the browser's caches (CSS, JS)
                 samples.append(timing)
-        context.close()
-        browser.close()
 
     def median(key: str) -> float:
         return statistics.median(sample[key] for sample in samples) / 1000
