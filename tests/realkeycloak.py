@@ -424,7 +424,7 @@ class RealRealm:
         payload = {"ifResourceExists": "SKIP", **body}
         return self.admin("POST", "/partialImport", json=payload, ok=(200,), timeout=300).json()
 
-    # -- signing in to the app (OIDC.md §6: confidential, standard flow only, PKCE S256, exact URIs)
+    # -- signing in to the app (docs/SIGN-IN.md §6: confidential, standard flow only, PKCE S256, exact URIs)
     def add_sign_in_client(
         self, client_id: str, secret: str, redirect_uri: str, after_logout: str, staff_role: str = "okg-staff"
     ) -> str:

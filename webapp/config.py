@@ -32,7 +32,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "LOGIN_USERNAME_SLOW_AFTER": 5,  # failures on one username before its failing addresses are delayed
         "LOGIN_DELAY_SECONDS": 1.0,  # the first delay; it doubles with each further failure
         "LOGIN_MAX_DELAY_SECONDS": 8.0,
-        # Keycloak: where it may be, paging, and bounds on walks and pulls (see KEYCLOAK.md).
+        # Keycloak: where it may be, paging, and bounds on walks and pulls (see docs/KEYCLOAK.md).
         "KEYCLOAK_ALLOWED_URLS": "",  # comma-separated URL prefixes; empty allows any http(s) URL
         "KEYCLOAK_CA_BUNDLE": "",  # a CA file trusted for every Keycloak (an offering's own CA field wins)
         "KEYCLOAK_PAGE_SIZE": 200,
@@ -43,7 +43,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "KEYCLOAK_GATEWAY_CACHE_SIZE": 128,
         "SEARCH_USERS_DEFAULT_LIMIT": 25,
         "MEMBERS_PAGE_SIZE": 50,  # rows per page of members (group page, Members tab), activity and plan items
-        # Plan -> apply (PLAN-APPLY.md): how long a preview stays valid, the removal brake, a stuck apply.
+        # Plan -> apply (docs/PLAN-APPLY.md): how long a preview stays valid, the removal brake, a stuck apply.
         "PLAN_TTL_SECONDS": 900,
         "PLAN_REMOVAL_BRAKE": 5,  # removing more members than this from Keycloak (or >10 % of a group) needs a phrase
         "PLAN_APPLY_TIMEOUT_SECONDS": 900,

@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy models for SPEC §1. Rules live in webapp/services, not here."""
+"""Typed SQLAlchemy models for docs/PRODUCT.md §1. Rules live in webapp/services, not here."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class Offering(TimestampedMixin, Model):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     slug: Mapped[str] = mapped_column(String(NAME_LENGTH))
 
-    # Keycloak connection (SPEC §1.1). Secrets are stored encrypted (webapp/crypto.py).
+    # Keycloak connection (docs/PRODUCT.md §1.1). Secrets are stored encrypted (webapp/crypto.py).
     keycloak_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     keycloak_url: Mapped[str] = mapped_column(String(500), default="")
     keycloak_realm: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
@@ -251,7 +251,7 @@ class PlanState(enum.StrEnum):
 
 
 class Plan(TimestampedMixin, Model):
-    """A stored preview of changes (PLAN-APPLY.md): computed once, reviewed, then applied or discarded."""
+    """A stored preview of changes (docs/PLAN-APPLY.md): computed once, reviewed, then applied or discarded."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"), index=True)

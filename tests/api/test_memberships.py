@@ -1,4 +1,4 @@
-"""/api/offering-keycloak-memberships/: list, retrieve, create, delete (SPEC §4) on the fake Keycloak."""
+"""/api/offering-keycloak-memberships/: list, retrieve, create, delete (docs/PRODUCT.md §4) on the fake Keycloak."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def test_offerings_page_lists_only_managed_offerings(client: FlaskClient, world:
     assert (world.offering.uuid in html) is sees
 
 
-# -- SPEC §2: groups are created by import or membership create, never by POST/PUT/PATCH --------------
+# -- docs/PRODUCT.md §2: groups are created by import or membership create, never by POST/PUT/PATCH --------------
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])

@@ -126,7 +126,7 @@ def test_api_write_refuses_session_cookie(client: FlaskClient, world: World, row
 
 @pytest.mark.parametrize("row", by_id(API_READS))
 def test_api_read_accepts_session_cookie(client: FlaskClient, world: World, row: Row) -> None:
-    """SPEC §2: browser sessions also work for GET."""
+    """docs/PRODUCT.md §2: browser sessions also work for GET."""
     call = row.build(world, "manager")
     sign_in(client, "manager")
     response = send_api(client, world, "anonymous", "GET", call)

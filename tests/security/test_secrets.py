@@ -1,5 +1,5 @@
 """Keycloak secrets are encrypted at rest and never shown, returned or logged; passwords and API tokens are
-stored hashed only (SPEC §1, §1.1)."""
+stored hashed only (docs/PRODUCT.md §1, §1.1)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def scopes(draw: st.DrawFn, template: str = "") -> Scope:
 
 
 def slug(name: str) -> str:
-    """SPEC §1.1 resource_slug: lower-case alphanumeric runs joined by single hyphens."""
+    """docs/PRODUCT.md §1.1 resource_slug: lower-case alphanumeric runs joined by single hyphens."""
     return "-".join("".join(ch.lower() if ch.isalnum() else " " for ch in name).split())
 
 

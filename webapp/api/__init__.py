@@ -1,4 +1,4 @@
-"""The Waldur-compatible JSON API (SPEC sections 2 to 4)."""
+"""The Waldur-compatible JSON API (docs/PRODUCT.md §2 to §4)."""
 
 from __future__ import annotations
 

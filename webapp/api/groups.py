@@ -1,4 +1,4 @@
-"""/api/offering-keycloak-groups/ (SPEC §3). Thin: parse input, call a service, serialize."""
+"""/api/offering-keycloak-groups/ (docs/PRODUCT.md §3). Thin: parse input, call a service, serialize."""
 
 from __future__ import annotations
 

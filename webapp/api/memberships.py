@@ -1,4 +1,4 @@
-"""/api/offering-keycloak-memberships/ (SPEC §4): list and retrieve."""
+"""/api/offering-keycloak-memberships/ (docs/PRODUCT.md §4): list and retrieve."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.0.3 document served at /api/schema/ (SPEC §2): every endpoint of the `api` blueprint, as served.
+"""The OpenAPI 3.0.3 document at /api/schema/ (docs/PRODUCT.md §2): every endpoint of the `api` blueprint, as served.
 
 Assembled from the route registry: each route's operations are declared beside its handler (`docs.declare`),
 and the shapes come from shapes.py. Operation ids follow the published Waldur client (waldur-api-client 8.0.x)

@@ -1,4 +1,4 @@
-"""`?o=field` / `?o=-field` ordering with an allow-list; default `-created` (SPEC §2)."""
+"""`?o=field` / `?o=-field` ordering with an allow-list; default `-created` (docs/PRODUCT.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Waldur-style pagination: bare JSON array, Link header and X-Result-Count (SPEC §2)."""
+"""Waldur-style pagination: bare JSON array, Link header and X-Result-Count (docs/PRODUCT.md §2)."""
 
 from __future__ import annotations
 

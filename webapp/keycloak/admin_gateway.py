@@ -1,7 +1,7 @@
 """KeycloakGateway on top of python-keycloak's OpenID connection.
 
 We use python-keycloak for what it does well (token grant, refresh, retry after a 401) and write the
-paging loops ourselves: its helpers mutate query dicts and mis-page children (see KEYCLOAK.md).
+paging loops ourselves: its helpers mutate query dicts and mis-page children (see docs/KEYCLOAK.md).
 
 Nothing a server answers is trusted: redirects are never followed (a redirect would carry the token or the
 password elsewhere), ids it returns must be Keycloak ids before they go into another URL, and an answer that

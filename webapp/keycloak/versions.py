@@ -1,4 +1,4 @@
-"""What a Keycloak server can do, by version (see KEYCLOAK.md, "What changed between versions").
+"""What a Keycloak server can do, by version (see docs/KEYCLOAK.md, "What changed between versions").
 
 - 22.x: no `/groups/{id}/children`; subgroups come inline (`subGroups`, recursively) in `/groups/{id}`,
   without `parentId` and often without `subGroupCount`. The gateway reads a subtree from one `/groups/{id}`

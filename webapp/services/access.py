@@ -1,4 +1,4 @@
-"""Who may see what: staff see everything, managers see the offerings they manage (SPEC §2).
+"""Who may see what: staff see everything, managers see the offerings they manage (docs/PRODUCT.md §2).
 
 Queries only; finding one object by a uuid or URL is in lookups.py."""
 

@@ -1,4 +1,4 @@
-"""Local register vs Keycloak: matched by Keycloak id, never by name (SPEC §3 sync_status)."""
+"""Local register vs Keycloak: matched by Keycloak id, never by name (docs/PRODUCT.md §3 sync_status)."""
 
 from __future__ import annotations
 

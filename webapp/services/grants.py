@@ -1,4 +1,4 @@
-"""Granting and revoking access through Keycloak groups (SPEC §4); the background retries are in periodic.py."""
+"""Granting and revoking access through Keycloak groups (docs/PRODUCT.md §4); background retries are in periodic.py."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ SCOPE_TAKEN = "A local group already exists for this role, resource and scope."
 
 
 def import_remote(actor: User, command: ImportGroup) -> OfferingKeycloakGroup:
-    """Register an existing Keycloak group locally (SPEC §3 import_remote); changes nothing remotely.
+    """Register an existing Keycloak group locally (docs/PRODUCT.md §3 import_remote); changes nothing remotely.
 
     Errors name the domain fields "resource", "scope_id" and "remote_group"."""
     offering = command.offering

@@ -1,4 +1,4 @@
-"""Keycloak group names: the `$var` template of SPEC §1.1 and the default name."""
+"""Keycloak group names: the `$var` template of docs/PRODUCT.md §1.1 and the default name."""
 
 from __future__ import annotations
 

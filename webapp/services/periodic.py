@@ -1,4 +1,4 @@
-"""Background catch-up work: retry pending memberships, and flag members removed in Keycloak (SPEC §4)."""
+"""Background catch-up work: retry pending memberships, and flag members removed in Keycloak (docs/PRODUCT.md §4)."""
 
 from __future__ import annotations
 

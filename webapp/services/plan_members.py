@@ -1,5 +1,5 @@
 """Members plans: per linked group, each difference between Keycloak and the local register becomes an item
-offering the local fix and, where one exists, the Keycloak fix (the issue's action table).
+offering the local fix and, where one exists, the Keycloak fix (docs/PLAN-APPLY.md §3).
 
 Computing reads every member page once and yields items as it goes, so a 50,000-member plan never holds
 more than the group's members and its local rows. Applying writes the local actions in batches of plain

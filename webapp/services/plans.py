@@ -1,4 +1,4 @@
-"""Plan → apply (PLAN-APPLY.md): compute a stored preview, let the manager choose per item, apply exactly that.
+"""Plan → apply (docs/PLAN-APPLY.md): compute a stored preview, let the manager choose per item, apply exactly that.
 
 A plan records what it was computed from (its fingerprint). Applying reads Keycloak and the register again
 and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone. One

@@ -1,4 +1,4 @@
-"""Pulling a Keycloak group's members into the local register (SPEC §3 pull_members)."""
+"""Pulling a Keycloak group's members into the local register (docs/PRODUCT.md §3 pull_members)."""
 
 from __future__ import annotations
 

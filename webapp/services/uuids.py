@@ -1,4 +1,4 @@
-"""UUIDs render as 32-char hex; input accepts hex with or without hyphens (SPEC §1)."""
+"""UUIDs render as 32-char hex; input accepts hex with or without hyphens (docs/PRODUCT.md §1)."""
 
 import uuid
 from typing import Any

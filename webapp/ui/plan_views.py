@@ -1,4 +1,4 @@
-"""Preview → review → apply → result pages (PLAN-APPLY.md). Plain forms and 303s, so they work without
+"""Preview → review → apply → result pages (docs/PLAN-APPLY.md). Plain forms and 303s, so they work without
 JavaScript; app.js only recounts the Apply button as boxes are ticked."""
 
 from __future__ import annotations
