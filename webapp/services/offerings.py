@@ -126,13 +126,18 @@ def _trust_weakened(before: tuple[bool, str], offering: Offering) -> bool:
     """Turning verification off, or trusting another CA, lets another server pass for Keycloak: the stored
     secret must not be sent on that trust."""
     verified, certificate = before
-    return (verified and not offering.keycloak_verify_ssl) or certificate != offering.keycloak_ca_certificate
+    return (verified and not offering.keycloak_verify_ssl) or certificate.strip() != offering.keycloak_ca_certificate
 
 
 def _destination(offering: Offering) -> tuple[str, ...]:
     """Where the stored secret goes, compared as the gateway sees it (`http://kc` and `http://kc/` are one)."""
     url = offering.keycloak_url.strip()
-    return ((normalized(url) or url).rstrip("/"), *(getattr(offering, name) for name in DESTINATION_FIELDS[1:]))
+    place = _placement(offering.keycloak_realm, offering.keycloak_auth_realm, offering.keycloak_base_group)
+    stored = {column: place[name] for name, column in STAFF_ONLY_FIELDS.items()}
+    return (
+        (normalized(url) or url).rstrip("/"),
+        *(stored.get(name, getattr(offering, name)) for name in DESTINATION_FIELDS[1:]),
+    )
 
 
 def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSettingsInput) -> None:
