@@ -52,6 +52,7 @@ class World:
         scope_id: str = "",
         origin: str = "created",
         offering: Offering | None = None,
+        created_backend_id: str = "",
     ) -> OfferingKeycloakGroup:
         group = OfferingKeycloakGroup(
             offering=offering or self.offering,
@@ -61,6 +62,7 @@ class World:
             name=name,
             backend_id=backend_id,
             origin=origin,
+            created_backend_id=created_backend_id,
         )
         db.session.add(group)
         db.session.commit()

@@ -152,6 +152,9 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     origin: Mapped[str] = mapped_column(String(20), default=GroupOrigin.CREATED.value)
+    # The Keycloak id of the group this application created for this row ("" when it adopted or was linked to
+    # an existing one): the only Keycloak group a delete with delete_remote may remove.
+    created_backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="", server_default="")
     # Keycloak has no member count: the size of the Keycloak group at its last pull, and when that was.
     remote_member_count: Mapped[int | None] = mapped_column(default=None)
     remote_counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
@@ -162,6 +165,11 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     memberships: Mapped[list[OfferingKeycloakMembership]] = relationship(
         back_populates="group", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def remote_created_here(self) -> bool:
+        """Linked to the very Keycloak group this application created (so it may be deleted there)."""
+        return bool(self.backend_id) and self.backend_id == self.created_backend_id
 
     __table_args__ = (
         # Two partial indexes so that NULL resources are unique too (a plain unique constraint treats

@@ -332,7 +332,9 @@ def test_delete_local_only_by_default(client, world: World) -> None:
 def test_delete_remote_only_for_created_groups(client, world: World) -> None:
     created_id = world.realm.add_path("/base/hpc/made-here")
     imported_id = world.realm.add_path("/base/hpc/imported")
-    created = world.add_group("made-here", backend_id=created_id, origin="created", scope_id="1")
+    created = world.add_group(
+        "made-here", backend_id=created_id, origin="created", scope_id="1", created_backend_id=created_id
+    )
     imported = world.add_group("imported", backend_id=imported_id, origin="imported", scope_id="2")
     headers = world.headers("manager")
     refused = client.delete(f"{BASE}/{imported.uuid}/?delete_remote=true", headers=headers)
@@ -344,7 +346,7 @@ def test_delete_remote_only_for_created_groups(client, world: World) -> None:
 
 def test_delete_errors(client, world: World) -> None:
     remote_id = world.realm.add_path("/base/hpc/users")
-    group = world.add_group("users", backend_id=remote_id)
+    group = world.add_group("users", backend_id=remote_id, created_backend_id=remote_id)
     assert client.delete(f"{BASE}/{group.uuid}/").status_code == 401
     assert client.delete(f"{BASE}/{group.uuid}/", headers=world.headers("other")).status_code == 404
     world.realm.down = True

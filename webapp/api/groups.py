@@ -116,7 +116,8 @@ def group_detail(uuid: str) -> Response:
                 query(
                     "delete_remote",
                     boolean(),
-                    "Also delete the Keycloak group; only for groups created here (imported: 400).",
+                    "Also delete the Keycloak group: only the very group this application created for it "
+                    "(imported, adopted or re-linked groups: 400, nothing deleted).",
                 )
             ],
         )

@@ -62,14 +62,16 @@ class JobQueue:
             jobs.execute(job_uuid)
 
     def _tick(self) -> None:
-        """Every consumer's scheduler calls this; the first to claim this minute's key enqueues the round."""
-        from ..services import jobs
+        """Every consumer's scheduler calls this; the first to claim this minute's key enqueues the round.
+        Every consumer sweeps its own instance folder's unused CA files (each host has its own folder)."""
+        from ..services import ca_files, jobs
 
         minute = int(time.time() // 60)
-        if not self.huey.put_if_empty(f"tick:{minute}", "1"):
-            return
+        claimed = self.huey.put_if_empty(f"tick:{minute}", "1")
         with self.app.app_context():
-            jobs.enqueue_periodic_round()
+            if claimed:
+                jobs.enqueue_periodic_round()
+            ca_files.prune()
 
     def enqueue(self, job_uuid: str, delay: float = 0) -> None:
         """Raises QueueUnavailable when the queue's storage cannot be reached."""

@@ -22,7 +22,7 @@ from requests import Response, TooManyRedirects
 from requests.exceptions import SSLError
 
 from . import errors
-from .destinations import NOT_ALLOWED, is_allowed
+from .destinations import NOT_ALLOWED, AllowedUrl, is_allowed
 from .ids import checked_id, is_safe_path_name
 from .limits import Limits, bounded_members, walk_subtree
 from .types import ConnectionSettings, MalformedAnswer, RemoteGroup, RemoteUser
@@ -74,7 +74,7 @@ class AdminGateway:
         page_size: int = DEFAULT_PAGE_SIZE,
         members_page_size: int = DEFAULT_MEMBERS_PAGE_SIZE,
         limits: Limits | None = None,
-        allowed_urls: tuple[str, ...] = (),
+        allowed_urls: tuple[AllowedUrl, ...] = (),
     ) -> None:
         self.settings = settings
         self.page_size = page_size

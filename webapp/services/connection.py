@@ -12,9 +12,11 @@ from ..crypto import SecretDecryptionError, decrypt
 from ..keycloak import ConnectionSettings, KeycloakError, KeycloakGateway, gateway_for
 from ..keycloak import errors as kc_errors
 from ..keycloak.destinations import NOT_ALLOWED, is_allowed, parse_prefixes
-from ..keycloak.trust import verify_setting
+from ..keycloak.trust import ca_file, verify_setting
 from ..models import Offering
+from . import ca_files
 from .errors import KEYCLOAK_NOT_ENABLED, RemoteFailure, ValidationFailed
+from .placement import require_own_place
 
 T = TypeVar("T")
 
@@ -26,6 +28,8 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
         raise ValidationFailed(["Keycloak settings are incomplete: the server URL and the realm are required."])
     if not is_allowed(offering.keycloak_url, parse_prefixes(current_app.config["KEYCLOAK_ALLOWED_URLS"])):
         raise ValidationFailed([NOT_ALLOWED])
+    # Checked here, not only on save: another offering may have been configured into this one's way since.
+    require_own_place(offering)
     try:
         password = decrypt(offering.keycloak_password_encrypted)
         client_secret = decrypt(offering.keycloak_client_secret_encrypted)
@@ -39,6 +43,13 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
                 "or a service-account client id and secret."
             ]
         )
+    folder, pem = Path(current_app.instance_path), offering.keycloak_ca_certificate or ""
+    first_use = offering.keycloak_verify_ssl and bool(pem.strip()) and not ca_file(folder, pem).exists()
+    verify = verify_setting(offering.keycloak_verify_ssl, pem, current_app.config["KEYCLOAK_CA_BUNDLE"], folder)
+    if first_use:
+        # A certificate new to this host: the one it replaced may have been changed on another host, whose
+        # release could not reach this folder.
+        ca_files.prune()
     return ConnectionSettings(
         server_url=offering.keycloak_url.rstrip("/") + "/",
         realm=offering.keycloak_realm,
@@ -47,12 +58,7 @@ def connection_settings(offering: Offering) -> ConnectionSettings:
         password=password,
         client_id=client_id,
         client_secret=client_secret,
-        verify_ssl=verify_setting(
-            offering.keycloak_verify_ssl,
-            offering.keycloak_ca_certificate or "",
-            current_app.config["KEYCLOAK_CA_BUNDLE"],
-            Path(current_app.instance_path),
-        ),
+        verify_ssl=verify,
         timeout=offering.keycloak_timeout or 10.0,
     )
 

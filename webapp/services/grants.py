@@ -22,7 +22,7 @@ from . import audit
 from .commands import GrantAccess
 from .connection import call_keycloak, gateway_for_offering
 from .errors import ObjectNotFound, RemoteFailure, ValidationFailed
-from .hierarchy import CreatedGroups, ensure_group
+from .hierarchy import CreatedGroups, ensure_group, link_to
 from .naming import render_group_name
 from .periodic import lock_membership
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id
@@ -102,7 +102,7 @@ def _grant(
             raise ValidationFailed(
                 [f"The Keycloak group {remote.path} is already linked to local group '{owner.name}'."]
             )
-        group.backend_id = remote.id
+        link_to(group, remote, created)
     backend_id = group.backend_id
     membership = OfferingKeycloakMembership(group=group, username=username, email=email)
     user = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..keycloak import NotFound
+from ..keycloak import KeycloakGateway, NotFound
 from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingRole, Resource, User
 from . import audit
 from .commands import KEEP, ChangeLink, ImportGroup
@@ -13,7 +13,7 @@ from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ValidationFailed
 from .remote import remote_group
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id
-from .subtree import keycloak_id, scoped_group
+from .subtree import find_offering_root, is_inside, keycloak_id, scoped_group
 
 ALREADY_IMPORTED = "A local group already exists for this remote Keycloak group."
 SCOPE_TAKEN = "A local group already exists for this role, resource and scope."
@@ -99,6 +99,9 @@ def set_backend_id(actor: User, group: OfferingKeycloakGroup, change: ChangeLink
 
     previous = group.backend_id
     group.backend_id = backend_id
+    if backend_id and not keep_link:
+        # Linked by hand to a group that already exists: created here only if it is the very group we made.
+        group.origin = (GroupOrigin.CREATED if group.remote_created_here else GroupOrigin.IMPORTED).value
     group.resource = resource
     group.scope_id = new_scope_id
     action = "group.updated" if keep_link else ("group.linked" if backend_id else "group.unlinked")
@@ -107,23 +110,35 @@ def set_backend_id(actor: User, group: OfferingKeycloakGroup, change: ChangeLink
     return group
 
 
+IMPORTED_NEVER_DELETED = (
+    "Imported groups are never deleted in Keycloak; delete without delete_remote to remove only the local record."
+)
+NOT_CREATED_HERE = (
+    "This application did not create the Keycloak group this local group is linked to (it was imported or "
+    "existed already, the link was changed since, or it was recorded before this application kept track), so it "
+    "is never deleted in Keycloak; delete without delete_remote to remove only the local record."
+)
+MOVED_AWAY = (
+    "The Keycloak group this application created is no longer inside this offering's group, so it is not "
+    "deleted in Keycloak; delete without delete_remote to remove only the local record."
+)
+
+
 def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool = False) -> None:
-    """Delete the local group and its memberships; the Keycloak group only when we created it and asked to."""
+    """Delete the local group and its memberships; in Keycloak only the exact group this application created
+    for it, and only when asked to (a refusal changes nothing, here or there)."""
     offering = group.offering
+    if delete_remote and group.backend_id and not group.remote_created_here:
+        raise ValidationFailed.field("delete_remote", NOT_CREATED_HERE)
     if delete_remote and group.origin != GroupOrigin.CREATED.value:
-        raise ValidationFailed.field(
-            "delete_remote",
-            "Imported groups are never deleted in Keycloak; "
-            "delete without delete_remote to remove only the local record.",
-        )
+        raise ValidationFailed.field("delete_remote", IMPORTED_NEVER_DELETED)
     remote_deleted = False
-    if delete_remote and group.backend_id:
+    if delete_remote and group.remote_created_here:
+        created_id = keycloak_id("backend_id", group.created_backend_id)
         gateway = gateway_for_offering(offering)
-        try:
-            call_keycloak("Deleting the Keycloak group failed", lambda: gateway.delete_group(group.backend_id))
-            remote_deleted = True
-        except NotFound:
-            remote_deleted = False  # already gone remotely: the local delete still proceeds
+        remote_deleted = call_keycloak(
+            "Deleting the Keycloak group failed", lambda: _delete_created(gateway, offering, created_id)
+        )
     audit.record(
         actor,
         offering,
@@ -133,6 +148,23 @@ def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool 
     )
     db.session.delete(group)
     db.session.commit()
+
+
+def _delete_created(gateway: KeycloakGateway, offering: Offering, group_id: str) -> bool:
+    """Delete the group we created, if it is still inside the offering's subtree (it may have been moved in
+    Keycloak since, and a delete removes everything below it); False when it is already gone."""
+    try:
+        group = gateway.get_group(group_id)
+    except NotFound:
+        return False  # already gone remotely: the local delete still proceeds
+    root = find_offering_root(gateway, offering)
+    if root is None or not is_inside(gateway, root, group):
+        raise ValidationFailed.field("delete_remote", MOVED_AWAY)
+    try:
+        gateway.delete_group(group.id)
+    except NotFound:
+        return False
+    return True
 
 
 def _commit_or_explain(message: str) -> None:

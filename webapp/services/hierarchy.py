@@ -1,7 +1,8 @@
 """Creating an offering's groups in Keycloak: `{base}/{offering_slug}/{group}`, missing parents included.
 
 Every group created here is remembered so that a request that fails later can delete exactly what it
-created (no orphan Keycloak groups from failed requests).
+created (no orphan Keycloak groups from failed requests), and so that a local group records whether its
+Keycloak group was created by this application or already existed (only the first may ever be deleted there).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from ..extensions import db
 from ..keycloak import AlreadyExists, KeycloakError, KeycloakGateway, NotFound, RemoteGroup
 from ..keycloak.ids import is_safe_path_name
-from ..models import Offering, User
+from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, User
 from . import audit
 from .connection import call_keycloak, gateway_for_offering
 from .errors import ValidationFailed
@@ -70,15 +71,30 @@ def ensure_group(offering: Offering, name: str, created: CreatedGroups) -> Remot
     return _child(created.gateway, ensure_offering_root(offering, created), name, created)
 
 
-def create_offering_group(actor: User, offering: Offering) -> RemoteGroup:
+def link_to(group: OfferingKeycloakGroup, remote: RemoteGroup, created: CreatedGroups) -> None:
+    """Link `group` to the Keycloak group `ensure_group` gave. It counts as created here only when this very
+    request created it; a group that already existed (made by hand, by another tool, or left over) is adopted
+    as imported, so it can never be deleted in Keycloak from here."""
+    if remote.id in created.ids:
+        group.created_backend_id = remote.id
+    group.backend_id = remote.id
+    group.origin = (GroupOrigin.CREATED if group.remote_created_here else GroupOrigin.IMPORTED).value
+
+
+@dataclass(frozen=True)
+class OfferingGroup:
+    group: RemoteGroup
+    created: int  # how many groups (the offering group, base group parts) this call created; 0: all existed
+
+
+def create_offering_group(actor: User, offering: Offering) -> OfferingGroup:
     """Create the offering's group (and the base group) in Keycloak, so that its subtree exists."""
     gateway = gateway_for_offering(offering)
     created = CreatedGroups(gateway)
     root = call_keycloak(
         "Creating the offering's Keycloak group failed", lambda: ensure_offering_root(offering, created)
     )
-    audit.record(
-        actor, offering, "offering.keycloak_group_created", None, {"path": root.path, "created": len(created.ids)}
-    )
+    action = "offering.keycloak_group_created" if created.ids else "offering.keycloak_group_found"
+    audit.record(actor, offering, action, None, {"path": root.path, "created": len(created.ids)})
     db.session.commit()
-    return root
+    return OfferingGroup(root, len(created.ids))

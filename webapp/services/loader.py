@@ -11,8 +11,11 @@ from ..crypto import decrypt, encrypt
 from ..extensions import db
 from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_prefixes
 from ..models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
+from . import ca_files
 from .accounts import set_password
+from .errors import ValidationFailed
 from .naming import template_errors
+from .placement import check_place
 from .uuids import parse_uuid
 
 
@@ -54,18 +57,39 @@ def load_data(data: Any) -> dict[str, int]:
     if not isinstance(data, dict):
         raise LoadError("The file must contain a JSON object with users, organizations and offerings")
     counts = {"created": 0, "updated": 0}
+    replaced_certificates: list[str] = []
     try:
         users = {u.username: u for u in (_load_user(e, i, counts) for i, e in enumerate(data.get("users") or []))}
         for index, entry in enumerate(data.get("organizations") or []):
             _load_organization(entry, index, users, counts)
-        for index, entry in enumerate(data.get("offerings") or []):
-            _load_offering(entry, index, users, counts)
+        offerings = [
+            _load_offering(entry, index, users, counts, replaced_certificates)
+            for index, entry in enumerate(data.get("offerings") or [])
+        ]
         db.session.flush()
+        for index, offering in enumerate(offerings):
+            _check_place(offering, f"offerings[{index}].keycloak")
     except Exception:
         db.session.rollback()
         raise
     db.session.commit()
+    ca_files.release(replaced_certificates)
     return counts
+
+
+def _check_place(offering: Offering, where: str) -> None:
+    """Offerings on one server and realm keep apart, as on the settings page (operators see the names)."""
+    try:
+        check_place(
+            True,
+            offering.id,
+            offering.keycloak_url,
+            offering.keycloak_realm,
+            offering.keycloak_base_group,
+            offering.slug,
+        )
+    except ValidationFailed as exc:
+        raise LoadError(f"{where}.base_group: {exc.message}") from exc
 
 
 def _track(obj: Any, created: bool, changed: bool, counts: dict[str, int]) -> None:
@@ -133,7 +157,9 @@ def _load_organization(entry: Any, index: int, users: dict[str, User], counts: d
         _grant(user, organization=organization)
 
 
-def _load_offering(entry: Any, index: int, users: dict[str, User], counts: dict[str, int]) -> None:
+def _load_offering(
+    entry: Any, index: int, users: dict[str, User], counts: dict[str, int], replaced_certificates: list[str]
+) -> Offering:
     where = f"offerings[{index}]"
     uuid = _uuid(entry, where)
     org_uuid = parse_uuid(_require(entry, "organization", where))
@@ -149,7 +175,10 @@ def _load_offering(entry: Any, index: int, users: dict[str, User], counts: dict[
         name=str(_require(entry, "name", where)),
         slug=str(_require(entry, "slug", where)),
     )
+    certificate = offering.keycloak_ca_certificate or ""
     changed = _load_keycloak(offering, entry.get("keycloak") or {}, f"{where}.keycloak") or changed
+    if certificate and certificate != offering.keycloak_ca_certificate:
+        replaced_certificates.append(certificate)
     _track(offering, created, changed, counts)
     for user in _managers(entry, where, users):
         _grant(user, offering=offering)
@@ -182,6 +211,7 @@ def _load_offering(entry: Any, index: int, users: dict[str, User], counts: dict[
             project_name=str(res_entry.get("project_name") or ""),
             keycloak_available_scopes=scopes or [],
         )
+    return offering
 
 
 def _load_child(model: Any, offering: Offering, entry: Any, where: str, counts: dict[str, int], **values: Any) -> None:

@@ -12,9 +12,10 @@ from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_p
 from ..keycloak.ids import is_safe_path_name
 from ..keycloak.trust import pem_problem
 from ..models import Offering, User
-from . import audit
+from . import audit, ca_files
 from .errors import ValidationFailed
 from .naming import template_errors
+from .placement import check_place, offering_place, overlapping_offerings
 
 
 @dataclass(frozen=True)
@@ -36,21 +37,34 @@ class KeycloakSettingsInput:
     username_label: str
 
 
-# Where the stored secret goes: a change to any of these sends it to a new destination or account.
+# Where the stored secret goes: a change to any of these sends it to a new destination or account (the base
+# group decides which groups the account will change, so moving it is a new use of the secret too).
 DESTINATION_FIELDS = (
     "keycloak_url",
     "keycloak_realm",
     "keycloak_auth_realm",
     "keycloak_username",
     "keycloak_client_id",
+    "keycloak_base_group",
 )
+# Where the offering lives in Keycloak: staff decide it (a manager could otherwise move the subtree onto other
+# groups of the realm). Form field -> column.
+STAFF_ONLY_FIELDS = {
+    "realm": "keycloak_realm",
+    "auth_realm": "keycloak_auth_realm",
+    "base_group": "keycloak_base_group",
+}
+STAFF_ONLY = {
+    "realm": "Only staff can change the realm: it decides whose groups and users this offering manages.",
+    "auth_realm": "Only staff can change the authentication realm.",
+    "base_group": "Only staff can change the base group: it decides where in Keycloak this offering's groups live.",
+}
 AUDITED_FIELDS = (
     "keycloak_enabled",
     *DESTINATION_FIELDS,
     "keycloak_verify_ssl",
     "keycloak_ca_certificate",
     "keycloak_timeout",
-    "keycloak_base_group",
     "keycloak_group_name_template",
     "keycloak_username_label",
 )
@@ -87,26 +101,63 @@ def settings_errors(data: KeycloakSettingsInput) -> dict[str, list[str]]:
     return problems
 
 
+def _placement(realm: str, auth_realm: str, base_group: str) -> dict[str, str]:
+    """The staff-only values as they are stored (so that a value posted back unchanged compares equal)."""
+    return {
+        "realm": realm.strip(),
+        "auth_realm": auth_realm.strip() or "master",
+        "base_group": base_group.strip().strip("/"),
+    }
+
+
+def _staff_only_errors(actor: User, offering: Offering, data: KeycloakSettingsInput) -> dict[str, list[str]]:
+    if actor.is_staff:
+        return {}
+    stored = _placement(offering.keycloak_realm, offering.keycloak_auth_realm, offering.keycloak_base_group)
+    wanted = _placement(data.realm, data.auth_realm, data.base_group)
+    return {name: [STAFF_ONLY[name]] for name in STAFF_ONLY_FIELDS if wanted[name] != stored[name]}
+
+
+def _trust(offering: Offering) -> tuple[bool, str]:
+    return offering.keycloak_verify_ssl, offering.keycloak_ca_certificate
+
+
+def _trust_weakened(before: tuple[bool, str], offering: Offering) -> bool:
+    """Turning verification off, or trusting another CA, lets another server pass for Keycloak: the stored
+    secret must not be sent on that trust."""
+    verified, certificate = before
+    return (verified and not offering.keycloak_verify_ssl) or certificate.strip() != offering.keycloak_ca_certificate
+
+
 def _destination(offering: Offering) -> tuple[str, ...]:
     """Where the stored secret goes, compared as the gateway sees it (`http://kc` and `http://kc/` are one)."""
     url = offering.keycloak_url.strip()
-    return ((normalized(url) or url).rstrip("/"), *(getattr(offering, name) for name in DESTINATION_FIELDS[1:]))
+    place = _placement(offering.keycloak_realm, offering.keycloak_auth_realm, offering.keycloak_base_group)
+    stored = {column: place[name] for name, column in STAFF_ONLY_FIELDS.items()}
+    return (
+        (normalized(url) or url).rstrip("/"),
+        *(stored.get(name, getattr(offering, name)) for name in DESTINATION_FIELDS[1:]),
+    )
 
 
 def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSettingsInput) -> None:
-    problems = settings_errors(data)
+    """Errors name the form fields. Staff only may change realm, auth realm and base group; nothing is saved
+    when any check fails."""
+    problems = _staff_only_errors(actor, offering, data) or settings_errors(data)
     if problems:
         raise ValidationFailed(problems)
+    placement = _placement(data.realm, data.auth_realm, data.base_group)
+    check_place(actor.is_staff, offering.id, data.url, placement["realm"], placement["base_group"], offering.slug)
     before = {name: getattr(offering, name) for name in (*AUDITED_FIELDS, *SECRET_FIELDS)}
-    destination = _destination(offering)
+    destination, trust = _destination(offering), _trust(offering)
     offering.keycloak_enabled = data.enabled
     offering.keycloak_url = data.url.strip()
-    offering.keycloak_realm = data.realm.strip()
-    offering.keycloak_auth_realm = data.auth_realm.strip() or "master"
+    offering.keycloak_realm = placement["realm"]
+    offering.keycloak_auth_realm = placement["auth_realm"]
     offering.keycloak_verify_ssl = data.verify_ssl
     offering.keycloak_ca_certificate = data.ca_certificate.strip()
     offering.keycloak_timeout = data.timeout
-    offering.keycloak_base_group = data.base_group.strip().strip("/")
+    offering.keycloak_base_group = placement["base_group"]
     offering.keycloak_group_name_template = data.group_name_template.strip()
     offering.keycloak_username_label = data.username_label.strip() or "Username"
     if data.use_service_account:
@@ -118,8 +169,9 @@ def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSett
         offering.keycloak_username = data.username.strip()
         offering.keycloak_client_id = ""
         offering.keycloak_client_secret_encrypted = ""
-    # A stored secret never travels to a new destination: it is kept only while server and account stay.
-    if _destination(offering) != destination:
+    # A stored secret never travels to a new destination, nor on weaker trust: it is kept only while server,
+    # account, place and certificate checks stay as they were.
+    if _destination(offering) != destination or _trust_weakened(trust, offering):
         offering.keycloak_password_encrypted = ""
         offering.keycloak_client_secret_encrypted = ""
     if data.use_service_account and data.client_secret:
@@ -128,6 +180,13 @@ def update_keycloak_settings(actor: User, offering: Offering, data: KeycloakSett
         offering.keycloak_password_encrypted = encrypt(data.password)
     audit.record(actor, offering, "offering.keycloak_settings_changed", offering, _changes(offering, before, data))
     db.session.commit()
+    if trust[1] != offering.keycloak_ca_certificate:
+        ca_files.release([trust[1]])
+
+
+def overlapping_offering_names(offering: Offering) -> list[str]:
+    """For staff: the other offerings whose Keycloak groups overlap this one's (see placement.py)."""
+    return [other.name for other in overlapping_offerings(offering_place(offering), offering.id)]
 
 
 def _changes(offering: Offering, before: dict[str, object], data: KeycloakSettingsInput) -> dict[str, object]:

@@ -12,7 +12,7 @@ from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingK
 from . import audit
 from .connection import call_keycloak, gateway_for_offering
 from .errors import RemoteFailure, ServiceError
-from .hierarchy import CreatedGroups, ensure_group
+from .hierarchy import CreatedGroups, ensure_group, link_to
 
 
 @dataclass
@@ -119,9 +119,10 @@ def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloa
     group = row.group
     if not group.backend_id:
         created = CreatedGroups(gateway)
-        group.backend_id = call_keycloak(
+        remote = call_keycloak(
             "Creating the Keycloak group failed", lambda: ensure_group(offering, group.name, created)
-        ).id
+        )
+        link_to(group, remote, created)
     call_keycloak(
         "Adding the user to the Keycloak group failed", lambda: gateway.add_user_to_group(user.id, group.backend_id)
     )

@@ -21,9 +21,14 @@ ORGANIZATION_GROUP = (
 MAX_DEPTH = 100  # deeper than any real hierarchy; a parent chain longer than this is a loop
 
 
+def root_path(base_group: str, slug: str) -> str:
+    """Where an offering with this base group and slug keeps its group (`{base}/{offering_slug}`)."""
+    base = (base_group or "").strip("/")
+    return f"/{base}/{slug}" if base else f"/{slug}"
+
+
 def offering_root_path(offering: Offering) -> str:
-    base = (offering.keycloak_base_group or "").strip("/")
-    return f"/{base}/{offering.slug}" if base else f"/{offering.slug}"
+    return root_path(offering.keycloak_base_group, offering.slug)
 
 
 def missing_root(offering: Offering) -> ValidationFailed:

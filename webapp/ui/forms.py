@@ -55,15 +55,17 @@ class KeycloakSettingsForm(FlaskForm):
     password = PasswordField(
         "Admin password",
         validators=[Optional()],
-        description="Leave blank to keep the stored password. "
-        "Changing the server or account clears the stored password: enter it again with the change.",
+        description="Leave blank to keep the stored password. Changing the server, realm, account or base group, "
+        "turning certificate checks off or changing the CA certificate clears the stored password: "
+        "enter it again with the change.",
     )
     client_id = StringField("Client id", validators=[Optional(), Length(max=255)])
     client_secret = PasswordField(
         "Client secret",
         validators=[Optional()],
-        description="Leave blank to keep the stored secret. "
-        "Changing the server or account clears the stored secret: enter it again with the change.",
+        description="Leave blank to keep the stored secret. Changing the server, realm, account or base group, "
+        "turning certificate checks off or changing the CA certificate clears the stored secret: "
+        "enter it again with the change.",
     )
     verify_ssl = BooleanField(
         "Verify TLS certificates",

@@ -252,7 +252,7 @@ def group_delete(offering_uuid: str, group_uuid: str) -> Response:
         group=group,
         form=form,
         error=error,
-        can_delete_remote=group.origin == "created" and bool(group.backend_id),
+        can_delete_remote=group.remote_created_here,
         members_count=len(group.memberships),
         tab="groups",
         status=400 if error else 200,
@@ -332,4 +332,7 @@ def create_offering_group(offering_uuid: str) -> Response:
     created = attempt(lambda: hierarchy.create_offering_group(current_user, offering))
     if created.value is None:
         return _back_to_groups(offering.uuid, created.error, "error")
-    return _back_to_groups(offering.uuid, f"Created {created.value.path} in Keycloak.")
+    path = created.value.group.path
+    if not created.value.created:
+        return _back_to_groups(offering.uuid, f"{path} already exists in Keycloak; nothing was created.")
+    return _back_to_groups(offering.uuid, f"Created {path} in Keycloak.")

@@ -14,7 +14,12 @@ from ..extensions import db
 from ..models import AuditEvent, Offering
 from ..services import audit, remote
 from ..services.errors import RemoteFailure, ValidationFailed
-from ..services.offerings import KeycloakSettingsInput, update_keycloak_settings
+from ..services.offerings import (
+    STAFF_ONLY_FIELDS,
+    KeycloakSettingsInput,
+    overlapping_offering_names,
+    update_keycloak_settings,
+)
 from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
 from .helpers import attempt, offering_or_404, show_field_errors
@@ -45,6 +50,11 @@ def _settings_form(offering: Offering) -> KeycloakSettingsForm:
         form.base_group.data = offering.keycloak_base_group
         form.group_name_template.data = offering.keycloak_group_name_template
         form.username_label.data = offering.keycloak_username_label
+    elif not current_user.is_staff:
+        # Staff-only fields are read-only for managers; one left out of a post means "as it is".
+        for name, column in STAFF_ONLY_FIELDS.items():
+            if not form[name].raw_data:
+                form[name].data = getattr(offering, column)
     return form
 
 
@@ -85,7 +95,10 @@ def settings(offering_uuid: str) -> Response:
         tab="settings",
         password_set=bool(offering.keycloak_password_encrypted),
         secret_set=bool(offering.keycloak_client_secret_encrypted),
-        status=400 if form.errors else 200,
+        staff_only_readonly=not current_user.is_staff,
+        # Only staff learn which other offerings stand in this one's way.
+        overlapping=overlapping_offering_names(offering) if current_user.is_staff else [],
+        status=400 if form.errors or form.form_errors else 200,
     )
 
 
