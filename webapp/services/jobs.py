@@ -5,6 +5,9 @@ while another job of the same offering runs (that job waits its turn and is retr
 reports progress and a heartbeat to the queue's store; a cancel request is seen at the next page, and the
 work's own transaction is rolled back. A job whose heartbeat stopped (its worker was killed) is marked
 failed by whoever looks at it next.
+
+Asking is bounded (see ask_job): the same work queued or running is answered with that job, and an offering
+has at most JOBS_MAX_WAITING jobs waiting.
 """
 
 from __future__ import annotations
