@@ -281,6 +281,11 @@ def test_4_a_large_preview_of_several_groups_runs_as_one_job(
     assert answer.status_code == 202
     body["group_uuids"] = [one.uuid, two.uuid]  # the same groups in another order: the same work
     assert client.post(f"{PLANS}/", json=body, headers=headers).json["uuid"] == answer.json["uuid"]
+    sign_in(client, "manager")
+    page = parse(
+        send(client, "GET", f"/offerings/{world.offering.uuid}/jobs/{answer.json['uuid']}").get_data(as_text=True)
+    )
+    assert text_of(page.select_one("#job-heading")) == "Preview members: 2 groups"
     jobs.execute(answer.json["uuid"])
     job = job_rows()[0]
     assert job.state == "succeeded", job.error
