@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import _config
@@ -32,6 +32,7 @@ from webapp.models import (
     AuditEvent,
     Job,
     JobKind,
+    Offering,
     OfferingKeycloakGroup,
     OfferingKeycloakMembership,
     Plan,
@@ -151,6 +152,34 @@ def test_3_the_database_refuses_a_second_active_job_for_the_same_work(world: Wor
     db.session.commit()
     again = jobs.create_job(world.manager, JobKind.PULL_MEMBERS, group=group)
     assert again.id != job.id and again.work_key == job.work_key
+
+
+def test_3_asking_for_a_job_or_a_preview_does_not_wait_for_the_offerings_long_apply(app: Flask, world: World) -> None:
+    """An apply holds the offering row locked for its whole transaction (minutes when it is large). The rules
+    above take a lock of their own, so a request during an apply is answered at once, not after it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one write lock for the whole database: there every write waits for an apply")
+    group_uuid, offering_uuid = linked_group(world, "users").uuid, world.offering.uuid
+    headers = world.headers("manager")
+    pool = ThreadPoolExecutor(max_workers=1)
+    with db.engine.connect() as other:
+        apply = other.begin()
+        other.execute(update(Offering).where(Offering.id == world.offering.id).values(modified=Offering.modified))
+        try:
+            job = pool.submit(
+                lambda: (
+                    app.test_client()
+                    .post(f"{JOBS}/", json={"kind": "pull_members", "group_uuid": group_uuid}, headers=headers)
+                    .status_code
+                )
+            )
+            assert job.result(timeout=60) == 202  # a hang guard, not a timing: blocked, it would wait for ever
+            body = {"kind": "members", "offering_uuid": offering_uuid, "group_uuids": [group_uuid]}
+            preview = pool.submit(lambda: app.test_client().post(f"{PLANS}/", json=body, headers=headers).status_code)
+            assert preview.result(timeout=60) == 201
+        finally:
+            apply.rollback()
+            pool.shutdown()
 
 
 def test_3_an_offering_takes_at_most_n_waiting_jobs_then_429_in_words(

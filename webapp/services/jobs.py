@@ -36,7 +36,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, drift, periodic, plans, pull
+from . import audit, drift, locks, periodic, plans, pull
 from .access import visible_offerings
 from .commands import ApplySelection, PreviewMembers
 from .errors import (
@@ -107,8 +107,8 @@ def ask_job(
       periodic round, *Check now*) queues it behind (the worker runs one job per offering at a time either way);
     - at most JOBS_MAX_WAITING jobs of one offering wait in the queue; one more is refused (TooBusy, a 429).
 
-    The offering row is locked while this is decided, so simultaneous requests are decided one after the other;
-    the partial unique index on `work_key` backs the first rule for jobs without an offering too."""
+    The offering's job lock is held while this is decided, so simultaneous requests are decided one after the
+    other; the partial unique index on `work_key` backs the first rule, for jobs without an offering too."""
     if kind == JobKind.PLAN_MEMBERS and groups:
         group = group or groups[0]
     if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is None:
@@ -121,7 +121,7 @@ def ask_job(
     key = work_key(kind, offering, group, plan, groups)
     mark_dead_jobs()
     if offering is not None:
-        _lock(offering)  # held until the commit (or rollback) below
+        locks.hold(offering.id, "jobs")  # until the commit (or rollback) below
     same = _same_work(key)
     if same is not None:
         db.session.rollback()
@@ -192,12 +192,6 @@ def work_key(
         target = ""
     described = f"{kind.value}|{offering.uuid if offering else '*'}|{target}"
     return hashlib.sha256(described.encode()).hexdigest()
-
-
-def _lock(offering: Offering) -> None:
-    """A no-op UPDATE of the offering row: it locks that row (PostgreSQL) or the database (SQLite) until the
-    transaction ends, so a second request for the same offering reads only after the first one committed."""
-    db.session.execute(update(Offering).where(Offering.id == offering.id).values(modified=Offering.modified))
 
 
 def _same_work(key: str) -> Job | None:

@@ -34,7 +34,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit
+from . import audit, locks
 from .access import visible_offerings
 from .commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from .connection import gateway_for_offering
@@ -141,9 +141,9 @@ def _same_preview(params: dict[str, Any]) -> str:
 
 def _supersede(actor: User, plan: Plan) -> None:
     """Discard the open plans this new one replaces (same offering, kind and parameters), with a note in
-    words and an audit event; applying one of them afterwards is refused with that note. The offering row
-    is locked first, so that two previews made at once end with one open plan."""
-    db.session.execute(update(Offering).where(Offering.id == plan.offering_id).values(modified=Offering.modified))
+    words and an audit event; applying one of them afterwards is refused with that note. The offering's plan
+    lock is taken first, so that two previews made at once end with one open plan."""
+    locks.hold(plan.offering_id, "plans")
     wanted = _same_preview(plan.params)
     now = utcnow()
     for older in db.session.scalars(
