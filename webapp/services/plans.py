@@ -46,7 +46,7 @@ from .uuids import parse_uuid
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
 # Plans that can never be applied again: their items go after the retention period.
 ENDED = (*FINISHED, PlanState.STALE.value, PlanState.EXPIRED.value, PlanState.DISCARDED.value)
-SWEEP_BATCH = 200  # plans whose items one transaction of the retention sweep deletes
+SWEEP_BATCH = 20  # plans whose items one transaction of the retention sweep deletes (each may hold 50,000)
 RESULT_ITEMS = 200
 BATCH_SIZE = 1000
 APPLIED, FAILED, NOT_SELECTED = "applied", "failed", "not_selected"
