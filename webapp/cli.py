@@ -1,4 +1,4 @@
-"""Flask CLI commands: load-data, create-token, rotate-secrets, sync-pending, reconcile, worker."""
+"""Flask CLI commands: load-data, create-token, rotate-secrets, sync-pending, reconcile, prune-plans, worker."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .services import jobs
 from .services.accounts import create_token
 from .services.loader import LoadError, load_data
 from .services.periodic import RunSummary, reconcile, sync_pending
-from .services.plans import expire_open_plans
+from .services.plans import expire_open_plans, remove_old_items
 from .services.secrets import rotate_secrets
 
 
@@ -32,8 +32,9 @@ def _report(name: str, summary: RunSummary) -> None:
 
 
 def _expire_plans() -> None:
-    """The expiry sweep of previews (reads mark them too; this keeps the list filters true)."""
-    click.echo(f"plans: {expire_open_plans()} previews expired")
+    """The expiry sweep of previews (reads mark them too; this keeps the list filters true), and the retention
+    sweep of ended plans' items."""
+    click.echo(f"plans: {expire_open_plans()} previews expired, {remove_old_items()} ended plans lost their items")
 
 
 def init_app(app: Flask) -> None:
@@ -79,6 +80,12 @@ def init_app(app: Flask) -> None:
     def reconcile_command() -> None:
         """Flag active members removed in Keycloak, and clear the flag for those who are back."""
         _report("reconcile", reconcile())
+        _expire_plans()
+
+    @app.cli.command("prune-plans")
+    def prune_plans_command() -> None:
+        """Expire old previews and delete the items of plans that ended OKG_PLAN_RETENTION_DAYS ago (the plan
+        rows stay, with their counts and outcome). The periodic round does the same."""
         _expire_plans()
 
     @app.cli.command("worker")

@@ -47,11 +47,13 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "PLAN_TTL_SECONDS": 900,
         "PLAN_REMOVAL_BRAKE": 5,  # removing more members than this from Keycloak (or >10 % of a group) needs a phrase
         "PLAN_APPLY_TIMEOUT_SECONDS": 900,
+        "PLAN_RETENTION_DAYS": 30,  # ended plans lose their items this long after they ended (the row stays)
         # Jobs (webapp/jobs): the queue's storage, the periodic round, when a silent job counts as dead.
         "JOBS_URL": "",  # redis://host:port/db for several workers and hosts; empty: SQLite in the instance folder
         "SYNC_INTERVAL": "15m",
         "BACKGROUND_THRESHOLD": 2000,  # pulls, previews and applies of this many members or items run as jobs
         "JOB_STALE_SECONDS": 120,  # no heartbeat for this long: the worker died, the job is marked failed
+        "JOBS_MAX_WAITING": 3,  # queued jobs per offering; one more is refused (429)
         "METRICS_TOKEN": "",  # /metrics answers only "Authorization: Bearer <this>"; empty: no /metrics
         # Signing in with Keycloak (OIDC authorization code + PKCE); off while OIDC_ISSUER is empty. See README.
         "OIDC_ISSUER": "",  # the realm's issuer URL, e.g. https://sso.example.org/realms/staff
@@ -70,6 +72,22 @@ def base_config(instance_path: Path) -> dict[str, Any]:
 
 def session_lifetime(config: dict[str, Any]) -> timedelta:
     return timedelta(seconds=float(config["SESSION_LIFETIME_SECONDS"]))
+
+
+WHOLE_NUMBERS = {"JOBS_MAX_WAITING": 1, "PLAN_RETENTION_DAYS": 1}  # setting -> its smallest allowed value
+
+
+def whole_numbers(config: dict[str, Any]) -> None:
+    """Bounds that keep work bounded must be numbers: a typo fails at start in words, not at the first job."""
+    for name, minimum in WHOLE_NUMBERS.items():
+        value = config.get(name)
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = minimum - 1
+        if number < minimum:
+            raise ValueError(f"{ENV_PREFIX}_{name} must be a whole number of at least {minimum}, not {value!r}.")
+        config[name] = number
 
 
 def host_list(value: str | list[str] | None) -> list[str] | None:

@@ -277,6 +277,8 @@ class Plan(TimestampedMixin, Model):
     apply_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts, selection size, partial, error
+    # When the retention sweep deleted the items of this ended plan; the row, summary and result stay.
+    items_removed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     offering: Mapped[Offering] = relationship()
 
@@ -353,7 +355,21 @@ class Job(TimestampedMixin, Model):
     created_by_name: Mapped[str] = mapped_column(String(150), default="")
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
+    # What the job does to what (kind, offering, target), hashed: at most one queued or running job per key.
+    work_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     offering: Mapped[Offering | None] = relationship()
     group: Mapped[OfferingKeycloakGroup | None] = relationship()
     plan: Mapped[Plan | None] = relationship()
+
+    __table_args__ = (
+        # A partial unique index: the database itself refuses a second active job for the same work, however
+        # many requests race (finished jobs keep their key and are outside the index).
+        Index(
+            "uq_job_active_work_key",
+            "work_key",
+            unique=True,
+            sqlite_where=text("state IN ('queued', 'running')"),
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),
+    )

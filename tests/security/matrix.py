@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -345,7 +345,9 @@ JOBS = "/api/offering-keycloak-jobs"
 
 
 def job(w: World) -> Job:
-    """A fresh queued pull of a new group of world.offering (no worker runs in these tests)."""
+    """A fresh queued pull of a new group of world.offering (no worker runs in these tests). A row asks for one
+    per persona, so the offering's waiting limit (tested in test_bounded_work.py) is lifted here."""
+    current_app.config["JOBS_MAX_WAITING"] = 1000
     return jobs.create_job(w.manager, JobKind.PULL_MEMBERS, group=local_group(w), wait_if_busy=True)
 
 

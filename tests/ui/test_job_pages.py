@@ -48,17 +48,34 @@ def test_a_background_pull_is_followed_until_it_ends(manager, world: World) -> N
     assert "Pull members: users" in listed and "Succeeded" in listed
 
 
-def test_a_second_pull_is_refused_in_words_and_a_queued_one_cancelled(manager, world: World) -> None:
+def test_the_same_pull_again_is_the_queued_one_and_a_queued_one_can_be_cancelled(manager, world: World) -> None:
+    # The same work asked for twice is one job: the second press shows the first job, saying so (it used to be
+    # refused with "A pull of users is queued"; the bounded-work rule answers with that job instead).
     group = linked(world)
     base = f"/offerings/{world.offering.uuid}"
     first = manager.post(f"{base}/groups/{group.uuid}/pull-job", {}).headers["Location"]
-    refused = manager.post(f"{base}/groups/{group.uuid}/pull-job", {})
-    assert refused.status_code == 303 and refused.headers["Location"].endswith(f"/groups/{group.uuid}")
-    assert "A pull of users is queued, asked " in manager.get(refused.headers["Location"]).get_data(as_text=True)
-    manager.get(first)
+    again = manager.post(f"{base}/groups/{group.uuid}/pull-job", {})
+    assert again.status_code == 303 and again.headers["Location"] == first
+    assert "A pull of users is already queued, asked " in manager.get(first).get_data(as_text=True)
+    assert db.session.query(Job).count() == 1
     assert manager.post(f"{first}/cancel", {}).status_code == 303
     db.session.expire_all()
     assert db.session.query(Job).one().state == "cancelled"
+
+
+def test_another_pull_while_one_runs_is_refused_in_words(manager, world: World) -> None:
+    group = linked(world)
+    other = world.add_group("others", backend_id=world.realm.add_path("/base/hpc/others"), scope_id="others")
+    base = f"/offerings/{world.offering.uuid}"
+    manager.post(f"{base}/groups/{group.uuid}/pull-job", {})
+    running = db.session.query(Job).one()
+    running.state, running.started = "running", running.created  # a worker took it
+    db.session.commit()
+    job_queue().set_live(running.uuid, "heartbeat", time.time())
+    refused = manager.post(f"{base}/groups/{other.uuid}/pull-job", {})
+    assert refused.status_code == 303 and refused.headers["Location"].endswith(f"/groups/{other.uuid}")
+    assert "A pull of users is running, started " in manager.get(refused.headers["Location"]).get_data(as_text=True)
+    assert db.session.query(Job).count() == 1
 
 
 @pytest.fixture
@@ -142,9 +159,12 @@ def test_sync_now_starts_the_offerings_periodic_work_by_hand(manager, world: Wor
     assert response.status_code == 303 and f"{base}/jobs/" in response.headers["Location"]
     assert db.session.query(Job).one().kind == "sync_pending"
     assert manager.post(f"{base}/jobs", {"kind": "pull_members"}).status_code == 400
-    again = manager.post(f"{base}/jobs", {"kind": "sync_pending"})
-    assert again.status_code == 303 and again.headers["Location"].endswith(f"{base}/jobs")
-    assert "A pending sync of" in manager.get(again.headers["Location"]).get_data(as_text=True)
+    again = manager.post(f"{base}/jobs", {"kind": "sync_pending"})  # the same work again: that job, not a new one
+    assert again.status_code == 303 and again.headers["Location"] == response.headers["Location"]
+    assert "A pending sync of HPC Cluster is already queued" in manager.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert db.session.query(Job).count() == 1
 
 
 def test_running_progress_reads_page_of_about_total(app: Flask, world: World) -> None:

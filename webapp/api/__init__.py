@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify
 
 from ..auth import AuthError, api_user
-from ..services.errors import Conflict, ObjectNotFound, Refused, RemoteFailure, Unavailable, ValidationFailed
+from ..services.errors import (
+    Conflict,
+    Gone,
+    ObjectNotFound,
+    Refused,
+    RemoteFailure,
+    TooBusy,
+    Unavailable,
+    ValidationFailed,
+)
 from .pagination import InvalidPage
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -50,6 +59,16 @@ def refused(exc: Refused) -> tuple[Response, int]:
 @api_bp.errorhandler(Conflict)
 def conflict(exc: Conflict) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 409
+
+
+@api_bp.errorhandler(TooBusy)
+def too_busy(exc: TooBusy) -> tuple[Response, int]:
+    return jsonify({"detail": exc.message}), 429
+
+
+@api_bp.errorhandler(Gone)
+def gone(exc: Gone) -> tuple[Response, int]:
+    return jsonify({"detail": exc.message}), 410
 
 
 @api_bp.errorhandler(Unavailable)

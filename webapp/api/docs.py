@@ -25,6 +25,8 @@ ERROR_RESPONSES = {
     404: ("NotFound", "Not found, not visible to the caller, or a page past the last."),
     405: ("MethodNotAllowed", "The method is not served on this path."),
     409: ("Conflict", "Something changed or is running meanwhile; the detail says what."),
+    410: ("ItemsRemoved", "The items were removed after the retention period; the plan keeps its counts."),
+    429: ("TooManyJobs", "Too many jobs of this offering are waiting; nothing was queued."),
     503: ("QueueUnavailable", "The job queue cannot be reached; nothing was started."),
     502: ("KeycloakUnavailable", "Keycloak could not be reached, timed out or refused our credentials."),
 }

@@ -51,9 +51,15 @@ def _target(fields: dict[str, object]) -> tuple[Offering | None, OfferingKeycloa
     lambda: {
         "post": operation(
             f"{PREFIX}_create",
-            "Queue a job; it runs in a worker",
+            "Queue a job; it runs in a worker. The same work (kind and target) already queued or running is "
+            "answered with that job (200), never queued twice; while another job of the offering runs the "
+            "request is refused (409); an offering with OKG_JOBS_MAX_WAITING jobs waiting takes no more (429)",
             TAG,
-            {"202": json_response("The queued job.", ref("Job")), **error_refs(400, 404, 409, 503)},
+            {
+                "202": json_response("The queued job.", ref("Job")),
+                "200": json_response("The same work was already queued or running: that job.", ref("Job")),
+                **error_refs(400, 404, 409, 429, 503),
+            },
             body="JobCreateRequest",
         ),
         **paged_list(
@@ -75,8 +81,8 @@ def job_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
         fields = parse_body(JobCreateRequest, json_body())
         offering, group, plan = _target(fields)
-        job = jobs.create_job(g.api_user, JobKind(fields["kind"]), offering, group, plan)
-        return jsonify(JobOut.dump(job)), 202
+        asked = jobs.ask_job(g.api_user, JobKind(fields["kind"]), offering, group, plan)
+        return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
     found = jobs.visible_jobs(g.api_user)
     if "offering_uuid" in request.args:
         offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")

@@ -65,6 +65,8 @@ def component_responses() -> dict[str, Schema]:
         "NotFound": json_response(ERROR_RESPONSES[404][1], detail),
         "MethodNotAllowed": json_response('{"detail": "Method \\"POST\\" not allowed."}', detail),
         "Conflict": json_response(ERROR_RESPONSES[409][1], detail),
+        "ItemsRemoved": json_response(ERROR_RESPONSES[410][1], detail),
+        "TooManyJobs": json_response(ERROR_RESPONSES[429][1], detail),
         "QueueUnavailable": json_response(ERROR_RESPONSES[503][1], detail),
         "KeycloakUnavailable": json_response('{"detail": "<what failed>: <reason>"}', detail),
     }

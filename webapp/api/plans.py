@@ -8,7 +8,7 @@ from flask import Response, g, jsonify, request
 
 from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, Plan, PlanState
-from ..services import lookups, plans, suggestions
+from ..services import jobs, lookups, plans, suggestions
 from ..services.access import visible_groups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import REQUIRED, ObjectNotFound, ValidationFailed
@@ -31,6 +31,7 @@ from .formats import list_response
 from .inputs import choice_param, field_names, json_body
 from .pagination import paginated_response
 from .shapes import (
+    JobOut,
     LinkSuggestionOut,
     PlanApplyRequest,
     PlanCreateRequest,
@@ -89,9 +90,17 @@ def _preview(fields: dict[str, Any]) -> Preview:
     lambda: {
         "post": operation(
             f"{PREFIX}_create",
-            "Preview changes: compute and store a plan (nothing else changes)",
+            "Preview changes: compute and store a plan (nothing else changes). A members preview of at least "
+            "OKG_BACKGROUND_THRESHOLD members (as last seen) runs as a job instead: 202 with the job, whose "
+            "result names the plan when it ends (200 with the job when the same preview is already queued or "
+            "running). A new plan discards the open plan of the same kind and parameters it replaces.",
             TAG,
-            {"201": json_response("The plan.", ref("Plan")), **error_refs(400, 404, 502)},
+            {
+                "201": json_response("The plan.", ref("Plan")),
+                "202": json_response("A large members preview, queued as a job.", ref("Job")),
+                "200": json_response("The same large preview was already queued or running: that job.", ref("Job")),
+                **error_refs(400, 404, 409, 429, 502, 503),
+            },
             body="PlanCreateRequest",
         ),
         **paged_list(
@@ -111,7 +120,11 @@ def _preview(fields: dict[str, Any]) -> Preview:
 def plan_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
         fields = parse_body(PlanCreateRequest, json_body())
-        plan = plans.create_plan(g.api_user, _preview(fields))
+        preview = _preview(fields)
+        if isinstance(preview, PreviewMembers) and jobs.preview_runs_in_background(preview):
+            asked = jobs.start_preview(g.api_user, preview)
+            return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
+        plan = plans.create_plan(g.api_user, preview)
         return jsonify(PlanOut.dump(plan)), 201
     plans.expire_open_plans()
     query = plans.visible_plans(g.api_user).order_by(Plan.created.desc(), Plan.id.desc())
@@ -144,7 +157,7 @@ def plan_detail(uuid: str) -> Response:
             query("q", string(), "Substring of username, email, names, group name or remote path."),
             *list_page_parameters(),
         ],
-        (400, 404),
+        (400, 404, 410),
         csv=True,
     )
 )

@@ -322,6 +322,14 @@ class PlanOut(Shape):
     result: Annotated[
         dict[str, Any], Field(description="After apply: counts, selected, partial; after a refusal: error.")
     ]
+    items_removed: Annotated[
+        Timestamp | None,
+        From(at("items_removed", iso)),
+        Field(
+            description="When the items were removed, OKG_PLAN_RETENTION_DAYS after the plan ended (items_url "
+            "then answers 410); summary and result stay. Null while the items are kept."
+        ),
+    ]
 
 
 class PlanItemOut(Shape):

@@ -67,3 +67,11 @@ class Conflict(ServiceError):
 
 class Unavailable(ServiceError):
     """A service we depend on, other than Keycloak, cannot be reached (the API answers 503 {"detail": ...})."""
+
+
+class TooBusy(ServiceError):
+    """Too much of this work is already waiting; nothing was queued (the API answers 429 {"detail": ...})."""
+
+
+class Gone(ServiceError):
+    """It existed, and was removed on purpose, as a retention rule says (the API answers 410 {"detail": ...})."""

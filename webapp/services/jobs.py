@@ -5,16 +5,22 @@ while another job of the same offering runs (that job waits its turn and is retr
 reports progress and a heartbeat to the queue's store; a cancel request is seen at the next page, and the
 work's own transaction is rolled back. A job whose heartbeat stopped (its worker was killed) is marked
 failed by whoever looks at it next.
+
+Asking is bounded (see ask_job): the same work queued or running is answered with that job, and an offering
+has at most JOBS_MAX_WAITING jobs waiting.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -30,10 +36,20 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, drift, periodic, plans, pull
+from . import audit, drift, locks, periodic, plans, pull
 from .access import visible_offerings
 from .commands import ApplySelection, PreviewMembers
-from .errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ServiceError, Unavailable, ValidationFailed
+from .errors import (
+    Conflict,
+    ObjectNotFound,
+    Refused,
+    RemoteFailure,
+    ServiceError,
+    TooBusy,
+    Unavailable,
+    ValidationFailed,
+)
+from .plan_members import linked_groups
 from .plans import aware, clock
 from .uuids import parse_uuid
 
@@ -65,6 +81,84 @@ class WorkerStopping(Exception):
 # -- asking -------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What asking for a job gave: a new queued job, or (`existing`) the same work already queued or running."""
+
+    job: Job
+    existing: bool = False
+
+
+def ask_job(
+    actor: User | None,
+    kind: JobKind,
+    offering: Offering | None = None,
+    group: OfferingKeycloakGroup | None = None,
+    plan: Plan | None = None,
+    wait_if_busy: bool = False,
+    params: dict[str, Any] | None = None,
+    total: int | None = None,
+    groups: list[OfferingKeycloakGroup] | None = None,
+) -> Asked:
+    """Queue a job, bounded three ways:
+
+    - the same work (kind and target) already queued or running is answered with that job, never a second row;
+    - while another job of the offering runs, a request is refused in words, unless `wait_if_busy` (the
+      periodic round, *Check now*) queues it behind (the worker runs one job per offering at a time either way);
+    - at most JOBS_MAX_WAITING jobs of one offering wait in the queue; one more is refused (TooBusy, a 429).
+
+    The offering's job lock is held while this is decided, so simultaneous requests are decided one after the
+    other; the partial unique index on `work_key` backs the first rule, for jobs without an offering too."""
+    if kind == JobKind.PLAN_MEMBERS and groups:
+        group = group or groups[0]
+    if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is None:
+        raise ValidationFailed.field("group_uuid", "This kind of job needs a group.")
+    if kind == JobKind.APPLY_PLAN and plan is None:
+        raise ValidationFailed.field("plan_uuid", "This kind of job needs a plan.")
+    offering = offering or (group.offering if group else plan.offering if plan else None)
+    if kind in (JobKind.PULL_MEMBERS, JobKind.APPLY_PLAN, JobKind.RECONCILE, JobKind.DRIFT_CHECK) and not offering:
+        raise ValidationFailed.field("offering_uuid", "This kind of job needs an offering.")
+    key = work_key(kind, offering, group, plan, groups)
+    mark_dead_jobs()
+    if offering is not None:
+        locks.hold(offering.id, "jobs")  # until the commit (or rollback) below
+    same = _same_work(key)
+    if same is not None:
+        db.session.rollback()
+        return Asked(same, existing=True)
+    if offering is not None:
+        _check_room(offering, wait_if_busy)
+    job = Job(
+        kind=kind.value,
+        offering=offering,
+        group=group,
+        plan=plan,
+        created_by_id=actor.id if actor else None,
+        created_by_name=actor.username if actor else "system",
+        progress={"done": 0, "total": total or _expected_members(kind, group), "unit": _unit(kind)},
+        params=params or {},
+        work_key=key,
+    )
+    db.session.add(job)
+    audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": kind.value})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same work was asked for at the same moment elsewhere: that one stands
+        same = _same_work(key)
+        if same is None:
+            raise
+        return Asked(same, existing=True)
+    try:
+        job_queue().enqueue(job.uuid)
+    except QueueUnavailable as exc:
+        message = f"Jobs are unavailable: the job queue ({exc.args[0]}) cannot be reached. Nothing was started."
+        _finish(job, JobState.FAILED, error=message)
+        db.session.commit()
+        raise Unavailable(message) from exc
+    return Asked(job)
+
+
 def create_job(
     actor: User | None,
     kind: JobKind,
@@ -75,40 +169,56 @@ def create_job(
     params: dict[str, Any] | None = None,
     total: int | None = None,
 ) -> Job:
-    """Queue a job. While another job of the offering is queued or running, it is refused in words, or with
-    `wait_if_busy` queued behind it (the worker runs one job per offering at a time either way)."""
-    if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is None:
-        raise ValidationFailed.field("group_uuid", "This kind of job needs a group.")
-    if kind == JobKind.APPLY_PLAN and plan is None:
-        raise ValidationFailed.field("plan_uuid", "This kind of job needs a plan.")
-    offering = offering or (group.offering if group else plan.offering if plan else None)
-    if kind in (JobKind.PULL_MEMBERS, JobKind.APPLY_PLAN, JobKind.RECONCILE, JobKind.DRIFT_CHECK) and not offering:
-        raise ValidationFailed.field("offering_uuid", "This kind of job needs an offering.")
-    if offering is not None and not wait_if_busy:
-        busy = _active_job(offering)
-        if busy is not None:
-            raise Conflict(busy_words(busy))
-    job = Job(
-        kind=kind.value,
-        offering=offering,
-        group=group,
-        plan=plan,
-        created_by_id=actor.id if actor else None,
-        created_by_name=actor.username if actor else "system",
-        progress={"done": 0, "total": total or _expected_members(kind, group), "unit": _unit(kind)},
-        params=params or {},
+    """The job `ask_job` gives (new, or the same work already queued or running)."""
+    return ask_job(actor, kind, offering, group, plan, wait_if_busy, params, total).job
+
+
+def work_key(
+    kind: JobKind,
+    offering: Offering | None,
+    group: OfferingKeycloakGroup | None,
+    plan: Plan | None,
+    groups: list[OfferingKeycloakGroup] | None = None,
+) -> str:
+    """What a job does to what, as one bounded string: its kind, its offering and its target (the group or
+    groups of a pull or preview, the plan of an apply; the periodic kinds' target is their offering)."""
+    if kind == JobKind.PLAN_MEMBERS:
+        target = ",".join(sorted({item.uuid for item in groups or ([group] if group else [])}))
+    elif kind == JobKind.PULL_MEMBERS:
+        target = group.uuid if group else ""
+    elif kind == JobKind.APPLY_PLAN:
+        target = plan.uuid if plan else ""
+    else:
+        target = ""
+    described = f"{kind.value}|{offering.uuid if offering else '*'}|{target}"
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def _same_work(key: str) -> Job | None:
+    return db.session.scalar(select(Job).where(Job.work_key == key, Job.state.in_(ACTIVE)).limit(1))
+
+
+def _check_room(offering: Offering, wait_if_busy: bool) -> None:
+    """Refuse (and roll back the lock) when another job of the offering runs and the caller does not wait, or
+    when the offering already has JOBS_MAX_WAITING jobs waiting."""
+    active = list(
+        db.session.scalars(select(Job).where(Job.offering_id == offering.id, Job.state.in_(ACTIVE)).order_by(Job.id))
     )
-    db.session.add(job)
-    audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": kind.value})
-    db.session.commit()
-    try:
-        job_queue().enqueue(job.uuid)
-    except QueueUnavailable as exc:
-        message = f"Jobs are unavailable: the job queue ({exc.args[0]}) cannot be reached. Nothing was started."
-        _finish(job, JobState.FAILED, error=message)
-        db.session.commit()
-        raise Unavailable(message) from exc
-    return job
+    running = next((job for job in active if job.state == JobState.RUNNING.value), None)
+    waiting = [job for job in active if job.state == JobState.QUEUED.value]
+    limit = int(current_app.config["JOBS_MAX_WAITING"])
+    if running is not None and not wait_if_busy:
+        words = busy_words(running)
+        db.session.rollback()
+        raise Conflict(words)
+    if len(waiting) >= limit:
+        words = (
+            f"{offering.name} already has {len(waiting)} job{'' if len(waiting) == 1 else 's'} waiting to run, "
+            "the most allowed. Nothing was queued: try again when they have run, or cancel one on the "
+            "offering's Jobs tab."
+        )
+        db.session.rollback()
+        raise TooBusy(words)
 
 
 def _expected_members(kind: JobKind, group: OfferingKeycloakGroup | None) -> int | None:
@@ -143,30 +253,62 @@ def runs_in_background(count: int | None) -> bool:
     return bool(count) and int(count or 0) >= int(current_app.config["BACKGROUND_THRESHOLD"])
 
 
-def start_apply(actor: User, plan: Plan, selection: ApplySelection) -> Job:
-    """Check an apply as the request would (open, something selected, the brake's phrase), then queue it."""
+def start_apply(actor: User, plan: Plan, selection: ApplySelection) -> Asked:
+    """Check an apply as the request would (open, something selected, the brake's phrase), then queue it
+    (or answer the apply of this plan already queued or running)."""
     chosen = plans.check_apply(plan, selection)
     params = {"choices": selection.choices, "confirm": selection.confirm}
-    return create_job(actor, JobKind.APPLY_PLAN, plan=plan, params=params, total=chosen)
+    return ask_job(actor, JobKind.APPLY_PLAN, plan=plan, params=params, total=chosen)
+
+
+def preview_size(preview: PreviewMembers) -> int:
+    """How many members a members preview compares, as far as is known before it starts."""
+    return sum(expected_members(group) or 0 for group in preview.groups)
+
+
+def preview_runs_in_background(preview: PreviewMembers) -> bool:
+    return runs_in_background(preview_size(preview))
+
+
+def start_preview(actor: User, preview: PreviewMembers) -> Asked:
+    """Queue a members preview for a worker (checked first as create_plan would: the groups must be linked)."""
+    groups = linked_groups(sorted(preview.groups, key=lambda group: (group.name, group.uuid)))
+    params = {"group_uuids": [group.uuid for group in groups]} if len(groups) > 1 else None
+    return ask_job(
+        actor,
+        JobKind.PLAN_MEMBERS,
+        preview.offering,
+        groups[0],
+        params=params,
+        total=preview_size(preview) or None,
+        groups=groups,
+    )
 
 
 def _unit(kind: JobKind) -> str:
     return {JobKind.APPLY_PLAN: "items", JobKind.SYNC_PENDING: "memberships"}.get(kind, "members")
 
 
-def _active_job(offering: Offering) -> Job | None:
-    mark_dead_jobs()
-    return db.session.scalar(
-        select(Job).where(Job.offering_id == offering.id, Job.state.in_(ACTIVE)).order_by(Job.id).limit(1)
-    )
+def _described(job: Job) -> tuple[str, str]:
+    """("A pull of users", "queued, asked 14:03 by alice") or (…, "running, started 14:04 by alice")."""
+    what = KIND_WORDS.get(job.kind, "A job")
+    count = len((job.params or {}).get("group_uuids") or [])
+    about = f" of {job.group.name}" if job.group else f" of {job.offering.name}" if job.offering else ""
+    about = f" of {count} groups" if count > 1 else about
+    if job.state == JobState.RUNNING.value and job.started:
+        return f"{what}{about}", f"running, started {clock(job.started)} by {job.created_by_name}"
+    return f"{what}{about}", f"queued, asked {clock(job.created)} by {job.created_by_name}"
 
 
 def busy_words(job: Job) -> str:
-    what = KIND_WORDS.get(job.kind, "A job")
-    about = f" of {job.group.name}" if job.group else f" of {job.offering.name}" if job.offering else ""
-    if job.state == JobState.RUNNING.value and job.started:
-        return f"{what}{about} is running, started {clock(job.started)} by {job.created_by_name}."
-    return f"{what}{about} is queued, asked {clock(job.created)} by {job.created_by_name}."
+    subject, state = _described(job)
+    return f"{subject} is {state}."
+
+
+def already_words(job: Job) -> str:
+    """What a request for work already queued or running is told (it is shown that job)."""
+    subject, state = _described(job)
+    return f"{subject} is already {state}: nothing new was queued."
 
 
 def cancel_job(actor: User, job: Job) -> Job:
@@ -314,7 +456,7 @@ def _work(job: Job) -> dict[str, Any]:
     if job.kind == JobKind.PLAN_MEMBERS.value:
         if job.group is None or job.offering is None:
             raise ValidationFailed(["The group of this job no longer exists."])
-        made = plans.create_plan(_required_actor(job), PreviewMembers(job.offering, [job.group]), progress=report)
+        made = plans.create_plan(_required_actor(job), PreviewMembers(job.offering, _groups_of(job)), progress=report)
         return {"plan_uuid": made.uuid, "summary": made.summary}
     if job.kind == JobKind.APPLY_PLAN.value:
         if job.plan is None:
@@ -337,6 +479,21 @@ def _work(job: Job) -> dict[str, Any]:
     if summary.keycloak_failed and job.offering is not None:  # what it did before is committed, row by row
         raise KeycloakFailed(summary.keycloak_failed)
     return {key: value for key, value in vars(summary).items() if key != "keycloak_failed"}
+
+
+def _groups_of(job: Job) -> list[OfferingKeycloakGroup]:
+    """The groups a preview job compares: its group, or the several it was asked for."""
+    uuids = (job.params or {}).get("group_uuids") or ([job.group.uuid] if job.group else [])
+    found = list(
+        db.session.scalars(
+            select(OfferingKeycloakGroup)
+            .where(OfferingKeycloakGroup.offering_id == job.offering_id, OfferingKeycloakGroup.uuid.in_(uuids))
+            .order_by(OfferingKeycloakGroup.name, OfferingKeycloakGroup.uuid)
+        )
+    )
+    if not found or len(found) != len(set(uuids)):
+        raise ValidationFailed(["Some groups of this preview no longer exist."])
+    return found
 
 
 def _actor(job: Job) -> User | None:
@@ -370,15 +527,25 @@ MAX_BACKOFF_ROUNDS = 16  # an offering whose Keycloak keeps failing is tried at 
 
 def enqueue_periodic_round() -> list[Job]:
     """A sync_pending, a reconcile and a drift_check job per offering with Keycloak enabled (each waits while
-    another job of its offering runs), and the expiry sweep of previews. An offering whose Keycloak failed in
-    its last rounds is left out for 1, 2, 4 … rounds (backoff)."""
+    another job of its offering runs), the expiry sweep of previews and the retention sweep of old plans'
+    items. The jobs queued are returned: a kind the offering already has queued or running is not queued
+    again, and an offering whose queue is full gets the rest next round. An offering whose Keycloak failed
+    in its last rounds is left out for 1, 2, 4 … rounds (backoff)."""
     plans.expire_open_plans()
+    plans.remove_old_items()
     queued = []
-    for offering in db.session.scalars(select(Offering).where(Offering.keycloak_enabled.is_(True))):
+    offerings = list(db.session.scalars(select(Offering).where(Offering.keycloak_enabled.is_(True))))
+    for offering in offerings:
         if backing_off(offering):
             continue
         for kind in PERIODIC:
-            queued.append(create_job(None, kind, offering, wait_if_busy=True))
+            try:
+                asked = ask_job(None, kind, offering, wait_if_busy=True)
+            except TooBusy as exc:
+                current_app.logger.info("periodic round: %s", exc.message)
+                break
+            if not asked.existing:
+                queued.append(asked.job)
     return queued
 
 

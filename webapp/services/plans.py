@@ -4,17 +4,22 @@ A plan records what it was computed from (its fingerprint). Applying reads Keycl
 and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone. One
 apply runs per offering at a time (the offering row is the lock), and an applied plan answers its result
 again instead of applying twice.
+
+What plans keep is bounded: a new preview of the same thing (kind and parameters) discards the open one it
+replaces, and the items of ended plans are deleted PLAN_RETENTION_DAYS after they ended; the plan row keeps
+its summary and result for the audit trail.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Row, Select, Table, insert, select, update
+from sqlalchemy import Row, Select, Table, delete, func, insert, select, update
 
 from ..extensions import db
 from ..models import (
@@ -29,16 +34,19 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit
+from . import audit, locks
 from .access import visible_offerings
 from .commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from .connection import gateway_for_offering
-from .errors import Conflict, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
+from .errors import Conflict, Gone, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
 from .plan_groups import apply_import, apply_link, check_import, current_fingerprint, import_items, link_items
 from .plan_members import REMOVE_REMOTE, Progress, Stale, apply_member_items, linked_groups, member_items
 from .uuids import parse_uuid
 
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
+# Plans that can never be applied again: their items go after the retention period.
+ENDED = (*FINISHED, PlanState.STALE.value, PlanState.EXPIRED.value, PlanState.DISCARDED.value)
+SWEEP_BATCH = 20  # plans whose items one transaction of the retention sweep deletes (each may hold 50,000)
 RESULT_ITEMS = 200
 BATCH_SIZE = 1000
 APPLIED, FAILED, NOT_SELECTED = "applied", "failed", "not_selected"
@@ -115,11 +123,54 @@ def create_plan(actor: User, preview: Preview, progress: Progress | None = None)
         plan.summary = summary
         plan.brake = brake_for(plan, removals)
         audit.record(actor, offering, "plan.created", plan, {"plan": plan.uuid, "kind": plan.kind, "summary": summary})
+        _supersede(actor, plan)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return plan
+
+
+def _same_preview(params: dict[str, Any]) -> str:
+    """The parameters of a preview, order-free: two previews of the same groups compare equal."""
+    return json.dumps(
+        {key: sorted(map(str, value)) if isinstance(value, list) else value for key, value in params.items()},
+        sort_keys=True,
+    )
+
+
+def _supersede(actor: User, plan: Plan) -> None:
+    """Discard the open plans this new one replaces (same offering, kind and parameters), with a note in
+    words and an audit event; applying one of them afterwards is refused with that note. The offering's plan
+    lock is taken first, so that two previews made at once end with one open plan."""
+    locks.hold(plan.offering_id, "plans")
+    wanted = _same_preview(plan.params)
+    now = utcnow()
+    for older in db.session.scalars(
+        select(Plan).where(
+            Plan.offering_id == plan.offering_id,
+            Plan.kind == plan.kind,
+            Plan.state == PlanState.OPEN.value,
+            Plan.id != plan.id,
+        )
+    ):
+        if _same_preview(older.params) != wanted:
+            continue
+        older.state = PlanState.DISCARDED.value
+        older.finished = now
+        older.result = {
+            **older.result,
+            "superseded_by": plan.uuid,
+            "error": f"A newer preview of the same {_what(older)} replaced this one at {clock(now)} "
+            f"({plan.created_by_name} asked for it). Open the newer preview to apply.",
+        }
+        audit.record(
+            actor, older.offering, "plan.superseded", older, {"plan": older.uuid, "by": plan.uuid, "kind": older.kind}
+        )
+
+
+def _what(plan: Plan) -> str:
+    return "Keycloak groups" if plan.kind == PlanKind.IMPORT.value else "groups"
 
 
 def _import_params(params: ImportParams) -> dict[str, Any]:
@@ -193,6 +244,58 @@ def expire_open_plans() -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def remove_old_items() -> int:
+    """The retention sweep: delete the items of plans that ended more than PLAN_RETENTION_DAYS ago (expired,
+    discarded, stale, applied or not). The plan row stays, with its counts and outcome summary, and records
+    when its items went; one audit event per offering says how many. Returns how many plans lost items."""
+    days = int(current_app.config["PLAN_RETENTION_DAYS"])
+    cutoff = utcnow() - timedelta(days=days)
+    ended = func.coalesce(Plan.finished, Plan.expires)
+    swept = 0
+    while True:
+        batch = db.session.execute(
+            select(Plan.id, Plan.offering_id)
+            .where(Plan.state.in_(ENDED), Plan.items_removed.is_(None), ended < cutoff)
+            .order_by(Plan.id)
+            .limit(SWEEP_BATCH)
+        ).all()
+        if not batch:
+            return swept
+        ids = [row.id for row in batch]
+        per_offering = Counter(row.offering_id for row in batch)
+        items = dict(
+            db.session.execute(
+                select(Plan.offering_id, func.count(PlanItem.id))
+                .join(Plan, Plan.id == PlanItem.plan_id)
+                .where(PlanItem.plan_id.in_(ids))
+                .group_by(Plan.offering_id)
+            ).all()
+        )
+        db.session.execute(delete(PlanItem).where(PlanItem.plan_id.in_(ids)))
+        db.session.execute(
+            update(Plan).where(Plan.id.in_(ids)).values(items_removed=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        for offering_id, count in per_offering.items():
+            details = {"plans": count, "items": int(items.get(offering_id, 0)), "retention_days": days}
+            audit.record(None, db.session.get(Offering, offering_id), "plan.items_removed", None, details)
+        db.session.commit()
+        swept += len(ids)
+
+
+def items_removed_words(plan: Plan) -> str:
+    """ "The items of this preview were removed on 2026-01-31, 30 days after it ended; …" or ""."""
+    if plan.items_removed is None:
+        return ""
+    ended = aware(plan.finished or plan.expires)
+    days = max(0, (aware(plan.items_removed) - ended).days)
+    return (
+        f"The items of this preview were removed on {aware(plan.items_removed):%Y-%m-%d}, {days} day"
+        f"{'' if days == 1 else 's'} after it ended (plans keep their items for a limited time); its counts "
+        "and outcome are kept."
+    )
+
+
 def visible_plans(user: User) -> Select[Plan]:
     return select(Plan).where(Plan.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id)))
 
@@ -209,7 +312,10 @@ def plan_page(user: User, value: str) -> Plan:
 
 
 def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool = False) -> Select[PlanItem]:
-    """A plan's items in order; `action` filters by default action (or outcome after apply, or "unchanged")."""
+    """A plan's items in order; `action` filters by default action (or outcome after apply, or "unchanged").
+    Gone when the retention sweep removed them (an empty list would read as "no changes")."""
+    if plan.items_removed is not None:
+        raise Gone(items_removed_words(plan))
     query = select(PlanItem).where(PlanItem.plan_id == plan.id)
     if action == "unchanged":
         query = query.where(PlanItem.unchanged.is_(True))
@@ -433,7 +539,7 @@ def _check_open(plan: Plan) -> None:
     if plan.state == PlanState.STALE.value:
         raise Conflict(plan.result.get("error") or "Keycloak changed since this preview. Preview again.")
     if plan.state == PlanState.DISCARDED.value:
-        raise Refused("This preview was discarded. Preview again.")
+        raise Refused(plan.result.get("error") or "This preview was discarded. Preview again.")
 
 
 def _running_words(plan: Plan) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import abort, request
 from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -16,7 +16,7 @@ from ..models import AuditEvent
 from ..services import audit, exports, plans
 from . import ui_bp
 from .diff_rows import DIFF_COLUMNS, diff_export
-from .helpers import group_or_404, offering_or_404
+from .helpers import attempt, group_or_404, offering_or_404
 from .plan_views import plan_or_404
 
 
@@ -54,11 +54,15 @@ def group_members_csv(offering_uuid: str, group_uuid: str) -> Response:
 def plan_items_csv(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
-    query = plans.items_query(
-        plan, request.args.get("action", "").strip(), request.args.get("q", ""), show_unchanged=True
+    found = attempt(
+        lambda: plans.items_query(
+            plan, request.args.get("action", "").strip(), request.args.get("q", ""), show_unchanged=True
+        )
     )
+    if found.value is None:
+        abort(found.status, description=found.error)  # its items were removed after the retention period
     shape = _shapes().PlanItemOut
-    return shape_csv(f"preview-{plan.uuid}.csv", query, shape.dump, _columns(shape))
+    return shape_csv(f"preview-{plan.uuid}.csv", found.value, shape.dump, _columns(shape))
 
 
 @ui_bp.get("/offerings/<offering_uuid>/activity.csv")

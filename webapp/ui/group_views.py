@@ -214,7 +214,7 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if jobs.runs_in_background(jobs.expected_members(group)):
-        return start_job(offering, lambda: jobs.create_job(current_user, JobKind.PULL_MEMBERS, group=group))
+        return start_job(offering, lambda: jobs.ask_job(current_user, JobKind.PULL_MEMBERS, group=group))
     pulled = attempt(lambda: pull_service.pull_members(current_user, group))
     result, error = pulled.value, pulled.error
     if not wants_fragment():

@@ -14,7 +14,16 @@ from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
 from ..services import lookups
-from ..services.errors import Conflict, ObjectNotFound, RemoteFailure, ServiceError, Unavailable, ValidationFailed
+from ..services.errors import (
+    Conflict,
+    Gone,
+    ObjectNotFound,
+    RemoteFailure,
+    ServiceError,
+    TooBusy,
+    Unavailable,
+    ValidationFailed,
+)
 
 T = TypeVar("T")
 
@@ -46,6 +55,10 @@ def status_of(failure: ServiceError) -> int:
         return 502
     if isinstance(failure, Unavailable):
         return 503
+    if isinstance(failure, TooBusy):
+        return 429
+    if isinstance(failure, Gone):
+        return 410
     return 409 if isinstance(failure, Conflict) else 400
 
 

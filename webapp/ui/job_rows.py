@@ -39,6 +39,8 @@ class JobView:
     @property
     def title(self) -> str:
         target = self.job.group.name if self.job.group else self.job.offering.name if self.job.offering else ""
+        several = len((self.job.params or {}).get("group_uuids") or [])
+        target = f"{several} groups" if several > 1 else target  # one preview of several groups
         return f"{KIND_LABELS.get(self.job.kind, self.job.kind)}: {target}"
 
     @property

@@ -12,11 +12,11 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import Job, JobKind, Offering
 from ..services import jobs
-from ..services.errors import ObjectNotFound
+from ..services.errors import ObjectNotFound, TooBusy
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404
-from .htmx import redirect_to, render, wants_fragment
+from .htmx import is_htmx, redirect_to, render, toast_only, wants_fragment
 from .job_rows import START_LABELS, JobView
 
 JOBS_SHOWN = 100
@@ -42,18 +42,31 @@ def group_pull_job(offering_uuid: str, group_uuid: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = url_for("ui.group_detail", offering_uuid=offering.uuid, group_uuid=group.uuid)
-    return start_job(offering, lambda: jobs.create_job(current_user, JobKind.PULL_MEMBERS, group=group), back)
+    return start_job(offering, lambda: jobs.ask_job(current_user, JobKind.PULL_MEMBERS, group=group), back)
 
 
-def start_job(offering: Offering, queue: Callable[[], Job], back: str = "") -> Response:
-    """Queue a job and follow it on its page; a refusal ("A pull of … is running") goes back with the words."""
+def start_job(offering: Offering, queue: Callable[[], jobs.Asked], back: str = "") -> Response:
+    """Queue a job and follow it on its page. The same work asked for again is that job's page, saying so; a
+    refusal ("A pull of … is running") goes back with the words; a full queue is a 429 that writes nothing."""
     queued = attempt(queue)
     if queued.value is None:
+        if isinstance(queued.failure, TooBusy):
+            return too_busy(offering, queued.error)
         flash(queued.error, "error")
         return redirect_to(
             local_url(request.form.get("next")) or back or url_for("ui.job_list", offering_uuid=offering.uuid)
         )
-    return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=queued.value.uuid))
+    job = queued.value.job
+    if queued.value.existing:
+        flash(jobs.already_words(job))
+    return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=job.uuid))
+
+
+def too_busy(offering: Offering, words: str) -> Response:
+    """429 in words: a toast for htmx; otherwise the offering's Jobs tab, where the waiting jobs are listed."""
+    if is_htmx():
+        return toast_only(words, 429)
+    return _job_list_page(offering, error=words, status=429)
 
 
 @ui_bp.post("/offerings/<offering_uuid>/jobs")
@@ -66,7 +79,7 @@ def job_start(offering_uuid: str) -> Response:
     kind = request.form.get("kind", "")
     if kind not in STARTABLE:
         abort(400)
-    return start_job(offering, lambda: jobs.create_job(current_user, JobKind(kind), offering))
+    return start_job(offering, lambda: jobs.ask_job(current_user, JobKind(kind), offering))
 
 
 @ui_bp.get("/offerings/<offering_uuid>/jobs/<job_uuid>")
@@ -93,7 +106,12 @@ def job_cancel(offering_uuid: str, job_uuid: str) -> Response:
 @ui_bp.get("/offerings/<offering_uuid>/jobs")
 @login_required
 def job_list(offering_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    return _job_list_page(offering_or_404(offering_uuid))
+
+
+def _job_list_page(offering: Offering, error: str = "", status: int = 200) -> Response:
     found = db.session.scalars(jobs.visible_jobs(current_user).where(Job.offering_id == offering.id).limit(JOBS_SHOWN))
     views = [JobView(job) for job in found]
-    return render("jobs/list.html", offering=offering, views=views, startable=STARTABLE, tab="jobs")
+    return render(
+        "jobs/list.html", offering=offering, views=views, startable=STARTABLE, tab="jobs", error=error, status=status
+    )

@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import JobKind, Offering
 from ..services import access, drift, jobs
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, TooBusy
 from . import ui_bp
 from .forms import ConfirmForm
-from .htmx import redirect_to, render
+from .htmx import is_htmx, redirect_to, render, toast_only
 from .job_rows import JobView
 
 # count -> (label, the filtered view it links to: endpoint and query)
@@ -35,6 +35,10 @@ def _offerings() -> list[Offering]:
 @ui_bp.get("/overview")
 @login_required
 def overview() -> Response:
+    return _overview_page()
+
+
+def _overview_page(error: str = "", status: int = 200) -> Response:
     rows = drift.overview(_offerings())
     links = {
         row.offering.uuid: {
@@ -45,25 +49,47 @@ def overview() -> Response:
     }
     last_jobs = {row.offering.uuid: JobView(row.last_job) for row in rows if row.last_job}
     return render(
-        "offerings/overview.html", rows=rows, columns=COLUMNS, links=links, last_jobs=last_jobs, form=ConfirmForm()
+        "offerings/overview.html",
+        rows=rows,
+        columns=COLUMNS,
+        links=links,
+        last_jobs=last_jobs,
+        form=ConfirmForm(),
+        error=error,
+        status=status,
     )
 
 
 @ui_bp.post("/overview/check")
 @login_required
 def overview_check() -> Response:
+    """A drift check per offering; one already queued or running is not asked again (pressing twelve times
+    queues one), and when every offering's queue is full nothing is queued and the answer is a 429."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    queued, problems = 0, []
+    queued, already, problems, full = 0, 0, [], []
     for offering in _offerings():
         if not offering.keycloak_enabled:
             continue
         try:
-            jobs.create_job(current_user, JobKind.DRIFT_CHECK, offering, wait_if_busy=True)
-            queued += 1
+            asked = jobs.ask_job(current_user, JobKind.DRIFT_CHECK, offering, wait_if_busy=True)
+        except TooBusy as exc:
+            full.append(exc.message)
+            continue
         except ServiceError as exc:
             problems.append(f"{offering.name}: {exc.message}")
-    if problems:
-        flash(" ".join(problems), "error")
-    flash(f"Checking {queued} offering{'' if queued == 1 else 's'} now; the figures update when each check ends.")
+            continue
+        if asked.existing:
+            already += 1
+        else:
+            queued += 1
+    if full and not queued and not already and not problems:
+        words = " ".join(full)
+        return toast_only(words, 429) if is_htmx() else _overview_page(words, 429)
+    if problems or full:
+        flash(" ".join([*problems, *full]), "error")
+    words = f"Checking {queued} offering{'' if queued == 1 else 's'} now"
+    if already:
+        words += f"; {already} already had a check queued or running, not asked again"
+    flash(f"{words}; the figures update when each check ends.")
     return redirect_to(url_for("ui.overview"))

@@ -117,6 +117,7 @@ class PlanPage:
     pager: Pager
     error: str = ""
     confirm: dict[str, str] = field(default_factory=dict)  # the removal step: phrase (maybe ""), reason, list
+    items_removed: str = ""  # the retention sweep removed the items: why the table is not shown, in words
 
     @property
     def selected(self) -> int:
@@ -159,11 +160,15 @@ def plan_page(
 ) -> PlanPage:
     """`picks` (item key -> action or None) are what the manager ticked, when the page is shown again."""
     preset = preset if preset in PRESETS else "safe"
-    items_query = plans.items_query(plan, action, query, show_unchanged)
-    total = db.session.scalar(items_query.with_only_columns(db.func.count()).order_by(None)) or 0
+    items: list[PlanItem] = []
+    total = 0
+    if plan.items_removed is None:
+        items_query = plans.items_query(plan, action, query, show_unchanged)
+        total = db.session.scalar(items_query.with_only_columns(db.func.count()).order_by(None)) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
-    items = list(db.session.scalars(items_query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    if total:
+        items = list(db.session.scalars(items_query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     picks = picks or {}
     rows = [_row(item, picks[item.key] if item.key in picks else preset_action(item, preset)) for item in items]
     summary = plan.summary
@@ -204,6 +209,7 @@ def plan_page(
             total=total,
             per_page_=PAGE_SIZE,
         ),
+        items_removed=plans.items_removed_words(plan),
     )
 
 

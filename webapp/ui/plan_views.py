@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..models import JobKind, Offering, Plan, PlanState
+from ..models import Offering, Plan, PlanState
 from ..services import jobs, lookups, plans
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import ObjectNotFound, ValidationFailed
@@ -68,10 +68,9 @@ def plan_create(offering_uuid: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     preview = attempt(lambda: _preview_from(offering, request.form))
-    if isinstance(preview.value, PreviewMembers) and len(preview.value.groups) == 1:
-        group = preview.value.groups[0]
-        if jobs.runs_in_background(jobs.expected_members(group)):
-            return start_job(offering, lambda: jobs.create_job(current_user, JobKind.PLAN_MEMBERS, group=group))
+    if isinstance(preview.value, PreviewMembers) and jobs.preview_runs_in_background(preview.value):
+        members = preview.value
+        return start_job(offering, lambda: jobs.start_preview(current_user, members))
     created = attempt(lambda: plans.create_plan(current_user, _preview_from(offering, request.form)))
     if created.value is None:
         flash(f"The preview could not be made: {created.error}", "error")
@@ -135,7 +134,9 @@ def plan_apply(offering_uuid: str, plan_uuid: str) -> Response:
     if jobs.runs_in_background(plans.changes_count(plan)):  # a large apply goes to a worker, followed live
         queued = attempt(lambda: jobs.start_apply(current_user, plan, selection))
         if queued.value is not None:
-            return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=queued.value.uuid))
+            if queued.value.existing:
+                flash(jobs.already_words(queued.value.job))
+            return redirect_to(url_for("ui.job_detail", offering_uuid=offering.uuid, job_uuid=queued.value.job.uuid))
         failure, error = queued.failure, queued.error
     else:
         applied = attempt(lambda: plans.apply_plan(current_user, plan, selection))
@@ -192,6 +193,10 @@ def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
 def plan_again(offering_uuid: str, plan_uuid: str) -> Response:
     """Preview again with the same parameters (after a stale or expired preview, or to retry what failed)."""
     offering, plan = _posted_plan(offering_uuid, plan_uuid)
+    again = attempt(lambda: plans.preview_of(plan))
+    if isinstance(again.value, PreviewMembers) and jobs.preview_runs_in_background(again.value):
+        members = again.value  # a large preview again goes to a worker, as the first one did
+        return start_job(offering, lambda: jobs.start_preview(current_user, members))
     created = attempt(lambda: plans.create_plan(current_user, plans.preview_of(plan)))
     if created.value is None:
         flash(f"The preview could not be made: {created.error}", "error")
