@@ -103,6 +103,15 @@ def lock_membership(membership_id: int, state: str | None = None) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+def lock_group(group_id: int) -> bool:
+    """Lock one local group row until commit (PostgreSQL: the row, in a mode that lets others insert its
+    memberships; SQLite: the database) and tell whether it still exists. Grants into the group take it."""
+    model = OfferingKeycloakGroup
+    query = update(model).where(model.id == group_id).values(modified=model.modified)  # changes nothing
+    result = db.session.execute(query, execution_options={"synchronize_session": False})
+    return bool(getattr(result, "rowcount", 0))
+
+
 def _lock_pending(row: OfferingKeycloakMembership) -> bool:
     if not lock_membership(row.id, MembershipState.PENDING.value):
         db.session.rollback()
