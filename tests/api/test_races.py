@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from tests.factories import World
 from webapp.extensions import db
@@ -42,6 +43,10 @@ class Instance:
     def grant(self, username: str = "alice") -> tuple[int, object]:
         response = self.app.test_client().post(BASE, json=self.bodies[username], headers=self.headers)
         return response.status_code, response.json
+
+    def pull(self, group_uuid: str) -> int:
+        url = f"/api/offering-keycloak-groups/{group_uuid}/pull_members/"
+        return self.app.test_client().post(url, headers=self.headers).status_code
 
     def revoke_all(self, username: str = "alice") -> list[int]:
         client = self.app.test_client()
@@ -193,6 +198,71 @@ def test_a_racing_keycloak_add_is_done(client, world: World) -> None:
     assert response.status_code == 201 and response.json["state"] == "active"
     group = db.session.query(OfferingKeycloakGroup).one()
     assert world.realm.groups[group.backend_id].members == [alice]
+
+
+# -- pulls, the reconcile, and a group busy for long --------------------------------------------------------------
+
+
+def test_a_pull_inside_a_grant_waits_for_it(app: Flask, world: World) -> None:
+    """A pull of the group starts while our grant is in flight. It used to insert the user's row and then wait
+    for the group row, while our grant waited for that row's index entry: PostgreSQL killed one of the two as a
+    deadlock (a 500, or a failed pull job). Now the pull takes the group's lock first and goes after us."""
+    world.realm.add_user("alice")
+    group = linked_group(world)
+    other: list[object] = []
+    instance = Instance(app, world)
+    group_uuid = group.uuid
+    world.realm.faults["add_user_to_group"] = Fault(
+        afterwards=lambda: other.append(in_a_thread(lambda: instance.pull(group_uuid)))
+    )
+    ours = grant(app, world)
+    thread, pulled = other[0]  # type: ignore[misc]
+    thread.join()
+    assert ours[0] == 201 and pulled == [200], (ours, pulled)
+    assert rows() == [("alice", "active")]
+    assert members(world, group.backend_id) == ["alice"]
+
+
+def test_a_revoke_during_the_reconcile_waits_for_it(app: Flask, world: World) -> None:
+    """The reconcile reads the group's members while a revoke deletes one of its rows. It used to write that
+    row's check time afterwards and fail on the row being gone; now the revoke waits for the group's lock."""
+    from webapp.services.periodic import reconcile
+
+    for name in ("alice", "bob"):
+        world.realm.add_user(name)
+    group = linked_group(world)
+    instance = Instance(app, world)
+    for name in ("alice", "bob"):
+        assert instance.grant(name)[0] == 201
+    other: list[object] = []
+    world.realm.faults["iter_group_members"] = Fault(meanwhile=lambda: other.append(in_a_thread(instance.revoke_all)))
+    summary = reconcile()
+    thread, revoked = other[0]  # type: ignore[misc]
+    thread.join()
+    assert summary.errors == [] and revoked == [[204]]
+    assert rows() == [("bob", "active")]
+    assert members(world, group.backend_id) == ["bob"]
+
+
+def test_a_grant_or_revoke_into_a_group_busy_for_long_is_a_409_in_words(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp.services import locks
+
+    monkeypatch.setattr(locks, "GROUP_WAIT_SECONDS", 1)  # PostgreSQL; SQLite gives up after its busy timeout
+    world.realm.add_user("alice")
+    world.realm.add_user("bob")
+    group = linked_group(world)
+    instance = Instance(app, world)
+    assert instance.grant("bob")[0] == 201
+    with db.engine.connect() as holder:  # another instance in the middle of a long pull of this group
+        holder.execute(text("UPDATE offering_keycloak_group SET modified = modified WHERE id = :id"), {"id": group.id})
+        response = app.test_client().post(BASE, json=instance.bodies["alice"], headers=instance.headers)
+        assert response.status_code == 409 and response.json == {"detail": locks.BUSY}
+        assert instance.revoke_all("bob") == [409]
+        holder.rollback()
+    assert rows() == [("bob", "active")]
+    assert members(world, group.backend_id) == ["bob"]
 
 
 # -- groups created and deleted by two instances ----------------------------------------------------------------

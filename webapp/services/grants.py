@@ -23,8 +23,8 @@ from .commands import GrantAccess
 from .connection import call_keycloak, gateway_for_offering
 from .errors import ObjectNotFound, RemoteFailure, ValidationFailed
 from .hierarchy import CreatedGroups, ensure_group
+from .locks import lock_group, lock_membership
 from .naming import render_group_name
-from .periodic import lock_group, lock_membership
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id
 from .subtree import keycloak_id
 
@@ -198,8 +198,8 @@ def _keep_as_pending(
 
 def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> None:
     """Remove the user from the Keycloak group (never the group itself), then forget the membership."""
-    if not lock_membership(membership.id):  # waits while the pending sync is adding this very user
-        raise ObjectNotFound()
+    if not lock_group(membership.group_id) or not lock_membership(membership.id):
+        raise ObjectNotFound()  # deleted meanwhile; the locks wait while a grant, pull or sync works on the group
     db.session.refresh(membership)  # what the sync may just have written: active, with a Keycloak id
     group = membership.group
     offering = group.offering
