@@ -86,14 +86,17 @@ class Started:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="okg-soak-")))
     undo: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    closed: bool = False  # cleaning up: nothing starts any more (the worker-kill thread may still be waiting)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (self.logs / f"{name}.log").open("wb") as output:
-            process = subprocess.Popen(
-                argv, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.processes[name] = process
-        return process
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            with (self.logs / f"{name}.log").open("wb") as output:
+                self.processes[name] = subprocess.Popen(
+                    argv, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                )
 
     def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 15) -> None:
         process = self.processes[name]
@@ -108,6 +111,8 @@ class Started:
                 process.wait(10)
 
     def stop_all(self) -> None:
+        with self.lock:
+            self.closed = True
         for name in reversed(list(self.processes)):
             self.stop(name)
         for what, undo in reversed(self.undo):
@@ -519,7 +524,9 @@ def main() -> int:
     if not 0 < args.kill_at < args.kill_at + args.restart_after < args.seconds:
         parser.error("the worker must be killed and restarted while the clients run")
 
-    # SIGTERM is a Ctrl-C here: the clean-up below runs for both.
+    # Ctrl-C even where the shell started us with SIGINT ignored (a background job), and SIGTERM is one too: the
+    # clean-up below runs for each.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = Started()
     keycloak: Keycloak | None = None
