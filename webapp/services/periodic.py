@@ -156,11 +156,13 @@ def _reconcile_group(gateway: KeycloakGateway, group_id: int, states: list[str],
     group = db.session.get(OfferingKeycloakGroup, group_id, populate_existing=True)
     if group is None or not group.backend_id:
         return
-    rows = db.session.scalars(
-        select(OfferingKeycloakMembership)
-        .where(OfferingKeycloakMembership.group_id == group_id, OfferingKeycloakMembership.state.in_(states))
-        .order_by(OfferingKeycloakMembership.id)
-        .execution_options(populate_existing=True)
+    rows = list(
+        db.session.scalars(
+            select(OfferingKeycloakMembership)
+            .where(OfferingKeycloakMembership.group_id == group_id, OfferingKeycloakMembership.state.in_(states))
+            .order_by(OfferingKeycloakMembership.id)
+            .execution_options(populate_existing=True)
+        )
     )
     present = call_keycloak(
         "Reading Keycloak group members failed",
