@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python lint format clean bench load
+.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python lint format clean bench load soak
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
@@ -115,3 +115,7 @@ bench: install browser
 ## load: 20 concurrent API clients for 60 s against gunicorn on PostgreSQL with a real Keycloak (not part of CI)
 load: install
 	$(BIN)/python scripts/load_test.py $(LOAD_ARGS)
+
+## soak: two web instances + two workers on PostgreSQL, Redis and Keycloak raced for 90 s, one worker SIGKILLed (not part of CI)
+soak: install
+	$(BIN)/python scripts/soak.py $(SOAK_ARGS)

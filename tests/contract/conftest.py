@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ class Subject:
     kind: str
     gateway: Any
     seed: Any
+    twin: Callable[[], Any]  # another gateway on the same realm, as another instance of the app has
 
 
 def admin_settings(realm: Any, **overrides: Any) -> ConnectionSettings:
@@ -51,8 +53,10 @@ def service_account_settings(realm: Any, **overrides: Any) -> ConnectionSettings
 def subject(request: pytest.FixtureRequest) -> Subject:
     if request.param == "fake":
         realm = FakeRealm()
-        return Subject("fake", FakeGateway(realm), realm)
+        return Subject("fake", FakeGateway(realm), realm, lambda: FakeGateway(realm))
     real = request.getfixturevalue("real_realm")
-    return Subject(
-        "real", AdminGateway(admin_settings(real), page_size=SMALL_PAGE, members_page_size=SMALL_PAGE * 5), real
-    )
+
+    def gateway() -> AdminGateway:
+        return AdminGateway(admin_settings(real), page_size=SMALL_PAGE, members_page_size=SMALL_PAGE * 5)
+
+    return Subject("real", gateway(), real, gateway)

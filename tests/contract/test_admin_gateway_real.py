@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
+import requests
 
 from tests.silent_server import silent_server
 from webapp.keycloak import errors
@@ -98,3 +102,33 @@ def test_token_expiring_during_a_long_walk(keycloak_server) -> None:
         assert gateway.token_requests == 2
     finally:
         realm.delete()
+
+
+def test_what_keycloak_answers_to_racing_member_writes(real_realm) -> None:
+    """What the gateway's mapping rests on, asked of the server directly: adding a member again answers 204, so a
+    409 to that PUT only ever comes from a simultaneous add ("Duplicate resource error") and the user is then a
+    member; removing a non-member answers 204; a missing user or group answers 404 (the gateway's NotFound)."""
+    group = real_realm.add_group("raced")
+    user = real_realm.add_user("raced-user")
+    path = f"/users/{user}/groups/{group}"
+    assert real_realm.admin("PUT", path, ok=range(200, 600)).status_code == 204
+    assert real_realm.admin("PUT", path, ok=range(200, 600)).status_code == 204
+    assert real_realm.admin("DELETE", path, ok=range(200, 600)).status_code == 204
+    assert real_realm.admin("DELETE", path, ok=range(200, 600)).status_code == 204
+    assert real_realm.admin("PUT", f"/users/{user}/groups/{uuid.uuid4()}", ok=range(200, 600)).status_code == 404
+    assert real_realm.admin("DELETE", f"/users/{uuid.uuid4()}/groups/{group}", ok=range(200, 600)).status_code == 404
+
+    token = real_realm.server.admin_token()
+    url = f"{real_realm.server.url}/admin/realms/{real_realm.name}{path}"
+    barrier = threading.Barrier(6)
+
+    def put() -> tuple[int, str]:
+        with requests.Session() as session:
+            barrier.wait()
+            answer = session.put(url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            return answer.status_code, answer.text
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: put(), range(6)))
+    assert all(code == 204 or (code == 409 and "Duplicate resource error" in text) for code, text in answers), answers
+    assert real_realm.group_members(group) == ["raced-user"]

@@ -341,7 +341,19 @@ class AdminGateway:
         return group
 
     def delete_group(self, group_id: str) -> None:
-        self._request("DELETE", f"groups/{checked_id(group_id)}")
+        checked = checked_id(group_id)
+        try:
+            self._request("DELETE", f"groups/{checked}")
+        except errors.ServerError as exc:
+            # Keycloak 26 answers 500 to the losers of simultaneous deletes of one group (another instance's
+            # transaction removed the rows first). If the group is gone now, that is the outcome of a 404.
+            try:
+                self.get_group(checked)
+            except errors.NotFound:
+                raise errors.NotFound("Could not find group by id: it was deleted at the same time") from exc
+            except errors.KeycloakError:
+                pass
+            raise
 
     # -- users --------------------------------------------------------------------------------------
 
@@ -374,7 +386,12 @@ class AdminGateway:
         return None
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
-        self._request("PUT", f"users/{checked_id(user_id)}/groups/{checked_id(group_id)}")
+        try:
+            self._request("PUT", f"users/{checked_id(user_id)}/groups/{checked_id(group_id)}")
+        except errors.AlreadyExists:
+            # A member already is one: Keycloak answers 204. It answers 409 ("Duplicate resource error") only
+            # when another request added the same user at the same moment, so the user is a member: done.
+            return
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         self._request("DELETE", f"users/{checked_id(user_id)}/groups/{checked_id(group_id)}")
@@ -408,7 +425,7 @@ def _raise_for_status(response: Response, settings: ConnectionSettings) -> None:
     if code == 403:
         raise errors.AuthFailed("Permission denied: the Keycloak account lacks a required realm-management role")
     if code >= 500:
-        raise errors.Unavailable(f"Keycloak answered with HTTP {code}")
+        raise errors.ServerError(f"Keycloak answered with HTTP {code}")
     raise errors.RequestRejected(f"Keycloak rejected the request (HTTP {code}){': ' + message if message else ''}")
 
 

@@ -25,6 +25,10 @@ class Unavailable(KeycloakError):
     """Keycloak could not be reached, timed out or answered with a server error."""
 
 
+class ServerError(Unavailable):
+    """Keycloak answered, with a server error (HTTP 5xx): it was reached, so a follow-up question may be answered."""
+
+
 class AuthFailed(KeycloakError):
     """Keycloak rejected our credentials or our account lacks a role (HTTP 401/403)."""
 

@@ -7,8 +7,9 @@ this fake and against a real Keycloak, so the two cannot drift apart.
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from . import errors
@@ -37,10 +38,23 @@ class _User:
 
 @dataclass
 class Fault:
-    """A planned failure of one operation: Keycloak becomes unreachable (for good when `stays_down`)."""
+    """A planned event in one operation. By default Keycloak becomes unreachable (for good when `stays_down`).
+
+    For the writes, a race with another instance instead (these fire once, since the competing request may
+    make the same call, and leave Keycloak reachable): `raced`, another instance makes this very change just
+    before ours reaches Keycloak; the fake makes it, then answers as the real gateway does in that case (add or
+    remove a member: done; create a group: AlreadyExists, theirs exists; delete a group: NotFound).
+    `meanwhile`: whatever else another instance does just before the call, `afterwards`: just after it."""
 
     stays_down: bool = False
     after_pages: int = 0  # for member listings: fail only after this many pages were served
+    raced: bool = False
+    meanwhile: Callable[[], None] | None = None
+    afterwards: Callable[[], None] | None = None
+
+    @property
+    def is_race(self) -> bool:
+        return self.raced or self.meanwhile is not None or self.afterwards is not None
 
 
 class FakeRealm:
@@ -58,17 +72,20 @@ class FakeRealm:
         self.organization_groups: set[str] = set()  # ids the realm groups API refuses (400), as 26.6+ does
         self.calls = 0
         self._ids = itertools.count(1)
+        # Each change is one step, as in Keycloak's database, when tests run instances in threads at once.
+        self.lock = threading.RLock()
 
     # -- seeding helpers used by tests ----------------------------------------------------------------
     def add_group(self, name: str, parent_id: str | None = None) -> str:
-        siblings = self.groups[parent_id].children if parent_id else self.top_level
-        if any(self.groups[sibling].name == name for sibling in siblings):
-            where = "Sibling" if parent_id else "Top level"
-            raise errors.AlreadyExists(f"{where} group named '{name}' already exists.")
-        group_id = str(uuid.uuid4())
-        self.groups[group_id] = _Group(group_id, name, parent_id)
-        siblings.append(group_id)
-        return group_id
+        with self.lock:
+            siblings = self.groups[parent_id].children if parent_id else self.top_level
+            if any(self.groups[sibling].name == name for sibling in siblings):
+                where = "Sibling" if parent_id else "Top level"
+                raise errors.AlreadyExists(f"{where} group named '{name}' already exists.")
+            group_id = str(uuid.uuid4())
+            self.groups[group_id] = _Group(group_id, name, parent_id)
+            siblings.append(group_id)
+            return group_id
 
     def add_path(self, path: str) -> str:
         parent: str | None = None
@@ -93,8 +110,28 @@ class FakeRealm:
                 self.add_member(group_id, user_id)
 
     def add_member(self, group_id: str, user_id: str) -> None:
-        if user_id not in self.groups[group_id].members:
-            self.groups[group_id].members.append(user_id)
+        with self.lock:
+            if user_id not in self.groups[group_id].members:
+                self.groups[group_id].members.append(user_id)
+
+    def remove_member(self, group_id: str, user_id: str) -> None:
+        with self.lock:
+            if user_id in self.groups[group_id].members:
+                self.groups[group_id].members.remove(user_id)
+
+    def delete_group(self, group_id: str) -> bool:
+        """The group and its subtree; False when it was gone already."""
+        with self.lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                return False
+            siblings = self.groups[group.parent_id].children if group.parent_id else self.top_level
+            siblings.remove(group_id)
+            stack = [group_id]
+            while stack:
+                removed = self.groups.pop(stack.pop())
+                stack.extend(removed.children)
+            return True
 
     # -- internals ------------------------------------------------------------------------------------
     def _child_named(self, parent: str | None, name: str) -> str | None:
@@ -134,10 +171,16 @@ class FakeGateway:
             self.token_requests = 1
         return realm
 
-    def _fault(self, operation: str, pages_served: int = 0) -> None:
+    def _fault(self, operation: str, pages_served: int = 0) -> Fault | None:
+        """Play the planned fault of `operation`: an outage raises; a race is returned (once) for the call to play."""
         fault = self.realm.faults.get(operation)
         if fault is None or pages_served < fault.after_pages:
-            return
+            return None
+        if fault.is_race:
+            del self.realm.faults[operation]
+            if fault.meanwhile is not None:
+                fault.meanwhile()
+            return fault
         if fault.stays_down:
             self.realm.down = True
         raise errors.Unavailable("Cannot connect to Keycloak at http://fake-keycloak")
@@ -240,37 +283,50 @@ class FakeGateway:
         return self._user(user.id) if user else None
 
     def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
-        self._fault("create_group")
-        if parent_id is not None:
-            self._group(parent_id)
-        realm = self._enter()
-        return realm.remote(realm.add_group(name, parent_id))
+        race = self._fault("create_group")
+        with self.realm.lock:
+            if parent_id is not None:
+                self._group(parent_id)
+            realm = self._enter()
+            if race and race.raced and realm._child_named(parent_id, name) is None:
+                realm.add_group(name, parent_id)  # theirs, a moment before ours
+            created = realm.remote(realm.add_group(name, parent_id))
+        _afterwards(race)
+        return created
 
     def delete_group(self, group_id: str) -> None:
-        group = self._group(group_id)
-        realm = self.realm
-        siblings = realm.groups[group.parent_id].children if group.parent_id else realm.top_level
-        siblings.remove(group_id)
-        stack = [group_id]
-        while stack:
-            removed = realm.groups.pop(stack.pop())
-            stack.extend(removed.children)
+        race = self._fault("delete_group")
+        if race and race.raced:
+            self.realm.delete_group(checked_id(group_id))  # theirs: ours finds it gone
+        self._enter()
+        if not self.realm.delete_group(checked_id(group_id)):
+            raise errors.NotFound("Could not find group by id")
+        _afterwards(race)
+
+    def _member_write(self, operation: str, user_id: str, group_id: str) -> None:
+        race = self._fault(operation)
+        realm = self._enter()
+        with realm.lock:
+            if checked_id(group_id) not in realm.groups:
+                raise errors.NotFound("Group not found")
+            if checked_id(user_id) not in realm.users:
+                raise errors.NotFound("User not found")
+            write = realm.add_member if operation == "add_user_to_group" else realm.remove_member
+            if race and race.raced:
+                write(group_id, user_id)  # theirs, a moment before ours
+            write(group_id, user_id)  # a member already is one, a non-member is none: done either way
+        _afterwards(race)
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
-        self._fault("add_user_to_group")
-        group = self._group(group_id)
-        if checked_id(user_id) not in self.realm.users:
-            raise errors.NotFound("User not found")
-        if user_id not in group.members:
-            group.members.append(user_id)
+        self._member_write("add_user_to_group", user_id, group_id)
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
-        self._fault("remove_user_from_group")
-        group = self._group(group_id)
-        if checked_id(user_id) not in self.realm.users:
-            raise errors.NotFound("User not found")
-        if user_id in group.members:
-            group.members.remove(user_id)
+        self._member_write("remove_user_from_group", user_id, group_id)
+
+
+def _afterwards(race: Fault | None) -> None:
+    if race is not None and race.afterwards is not None:
+        race.afterwards()
 
 
 def _by_username(user: RemoteUser) -> str:

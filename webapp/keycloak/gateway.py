@@ -52,14 +52,29 @@ class KeycloakGateway(Protocol):
     def find_user_by_username(self, username: str) -> RemoteUser | None:
         """The user with exactly this username, or None."""
 
+    # The writes below say what happens when another instance makes the same change at the same moment:
+    # several web instances and workers share one realm, so every one of these races in production.
+
     def create_group(self, name: str, parent_id: str | None = None) -> RemoteGroup:
-        """Create a group (top level or under parent); AlreadyExists on a name clash."""
+        """Create a group (top level or under parent).
+
+        AlreadyExists when a sibling has the name, also when another request created it a moment ago: the
+        caller reads it back and adopts it (it is theirs, never ours to delete). NotFound when the parent is gone.
+        """
 
     def delete_group(self, group_id: str) -> None:
-        """Delete a group and its subtree; NotFound when it does not exist."""
+        """Delete a group and its subtree.
+
+        NotFound when it does not exist, also when another request deleted it at the same moment (Keycloak
+        answers 500 to the losers; the gateway asks again and finds it gone). Callers treat NotFound as done.
+        """
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:
-        """Idempotent."""
+        """Make the user a direct member; done when they already are one, also when another request added
+        them at the same moment (Keycloak's 409 here means exactly that). NotFound when the user or the group
+        does not exist."""
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
-        """Idempotent."""
+        """Make the user no direct member; done when they are none (any more), also when another request
+        removed them at the same moment. NotFound when the user or the group does not exist: the caller decides
+        (a revoke treats it as nothing left to revoke)."""

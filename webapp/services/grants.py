@@ -23,8 +23,8 @@ from .commands import GrantAccess
 from .connection import call_keycloak, gateway_for_offering
 from .errors import ObjectNotFound, RemoteFailure, ValidationFailed
 from .hierarchy import CreatedGroups, ensure_group, link_to
+from .locks import lock_group, lock_membership
 from .naming import render_group_name
-from .periodic import lock_membership
 from .scoping import Scope, check_scope, existing_group, group_with_backend_id
 from .subtree import keycloak_id
 
@@ -45,24 +45,19 @@ def create_membership(actor: User, command: GrantAccess) -> OfferingKeycloakMemb
     scope = Scope(command.role, command.resource, command.scope_id.strip())
     check_scope(scope.role, scope.resource, scope.scope_id)
 
-    group = existing_group(offering, scope)
-    if group is not None and db.session.scalar(
-        select(OfferingKeycloakMembership.id).where(
-            OfferingKeycloakMembership.group_id == group.id, OfferingKeycloakMembership.username == username
-        )
-    ):
-        raise ValidationFailed([DUPLICATE])
-
+    group = _locked_group(offering, scope, username)
     created = CreatedGroups(gateway)
     granted: list[tuple[str, str]] = []  # (user id, group id) added in Keycloak by this request
     try:
-        membership = _grant(actor, offering, scope, group, username, email, created, granted)
+        membership = _grant(actor, offering, group, username, email, created, granted)
         db.session.commit()
         return membership
     except Exception as exc:
         # Compensate before re-raising: nothing half-done may survive a failed request.
         db.session.rollback()
         for user_id, group_id in granted:
+            if _recorded_active(offering, group_id, username):
+                continue  # another request's (or a pull's) row records this very membership: not ours to undo
             with suppress(KeycloakError):
                 gateway.remove_user_from_group(user_id, group_id)
         created.compensate()
@@ -73,27 +68,69 @@ def create_membership(actor: User, command: GrantAccess) -> OfferingKeycloakMemb
         raise
 
 
+def _locked_group(offering: Offering, scope: Scope, username: str) -> OfferingKeycloakGroup:
+    """The scope's local group, held until this request commits, so that grants into one group run one after
+    the other on every instance: the second grant of a user then finds the first one's row (400) before it
+    touches Keycloak, and a revoke that committed before it has finished its Keycloak part. A group that does
+    not exist yet is inserted at once; its uncommitted row holds the scope the same way."""
+    for _attempt in range(3):
+        group = existing_group(offering, scope)
+        if group is None:
+            group = OfferingKeycloakGroup(
+                offering=offering,
+                role=scope.role,
+                resource=scope.resource,
+                scope_id=scope.scope_id,
+                name=render_group_name(offering, scope.role, scope.resource, scope.scope_id),
+                origin=GroupOrigin.CREATED.value,
+            )
+            db.session.add(group)
+            try:
+                db.session.flush()
+            except IntegrityError:
+                db.session.rollback()  # a concurrent grant created it and committed (we waited for it): use it
+                continue
+            return group
+        if not lock_group(group.id):
+            db.session.rollback()  # deleted meanwhile: start over
+            continue
+        db.session.refresh(group)  # what the request before us wrote (its Keycloak group id)
+        if db.session.scalar(
+            select(OfferingKeycloakMembership.id).where(
+                OfferingKeycloakMembership.group_id == group.id, OfferingKeycloakMembership.username == username
+            )
+        ):
+            db.session.rollback()
+            raise ValidationFailed([DUPLICATE])
+        return group
+    raise ValidationFailed(["The group changed while access was being granted; try again."])
+
+
+def _recorded_active(offering: Offering, backend_id: str, username: str) -> bool:
+    return bool(
+        db.session.scalar(
+            select(OfferingKeycloakMembership.id)
+            .join(OfferingKeycloakGroup)
+            .where(
+                OfferingKeycloakGroup.offering_id == offering.id,
+                OfferingKeycloakGroup.backend_id == backend_id,
+                OfferingKeycloakMembership.username == username,
+                OfferingKeycloakMembership.state == MembershipState.ACTIVE.value,
+            )
+        )
+    )
+
+
 def _grant(
     actor: User,
     offering: Offering,
-    scope: Scope,
-    group: OfferingKeycloakGroup | None,
+    group: OfferingKeycloakGroup,
     username: str,
     email: str,
     created: CreatedGroups,
     granted: list[tuple[str, str]],
 ) -> OfferingKeycloakMembership:
     gateway = created.gateway
-    if group is None:
-        group = OfferingKeycloakGroup(
-            offering=offering,
-            role=scope.role,
-            resource=scope.resource,
-            scope_id=scope.scope_id,
-            name=render_group_name(offering, scope.role, scope.resource, scope.scope_id),
-            origin=GroupOrigin.CREATED.value,
-        )
-        db.session.add(group)
     if not group.backend_id:
         name = group.name
         remote = call_keycloak("Creating the Keycloak group failed", lambda: ensure_group(offering, name, created))
@@ -161,8 +198,8 @@ def _keep_as_pending(
 
 def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> None:
     """Remove the user from the Keycloak group (never the group itself), then forget the membership."""
-    if not lock_membership(membership.id):  # waits while the pending sync is adding this very user
-        raise ObjectNotFound()
+    if not lock_group(membership.group_id) or not lock_membership(membership.id):
+        raise ObjectNotFound()  # deleted meanwhile; the locks wait while a grant, pull or sync works on the group
     db.session.refresh(membership)  # what the sync may just have written: active, with a Keycloak id
     group = membership.group
     offering = group.offering

@@ -25,10 +25,15 @@ class CreatedGroups:
     ids: list[str] = field(default_factory=list)
 
     def compensate(self) -> list[str]:
-        """Delete what this request created, deepest first; return reasons for any that could not be deleted."""
+        """Delete what this request created, deepest first; return reasons for any that could not be deleted.
+
+        A group that has children once ours are deleted is left: another request adopted it (our offering group,
+        say) and made its own group under it meanwhile, and deleting ours would delete theirs."""
         problems = []
         for group_id in reversed(self.ids):
             try:
+                if self.gateway.get_group(group_id).sub_group_count:
+                    continue
                 self.gateway.delete_group(group_id)
             except NotFound:
                 continue

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..extensions import db
 from ..keycloak import KeycloakGateway, NotFound
 from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, utcnow
 from . import audit
 from .connection import call_keycloak, gateway_for_offering
-from .errors import RemoteFailure, ServiceError
+from .errors import Conflict, RemoteFailure, ServiceError
 from .hierarchy import CreatedGroups, ensure_group, link_to
+from .locks import lock_group, lock_membership
 
 
 @dataclass
@@ -66,8 +67,12 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
             summary.keycloak_failed = summary.keycloak_failed or exc.message
             continue
         for index, row in enumerate(rows):
-            if not _lock_pending(row):
-                continue  # deleted or changed meanwhile (by a request holding the same row lock)
+            try:
+                if not _lock_pending(row):
+                    continue  # deleted or changed meanwhile (by a request holding the same row lock)
+            except Conflict as exc:  # its group is busy for long (a big pull): the next round tries again
+                summary.errors.append(f"{offering.name}/{row.username}: {exc.message}")
+                continue
             try:
                 activated = _activate(gateway, offering, row)
             except RemoteFailure as exc:
@@ -92,19 +97,8 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
     return summary
 
 
-def lock_membership(membership_id: int, state: str | None = None) -> bool:
-    """Lock one membership row until commit (PostgreSQL: the row; SQLite: the database) and tell whether it still
-    exists (in `state`). The pending sync and a membership delete both take it, so a delete cannot slip between
-    adding the user in Keycloak and committing the row."""
-    query = update(OfferingKeycloakMembership).where(OfferingKeycloakMembership.id == membership_id)
-    if state is not None:
-        query = query.where(OfferingKeycloakMembership.state == state)
-    result = db.session.execute(query.values(last_checked=utcnow()), execution_options={"synchronize_session": False})
-    return bool(getattr(result, "rowcount", 0))
-
-
 def _lock_pending(row: OfferingKeycloakMembership) -> bool:
-    if not lock_membership(row.id, MembershipState.PENDING.value):
+    if not lock_group(row.group_id) or not lock_membership(row.id, MembershipState.PENDING.value):
         db.session.rollback()
         return False
     db.session.refresh(row)
@@ -141,12 +135,13 @@ def reconcile(only: Offering | None = None) -> RunSummary:
         summary.offerings += 1
         try:
             gateway = gateway_for_offering(offering)
-            by_group: dict[int, list[OfferingKeycloakMembership]] = {}
-            for row in _rows(offering, states):
-                by_group.setdefault(row.group_id, []).append(row)
-            for rows in by_group.values():
-                _reconcile_group(gateway, rows, summary)
-            db.session.commit()
+            for group_id in dict.fromkeys(row.group_id for row in _rows(offering, states)):
+                try:
+                    _reconcile_group(gateway, group_id, states, summary)
+                except Conflict as exc:  # busy for long (a big pull, which brings the rows up to date itself)
+                    summary.errors.append(f"{offering.name}: {exc.message}")
+                    continue
+                db.session.commit()  # group by group: a group's lock is held only while its members are read
         except (ServiceError, NotFound) as exc:
             db.session.rollback()
             summary.errors.append(f"{offering.name}: {exc.message}")
@@ -155,10 +150,21 @@ def reconcile(only: Offering | None = None) -> RunSummary:
     return summary
 
 
-def _reconcile_group(gateway: KeycloakGateway, rows: list[OfferingKeycloakMembership], summary: RunSummary) -> None:
-    group = rows[0].group
-    if not group.backend_id:
+def _reconcile_group(gateway: KeycloakGateway, group_id: int, states: list[str], summary: RunSummary) -> None:
+    """Under the group's lock, with its rows read after the lock: a revoke may have deleted one just before."""
+    if not lock_group(group_id):
         return
+    group = db.session.get(OfferingKeycloakGroup, group_id, populate_existing=True)
+    if group is None or not group.backend_id:
+        return
+    rows = list(
+        db.session.scalars(
+            select(OfferingKeycloakMembership)
+            .where(OfferingKeycloakMembership.group_id == group_id, OfferingKeycloakMembership.state.in_(states))
+            .order_by(OfferingKeycloakMembership.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     present = call_keycloak(
         "Reading Keycloak group members failed",
         lambda: {user.username for page in gateway.iter_group_members(group.backend_id) for user in page},

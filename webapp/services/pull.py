@@ -14,7 +14,8 @@ from ..keycloak import NotFound, RemoteUser
 from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, User, new_uuid, utcnow
 from . import audit
 from .connection import call_keycloak, gateway_for_offering
-from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
+from .errors import REMOTE_GROUP_NOT_FOUND, ObjectNotFound, ValidationFailed
+from .locks import lock_group
 from .prefetch import prefetched
 from .subtree import keycloak_id
 
@@ -56,14 +57,20 @@ def pull_members(
             if progress is not None:
                 progress(number, len(fetched))
 
+    # The group's lock before Keycloak is read: a grant or revoke of this group that committed before us has
+    # made its change in Keycloak too, and the next one waits until our rows are committed.
+    if not lock_group(group.id):
+        raise ObjectNotFound()
     try:
         source = prefetched(gateway.iter_group_members(group.backend_id, label=group.name))  # fetching starts now
         result = call_keycloak("Pulling members from Keycloak failed", lambda: _apply(group, pages(source)))
         audit.record(actor, group.offering, "group.members_pulled", group, result.as_dict())
         db.session.commit()
     except IntegrityError:
-        # A concurrent pull inserted the same rows first; every page is fetched by now, so apply them again.
+        # Another writer inserted some of the same rows first; every page is fetched by now, so apply them again.
         db.session.rollback()
+        if not lock_group(group.id):
+            raise ObjectNotFound() from None
         result = _apply(group, iter([list(fetched.values())]))
         db.session.commit()
     except NotFound as exc:
