@@ -272,6 +272,14 @@ class FakeGateway:
         if user_id in group.members:
             group.members.remove(user_id)
 
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        self._fault("is_member")
+        realm = self._enter()
+        if checked_id(user_id) not in realm.users:
+            raise errors.NotFound("User not found")
+        group = realm.groups.get(checked_id(group_id))
+        return group is not None and user_id in group.members
+
 
 def _by_username(user: RemoteUser) -> str:
     return user.username

@@ -63,3 +63,7 @@ class KeycloakGateway(Protocol):
 
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         """Idempotent."""
+
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        """Whether the user is a direct member of the group (its groups are read, paged); NotFound when the
+        user does not exist. Answers what an apply cut off mid-call really did."""
