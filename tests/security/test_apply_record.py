@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from tests.factories import PASSWORD, World
+from tests.html import parse, text_of
 from tests.integration.conftest import RealWorld, proxy, real  # noqa: F401  (fixtures for the real-worker test)
 from tests.signin import log_in, send
 from tests.workers import Worker
@@ -42,6 +43,8 @@ from webapp.services import jobs, plans
 from webapp.services.commands import ApplySelection, PreviewMembers
 from webapp.services.errors import Conflict
 from webapp.services.plan_journal import BATCH_ITEMS, Journal
+
+from .matrix import sign_in
 
 PLANS = "/api/offering-keycloak-plans"
 JOBS = "/api/offering-keycloak-jobs"
@@ -246,10 +249,18 @@ def test_a_worker_killed_mid_apply_leaves_the_truth_and_its_job_says_how_far_it_
     applied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.applied")).one()
     assert applied.details["stopped"] == words and applied.details["counts"]["applied"] == 37
 
-    result = send(
-        client, "GET", f"{PLANS}/{plan.uuid}/items/?action=failed&page_size=300", headers=world.headers("manager")
-    )
+    failed = f"{PLANS}/{plan.uuid}/items/?action=failed&page_size=300"
+    result = send(client, "GET", failed, headers=world.headers("manager"))
     assert {item["message"] for item in result.json} == {"Not made: the apply stopped before this change."}
+
+    sign_in(client, "manager")  # the manager's pages say the same, and lead from the job to the record
+    job_page = parse(send(client, "GET", f"/offerings/{world.offering.uuid}/jobs/{job.uuid}"))
+    assert words in text_of(job_page.select_one("#job-status"))
+    link = job_page.select_one("#job-status a.button")
+    assert text_of(link) == "See the result" and link["href"].endswith(f"/plans/{plan.uuid}/result")
+    result_page = parse(send(client, "GET", link["href"]))
+    assert text_of(result_page.select_one('.plan-result [role="alert"]')) == words
+    assert text_of(result_page.select_one("#result-heading")).startswith("Partly applied: 37 add in keycloak")
 
 
 def test_when_keycloak_cannot_be_asked_after_the_kill_the_record_says_so(
