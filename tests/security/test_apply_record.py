@@ -341,6 +341,27 @@ def test_a_request_that_died_mid_apply_is_ended_from_its_record_after_the_timeou
     assert_record_matches(plan, group, in_keycloak(world, remote_id))
 
 
+def test_a_worker_killed_while_it_reads_keycloak_again_changed_nothing_and_says_so(
+    app: Flask, client: FlaskClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group, remote_id = waiting_crowd(world, 10)
+    plan = preview(world, group)
+    job = jobs.start_apply(world.manager, plan, ApplySelection({}))
+
+    def killed(self: FakeGateway, group_id: str, label: str = "") -> Iterator[list[Any]]:
+        raise Killed()
+        yield []  # pragma: no cover  (a generator, like the real one)
+
+    monkeypatch.setattr(FakeGateway, "iter_group_members", killed)
+    with pytest.raises(Killed):
+        jobs.execute(job.uuid)
+    db.session.rollback()
+    seen = dead_job_words(client, world, job, app)
+    assert seen["error"] == "The worker stopped before the apply's first change; nothing was changed. Preview again."
+    assert db.session.get(Plan, plan.id).state == "failed"
+    assert in_keycloak(world, remote_id) == set() and set(states(group).values()) == {"pending"}
+
+
 # -- the stale check still writes nothing ------------------------------------------------------------------
 
 

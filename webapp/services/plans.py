@@ -670,6 +670,10 @@ def stop_apply(plan: Plan, stopped: str, run: str | None = None) -> str:
     if plan.state != PlanState.APPLYING.value:
         return f"{stopped} after the apply ended; its outcome is on the plan's result page."
     journal = plan.result or {}
+    if "progress" not in journal:  # stopped while Keycloak was read again, before its first write
+        words = f"{stopped} before the apply's first change; nothing was changed. Preview again."
+        finish(None, plan, {"done": 0, "total": 0}, words)
+        return words
     progress = dict(journal.get("progress") or {})
     sending = [int(item_id) for item_id in journal.get("sending") or []]
     settled, unknown, follow = _settle(plan, sending)
