@@ -4,7 +4,7 @@ A job row is created `queued` and its uuid enqueued. A worker claims it by one c
 while another job of the same offering runs (that job waits its turn and is retried). While running, the job
 reports progress and a heartbeat to the queue's store; a cancel request is seen at the next page, and the
 work's own transaction is rolled back. A job whose heartbeat stopped (its worker was killed) is marked
-failed by whoever looks at it next.
+failed by whoever looks at it next; an apply's plan is then ended from what the apply recorded.
 """
 
 from __future__ import annotations

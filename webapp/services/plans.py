@@ -1,9 +1,10 @@
-"""Plan → apply (PLAN-APPLY.md): compute a stored preview, let the manager choose per item, apply exactly that.
+"""Plan → apply: compute a stored preview, let the manager choose per item, apply exactly that.
 
 A plan records what it was computed from (its fingerprint). Applying reads Keycloak and the register again
-and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone. One
-apply runs per offering at a time (the offering row is the lock), and an applied plan answers its result
-again instead of applying twice.
+and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone, and what
+was done is committed as it goes (plan_journal), never holding a transaction across a Keycloak call. One
+apply runs per offering at a time (its slot is the plan's `applying` state, taken under the offering row's
+lock and released at once), and an applied plan answers its result again instead of applying twice.
 """
 
 from __future__ import annotations
