@@ -1,10 +1,11 @@
-"""Response headers that make the browser enforce our rules: no inline scripts, no framing, no sniffing."""
+"""Response headers that make the browser enforce our rules: no inline scripts, no framing, no sniffing, no
+copies of pages or API answers in caches."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 
 def content_security_policy(sign_in_origin: str = "") -> str:
@@ -26,6 +27,7 @@ def content_security_policy(sign_in_origin: str = "") -> str:
 
 
 HSTS = "max-age=31536000; includeSubDomains"
+NO_STORE = "no-store"
 
 
 def init_app(app: Flask) -> None:
@@ -41,4 +43,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            # Pages show members, e-mail addresses and settings, and API answers carry them: neither a shared
+            # proxy nor the browser's cache (Back after logging out, a shared computer) may keep a copy.
+            # Only the static files, which are the same for everyone, keep their caching.
+            response.headers["Cache-Control"] = NO_STORE
         return response

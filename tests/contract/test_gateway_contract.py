@@ -122,6 +122,20 @@ def test_membership_add_remove_idempotent(subject: Subject) -> None:
     assert list(subject.gateway.iter_group_members(group.id)) == []
 
 
+def test_is_member_reads_the_users_groups_past_one_page(subject: Subject) -> None:
+    user_id = subject.seed.add_user("dora")
+    groups = [subject.gateway.create_group(f"many-{index:02d}") for index in range(SMALL_PAGE * 2 + 1)]
+    for group in groups:
+        subject.gateway.add_user_to_group(user_id, group.id)
+    lonely = subject.gateway.create_group("lonely")
+    assert subject.gateway.is_member(user_id, groups[-1].id)  # on the third page of dora's groups
+    assert not subject.gateway.is_member(user_id, lonely.id)
+    subject.gateway.remove_user_from_group(user_id, groups[-1].id)
+    assert not subject.gateway.is_member(user_id, groups[-1].id)
+    with pytest.raises(errors.NotFound):
+        subject.gateway.is_member(str(uuid.uuid4()), lonely.id)
+
+
 def test_check_connection(subject: Subject) -> None:
     subject.gateway.check_connection()
 

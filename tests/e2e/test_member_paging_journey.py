@@ -1,5 +1,6 @@
 """A big group in Chromium against a real Keycloak: paged members on both sides, search as you type, and the
-place kept in the URL (reload, Back); the Members tab's filters and "remove all N matching"."""
+place kept in the URL (reload, Back); the Members tab's filters and "remove all N matching" (with the removal
+brake's typed phrase)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,12 @@ def test_members_tab_filters_and_removes_all_matching(page: Page, live_app: Live
     expect(states).to_contain_text("All · 10")
     page.get_by_role("link", name="Remove all 10 matching…").click()
     expect(page.get_by_role("heading", name="Remove all 10 matching members?")).to_be_visible()
+    phrase = page.get_by_label("Type “remove 10 members” to confirm")  # more than the removal brake (5)
+    phrase.fill("remove 10")
+    page.get_by_role("button", name="Remove 10 members").click()
+    expect(page.get_by_text("Type 'remove 10 members' to confirm.")).to_be_visible()
+    expect(phrase).to_have_value("remove 10")
+    phrase.fill("remove 10 members")
     page.get_by_role("button", name="Remove 10 members").click()
     expect(page.get_by_text("Removed 10 members.")).to_be_visible()
     expect(page.get_by_role("navigation", name="Member states")).to_contain_text(f"All · {MEMBERS - 10}")

@@ -239,13 +239,67 @@ def test_remove_all_matching_names_the_count_and_checks_it(manager, world: World
     assert text_of(confirm.select_one("h2")) == "Remove all 60 matching members?"
     assert "… and 10 more." in text_of(confirm)
     assert "Remove 60 members" in text_of(confirm.select_one("main button.button-danger"))
-    form = {"all": "1", "q": "u0", "confirm": "y"}
+    form = {"all": "1", "q": "u0", "confirm": "y", "confirm_text": "remove 60 members"}
     changed = manager.post(f"/offerings/{world.offering.uuid}/members/remove", {**form, "expected": "59"})
     assert changed.status_code == 409 and "changed since you confirmed: 60 now" in changed.get_data(as_text=True)
     assert db.session.query(OfferingKeycloakMembership).filter_by(group_id=group.id).count() == 60
     done = manager.post(f"/offerings/{world.offering.uuid}/members/remove", {**form, "expected": "60"})
     assert done.status_code == 303
     assert db.session.query(OfferingKeycloakMembership).filter_by(group_id=group.id).count() == 0
+
+
+def phrase_field(page):  # type: ignore[no-untyped-def]
+    return page.select_one('main input[name="confirm_text"]')
+
+
+@pytest.mark.parametrize("how", ["all matching", "selected"])
+def test_removing_more_than_the_brake_needs_the_typed_phrase(app: Flask, manager, world: World, how: str) -> None:
+    app.config["PLAN_REMOVAL_BRAKE"] = 5
+    remote_id = world.realm.add_path("/base/hpc/braked")
+    ids = [world.realm.add_user(f"b{i:02d}", f"b{i:02d}@example.org") for i in range(12)]
+    for user_id in ids:
+        world.realm.add_member(remote_id, user_id)
+    group = world.add_group("braked", backend_id=remote_id, scope_id="braked")
+    for index, user_id in enumerate(ids):
+        db.session.add(
+            OfferingKeycloakMembership(group=group, username=f"b{index:02d}", state="active", keycloak_user_id=user_id)
+        )
+    db.session.commit()
+    url = f"/offerings/{world.offering.uuid}/members/remove"
+    uuids = [m.uuid for m in db.session.query(OfferingKeycloakMembership).order_by("username")]
+    if how == "all matching":
+        confirm, form = parse(manager.get(f"{url}?all=1&q=b")), {"all": "1", "q": "b", "expected": "12"}
+    else:
+        confirm, form = parse(manager.get(f"{url}?" + "&".join(f"m={u}" for u in uuids))), {"memberships": uuids}
+    field = phrase_field(confirm)
+    assert field is not None and field.has_attr("required")
+    label = confirm.select_one(f'label[for="{field["id"]}"]')
+    assert text_of(label) == "Type “remove 12 members” to confirm"
+    assert "more than 5 at once" in text_of(confirm)
+
+    for typed in ("", "remove 11 members", "yes"):
+        refused = manager.post(url, {**form, "confirm": "y", "confirm_text": typed})
+        assert refused.status_code == 400
+        page = parse(refused)
+        kept = phrase_field(page)
+        assert kept is not None and kept.get("value", "") == typed and kept["aria-invalid"] == "true"
+        error = page.select_one(f"#{kept['id']}-error")
+        assert text_of(error).startswith("Type 'remove 12 members' to confirm.")
+        assert db.session.query(OfferingKeycloakMembership).count() == 12
+        assert len(world.realm.groups[remote_id].members) == 12
+
+    done = manager.post(url, {**form, "confirm": "y", "confirm_text": "  remove 12 members "})
+    assert done.status_code == 303
+    assert db.session.query(OfferingKeycloakMembership).count() == 0
+    assert world.realm.groups[remote_id].members == []
+
+
+def test_removing_up_to_the_brake_asks_no_phrase(app: Flask, manager, world: World) -> None:
+    app.config["PLAN_REMOVAL_BRAKE"] = 5
+    crowd(world, remote=0, local=5)
+    confirm = parse(manager.get(f"/offerings/{world.offering.uuid}/members/remove?all=1"))
+    assert text_of(confirm.select_one("h2")) == "Remove all 5 matching members?"
+    assert phrase_field(confirm) is None
 
 
 def test_remove_all_is_refused_above_the_limit(app: Flask, manager, world: World) -> None:

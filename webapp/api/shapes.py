@@ -320,7 +320,11 @@ class PlanOut(Shape):
     ]
     items_url: Annotated[Url, From(lambda plan: url_for("api.plan_items", uuid=plan.uuid, _external=True))]
     result: Annotated[
-        dict[str, Any], Field(description="After apply: counts, selected, partial; after a refusal: error.")
+        dict[str, Any],
+        Field(
+            description="While applying: progress (done, total). After apply: counts, selected, partial, progress, "
+            "and error saying how far it got when it stopped midway; after a refusal: error."
+        ),
     ]
     items_removed: Annotated[
         Timestamp | None,

@@ -396,6 +396,13 @@ class AdminGateway:
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         self._request("DELETE", f"users/{checked_id(user_id)}/groups/{checked_id(group_id)}")
 
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        wanted = checked_id(group_id)
+        for page in self._paged(f"users/{checked_id(user_id)}/groups", briefRepresentation="true"):
+            if any(isinstance(item, dict) and item.get("id") == wanted for item in page):
+                return True
+        return False
+
 
 def _body_message(response: Response) -> str:
     """Keycloak's own error message from a JSON body (short); nothing from any other kind of body."""

@@ -323,6 +323,14 @@ class FakeGateway:
     def remove_user_from_group(self, user_id: str, group_id: str) -> None:
         self._member_write("remove_user_from_group", user_id, group_id)
 
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        self._fault("is_member")
+        realm = self._enter()
+        if checked_id(user_id) not in realm.users:
+            raise errors.NotFound("User not found")
+        group = realm.groups.get(checked_id(group_id))
+        return group is not None and user_id in group.members
+
 
 def _afterwards(race: Fault | None) -> None:
     if race is not None and race.afterwards is not None:

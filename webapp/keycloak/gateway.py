@@ -78,3 +78,7 @@ class KeycloakGateway(Protocol):
         """Make the user no direct member; done when they are none (any more), also when another request
         removed them at the same moment. NotFound when the user or the group does not exist: the caller decides
         (a revoke treats it as nothing left to revoke)."""
+
+    def is_member(self, user_id: str, group_id: str) -> bool:
+        """Whether the user is a direct member of the group (its groups are read, paged); NotFound when the
+        user does not exist. Answers what an apply cut off mid-call really did."""

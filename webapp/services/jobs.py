@@ -4,7 +4,7 @@ A job row is created `queued` and its uuid enqueued. A worker claims it by one c
 while another job of the same offering runs (that job waits its turn and is retried). While running, the job
 reports progress and a heartbeat to the queue's store; a cancel request is seen at the next page, and the
 work's own transaction is rolled back. A job whose heartbeat stopped (its worker was killed) is marked
-failed by whoever looks at it next.
+failed by whoever looks at it next; an apply's plan is then ended from what the apply recorded.
 
 Asking is bounded (see ask_job): the same work queued or running is answered with that job, and an offering
 has at most JOBS_MAX_WAITING jobs waiting.
@@ -33,6 +33,7 @@ from ..models import (
     OfferingKeycloakGroup,
     OfferingKeycloakMembership,
     Plan,
+    PlanState,
     User,
     utcnow,
 )
@@ -49,6 +50,7 @@ from .errors import (
     Unavailable,
     ValidationFailed,
 )
+from .plan_journal import Interrupted
 from .plan_members import linked_groups
 from .plans import aware, clock
 from .uuids import parse_uuid
@@ -66,16 +68,25 @@ KIND_WORDS = {
 }
 
 
-class JobCancelled(Exception):
+class JobCancelled(Interrupted):
     """Raised inside the work at its next page after a cancel request; the work rolls back."""
+
+    stopped = "The apply was cancelled"
 
 
 class KeycloakFailed(ServiceError):
     """A periodic job's Keycloak failed; the job fails with these words and its round skips the offering."""
 
 
-class WorkerStopping(Exception):
-    """Raised inside the work at its next page when its worker is stopping; the job goes back to the queue."""
+class WorkerStopping(Interrupted):
+    """Raised inside the work at its next page when its worker is stopping; the job goes back to the queue
+    (an apply stops after its current batch instead: what it did in Keycloak cannot be rolled back)."""
+
+    stopped = "The worker was stopped"
+
+
+class ApplyStopped(ServiceError):
+    """An apply job stopped before its end; the words say how far it got (the plan has the rest)."""
 
 
 # -- asking -------------------------------------------------------------------------------------------------
@@ -357,14 +368,21 @@ def mark_dead_jobs() -> int:
     limit = float(current_app.config["JOB_STALE_SECONDS"])
     queue = job_queue()
     dead = 0
-    for job in db.session.scalars(select(Job).where(Job.state == JobState.RUNNING.value)):
+    for job in list(db.session.scalars(select(Job).where(Job.state == JobState.RUNNING.value))):
         beat = queue.live(job.uuid, "heartbeat") or (aware(job.started).timestamp() if job.started else 0)
         if time.time() - float(beat) > limit:
-            _finish(job, JobState.FAILED, error="The worker stopped while running this job; nothing it did was kept.")
+            _finish(job, JobState.FAILED, error=_dead_words(job))
+            db.session.commit()
             dead += 1
-    if dead:
-        db.session.commit()
     return dead
+
+
+def _dead_words(job: Job) -> str:
+    """What a job whose worker died leaves: a pull or a preview is one transaction, so nothing; an apply's
+    Keycloak changes were recorded as it went, so the plan is ended from that record (and says how far)."""
+    if job.kind == JobKind.APPLY_PLAN.value and job.plan is not None:
+        return plans.stop_apply(job.plan, "The worker stopped", run=job.uuid)
+    return "The worker stopped while running this job; nothing it did was kept."
 
 
 # -- running (in the worker) ----------------------------------------------------------------------------------
@@ -463,7 +481,14 @@ def _work(job: Job) -> dict[str, Any]:
             raise ValidationFailed(["The plan of this job no longer exists."])
         params = job.params or {}
         selection = ApplySelection(dict(params.get("choices") or {}), str(params.get("confirm") or ""))
-        applied = plans.apply_plan(_required_actor(job), job.plan, selection)
+        try:
+            applied = plans.apply_plan(_required_actor(job), job.plan, selection, progress=report, run=job.uuid)
+        except Interrupted as exc:
+            db.session.refresh(job.plan)
+            if job.plan.state == PlanState.OPEN.value:
+                raise  # stopped before its first write: the plan is still applicable, the job goes on as asked
+            # Stopped between two batches: the plan was ended from its record, and says how far it got.
+            raise ApplyStopped(str((job.plan.result or {}).get("error") or exc.stopped)) from exc
         done = sum(count for outcome, count in applied.counts.items() if outcome != plans.NOT_SELECTED)
         job.progress = {**(job.progress or {}), "done": done}
         return {"plan_uuid": job.plan.uuid, "state": applied.plan.state, "counts": applied.counts}

@@ -151,6 +151,19 @@ def matching_uuids(offering: Offering, filters: MemberFilter) -> list[str]:
     return list(db.session.scalars(query))
 
 
+def memberships_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakMembership]:
+    """These memberships of the offering (others' uuids are ignored), with their groups, by username."""
+    model = OfferingKeycloakMembership
+    query = (
+        select(model)
+        .join(OfferingKeycloakGroup)
+        .where(OfferingKeycloakGroup.offering_id == offering.id, model.uuid.in_(uuids))
+        .options(joinedload(model.group))
+        .order_by(model.username, OfferingKeycloakGroup.name)
+    )
+    return list(db.session.scalars(query))
+
+
 def recorded_states(group: OfferingKeycloakGroup, usernames: Sequence[str]) -> dict[str, str]:
     """What is recorded here for these users in this group: one query for the whole page."""
     wanted = sorted({name.lower() for name in usernames})

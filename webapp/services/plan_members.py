@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -88,11 +87,15 @@ def remote_pages(gateway: KeycloakGateway, group: OfferingKeycloakGroup) -> Iter
         raise RemoteFailure(f"Reading the members of {group.name} in Keycloak failed", exc.message) from exc
 
 
-def read_remote(gateway: KeycloakGateway, group: OfferingKeycloakGroup) -> dict[str, RemoteUser]:
+def read_remote(
+    gateway: KeycloakGateway, group: OfferingKeycloakGroup, on_page: Callable[[], None] | None = None
+) -> dict[str, RemoteUser]:
     found: dict[str, RemoteUser] = {}
     for page in remote_pages(gateway, group):
         for user in page:
             found.setdefault(user.username.lower(), user)
+        if on_page is not None:
+            on_page()  # a job's heartbeat while a big group is read
     return found
 
 
@@ -238,21 +241,24 @@ def _pending_item(gateway: KeycloakGateway, item: Item) -> Item:
 
 
 def stale_reasons(
-    groups: list[OfferingKeycloakGroup], recorded: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]
+    groups: list[OfferingKeycloakGroup],
+    recorded: dict[str, Any],
+    local: dict[str, Any] | None = None,
+    remote: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Why the plan no longer describes Keycloak and the register, one reason per changed group."""
+    """Why the plan no longer describes Keycloak (`remote`) or the register (`local`), one reason per group."""
     reasons = []
     for group in groups:
         before = recorded.get(group.uuid)
-        now = remote[group.uuid] | local[group.uuid]
         if before is None:
             reasons.append(f"{group.name}: not part of this preview")
-        elif now["remote"] != before["remote"]:
+        elif remote is not None and remote[group.uuid]["remote"] != before["remote"]:
+            now = remote[group.uuid]
             if now["members"] != before["members"]:
                 reasons.append(f"{group.name}: {now['members']} members in Keycloak, {before['members']} at preview")
             else:
                 reasons.append(f"{group.name}: members or their details changed in Keycloak")
-        elif now["local"] != before["local"]:
+        elif local is not None and local[group.uuid]["local"] != before["local"]:
             reasons.append(f"{group.name}: the local register changed")
     return reasons
 
@@ -264,6 +270,12 @@ class Stale(Exception):
 
 
 # -- apply --------------------------------------------------------------------------------------------------
+#
+# The apply itself (webapp/services/plans.py) runs these steps in this order, so that a stale plan writes
+# nothing and no write transaction is ever open while Keycloak is called: Keycloak is read again with no
+# transaction of ours open (keycloak_reasons); then, in one short transaction that holds the offering's lock,
+# the register is compared again (register_reasons) and the local actions are written; then each Keycloak
+# action is one call, recorded in batches with the local row that follows it (follow_up).
 
 
 @dataclass
@@ -274,53 +286,52 @@ class Outcome:
     message: str = ""
 
 
-def apply_member_items(
+@dataclass(frozen=True)
+class MemberWork:
+    """A members apply's chosen items by where they write (`refused`: their group is gone or unlinked)."""
+
+    refused: list[Outcome]
+    local: list[tuple[Any, str]]
+    remote: list[tuple[Any, str, OfferingKeycloakGroup]]
+
+
+def split_member_items(groups: dict[int, OfferingKeycloakGroup], chosen: list[tuple[Any, str]]) -> MemberWork:
+    work = MemberWork([], [], [])
+    for item, action in chosen:
+        group = groups.get(item.group_id)
+        if group is None or not group.backend_id:
+            work.refused.append(Outcome(item.id, action, False, "The local group is gone or no longer linked."))
+        elif action in KEYCLOAK_ACTIONS:
+            work.remote.append((item, action, group))
+        else:
+            work.local.append((item, action))
+    return work
+
+
+def keycloak_reasons(
     gateway: KeycloakGateway,
-    groups: dict[int, OfferingKeycloakGroup],
-    chosen: list[tuple[Any, str]],
+    groups: list[OfferingKeycloakGroup],
     recorded: dict[str, Any],
-) -> list[Outcome]:
-    """Check that nothing changed since the preview, then carry out each (item row, action).
-
-    The local register is read first; Keycloak is read again in a thread while the local actions are
-    written (not committed). Any difference raises Stale, and the caller rolls the writes back: nothing
-    has been sent to Keycloak yet. Then the Keycloak actions run, one call each."""
-    listed = list(groups.values())
-    local_now = {group.uuid: local_fingerprint(local_rows(group)) for group in listed}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stale-check") as pool:
-        reading = pool.submit(lambda: {group.uuid: remote_fingerprint(read_remote(gateway, group)) for group in listed})
-        outcomes: dict[int, Outcome] = {}
-        local: list[tuple[Any, str]] = []
-        remote_actions: list[tuple[Any, str, OfferingKeycloakGroup]] = []
-        for item, action in chosen:
-            group = groups.get(item.group_id)
-            if group is None or not group.backend_id:
-                outcomes[item.id] = Outcome(item.id, action, False, "The local group is gone or no longer linked.")
-            elif action in KEYCLOAK_ACTIONS:
-                remote_actions.append((item, action, group))
-            else:
-                local.append((item, action))
-        try:
-            written = _local_actions(local)
-        finally:
-            remote_now = reading.result()  # waits; a Keycloak failure is raised here
-    reasons = stale_reasons(listed, recorded, local_now, remote_now)
-    if reasons:
-        raise Stale(reasons)
-    outcomes |= {outcome.item_id: outcome for outcome in written}
-    follow_ups: list[tuple[Any, str]] = []
-    for item, action, group in remote_actions:
-        outcomes[item.id] = outcome = _keycloak_action(gateway, group, item, action)
-        if outcome.ok and item.membership_id:
-            follow_ups.append((item, ACTIVATE_LOCAL))  # the local row follows what Keycloak now says
-    for outcome in _local_actions(follow_ups):
-        if not outcome.ok:
-            message = f"Done in Keycloak, but the local row was not updated: {outcome.message}"
-            outcomes[outcome.item_id] = Outcome(outcome.item_id, outcomes[outcome.item_id].action, False, message)
-    return list(outcomes.values())
+    on_page: Callable[[], None] | None = None,
+) -> list[str]:
+    """Why Keycloak no longer matches the preview; raises RemoteFailure / ValidationFailed when it cannot say."""
+    remote_now = {group.uuid: remote_fingerprint(read_remote(gateway, group, on_page)) for group in groups}
+    return stale_reasons(groups, recorded, remote=remote_now)
 
 
-def _keycloak_action(gateway: KeycloakGateway, group: OfferingKeycloakGroup, item: Any, action: str) -> Outcome:
+def register_reasons(groups: list[OfferingKeycloakGroup], recorded: dict[str, Any]) -> list[str]:
+    """Why the local register no longer matches the preview (read inside the transaction that writes)."""
+    local_now = {group.uuid: local_fingerprint(local_rows(group)) for group in groups}
+    return stale_reasons(groups, recorded, local=local_now)
+
+
+def write_local(work: MemberWork) -> list[Outcome]:
+    """The local actions, in the caller's open transaction; one outcome per item, refused ones included."""
+    return work.refused + _local_actions(work.local)
+
+
+def keycloak_action(gateway: KeycloakGateway, group: OfferingKeycloakGroup, item: Any, action: str) -> Outcome:
+    """One Keycloak call for one item; its failure is the item's outcome, never an exception."""
     try:
         user_id = item.remote_user_id
         if not user_id:
@@ -336,6 +347,34 @@ def _keycloak_action(gateway: KeycloakGateway, group: OfferingKeycloakGroup, ite
     except (KeycloakError, ServiceError) as exc:
         return Outcome(item.id, action, False, exc.message)
     return Outcome(item.id, action, True)
+
+
+def follow_up(outcomes: list[Outcome], items: dict[int, Any]) -> list[Outcome]:
+    """The local rows follow what Keycloak now says (written in the caller's open transaction); a row that
+    cannot be written makes its item's outcome say so."""
+    follows = [(items[o.item_id], ACTIVATE_LOCAL) for o in outcomes if o.ok and items[o.item_id].membership_id]
+    refused = {outcome.item_id: outcome.message for outcome in _local_actions(follows) if not outcome.ok}
+    words = "Done in Keycloak, but the local row was not updated: "
+    return [
+        Outcome(o.item_id, o.action, False, words + refused[o.item_id]) if o.item_id in refused else o for o in outcomes
+    ]
+
+
+def was_made(gateway: KeycloakGateway, group: OfferingKeycloakGroup, item: Any, action: str) -> bool:
+    """Whether Keycloak shows this item's action as done: asked for the items an apply was sending when it
+    stopped, since the call may or may not have reached Keycloak. Raises KeycloakError when it cannot tell."""
+    user_id = item.remote_user_id
+    if not user_id:
+        found = gateway.find_user_by_username(item.username)
+        if found is None:
+            return False
+        user_id = found.id
+    keycloak_id("remote_user_id", user_id)
+    try:
+        member = gateway.is_member(user_id, group.backend_id)
+    except NotFound:
+        member = False  # the account is gone: it is in no group
+    return member != (action == REMOVE_REMOTE)
 
 
 def _local_actions(chosen: list[tuple[Any, str]]) -> list[Outcome]:

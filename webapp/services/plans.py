@@ -1,9 +1,10 @@
 """Plan → apply (docs/PLAN-APPLY.md): compute a stored preview, let the manager choose per item, apply exactly that.
 
 A plan records what it was computed from (its fingerprint). Applying reads Keycloak and the register again
-and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone. One
-apply runs per offering at a time (the offering row is the lock), and an applied plan answers its result
-again instead of applying twice.
+and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone, and what
+was done is committed as it goes (plan_journal), never holding a transaction across a Keycloak call. One
+apply runs per offering at a time (its slot is the plan's `applying` state, taken under the offering row's
+lock and released at once), and an applied plan answers its result again instead of applying twice.
 
 What plans keep is bounded: a new preview of the same thing (kind and parameters) discards the open one it
 replaces, and the items of ended plans are deleted PLAN_RETENTION_DAYS after they ended; the plan row keeps
@@ -12,16 +13,20 @@ its summary and result for the audit trail.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import Row, Select, Table, delete, func, insert, select, update
 
 from ..extensions import db
+from ..keycloak import AuthFailed, KeycloakError, KeycloakGateway, Unavailable
 from ..models import (
     Offering,
     OfferingKeycloakGroup,
@@ -32,6 +37,7 @@ from ..models import (
     PlanState,
     Resource,
     User,
+    new_uuid,
     utcnow,
 )
 from . import audit, locks
@@ -40,7 +46,35 @@ from .commands import ApplySelection, ImportParams, Preview, PreviewImport, Prev
 from .connection import gateway_for_offering
 from .errors import Conflict, Gone, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
 from .plan_groups import apply_import, apply_link, check_import, current_fingerprint, import_items, link_items
-from .plan_members import REMOVE_REMOTE, Progress, Stale, apply_member_items, linked_groups, member_items
+from .plan_journal import (
+    APPLIED,
+    FAILED,
+    NOT_MADE,
+    NOT_SELECTED,
+    Follow,
+    Interrupted,
+    Journal,
+    Lost,
+    beat_of,
+    finish,
+    stop_words,
+)
+from .plan_journal import Progress as ApplyProgress
+from .plan_members import (
+    REMOVE_REMOTE,
+    Outcome,
+    Progress,
+    Stale,
+    follow_up,
+    keycloak_action,
+    keycloak_reasons,
+    linked_groups,
+    member_items,
+    register_reasons,
+    split_member_items,
+    was_made,
+    write_local,
+)
 from .uuids import parse_uuid
 
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
@@ -49,7 +83,6 @@ ENDED = (*FINISHED, PlanState.STALE.value, PlanState.EXPIRED.value, PlanState.DI
 SWEEP_BATCH = 20  # plans whose items one transaction of the retention sweep deletes (each may hold 50,000)
 RESULT_ITEMS = 200
 BATCH_SIZE = 1000
-APPLIED, FAILED, NOT_SELECTED = "applied", "failed", "not_selected"
 
 ITEM_DEFAULTS: dict[str, Any] = {
     "actions": [],
@@ -209,20 +242,42 @@ def _store_items(plan: Plan, items: Any) -> tuple[dict[str, int], Counter[int]]:
     return dict(summary), removals
 
 
+def removal_phrase(total: int) -> str:
+    return f"remove {total} member{'' if total == 1 else 's'}"
+
+
+def removal_brake(total: int) -> dict[str, str] | None:
+    """The typed phrase removing `total` members from Keycloak at once needs, or None: more than
+    PLAN_REMOVAL_BRAKE at once is one slip away from emptying a group (a plan and the Members tab alike)."""
+    limit = int(current_app.config["PLAN_REMOVAL_BRAKE"])
+    if total <= limit:
+        return None
+    return {
+        "phrase": removal_phrase(total),
+        "reason": f"This removes {total} members from Keycloak, more than {limit} at once.",
+    }
+
+
+def check_phrase(brake: dict[str, str] | None, typed: str) -> None:
+    """A 400 on "confirm" unless `typed` is the brake's phrase (nothing to type without a brake)."""
+    if brake is not None and typed.strip() != brake["phrase"]:
+        raise ValidationFailed({"confirm": [f"Type '{brake['phrase']}' to confirm. {brake['reason']}"]})
+
+
 def brake_for(plan: Plan, removals: Counter[int]) -> dict[str, str] | None:
-    """The typed phrase a selection with these removals (per group id) needs, or None when it needs none."""
+    """The typed phrase a selection with these removals (per group id) needs, or None when it needs none:
+    more than PLAN_REMOVAL_BRAKE at once, or more than 10 % of a group's members in Keycloak."""
     total = sum(removals.values())
     if not total:
         return None
-    limit = int(current_app.config["PLAN_REMOVAL_BRAKE"])
-    phrase = f"remove {total} member{'' if total == 1 else 's'}"
-    if total > limit:
-        return {"phrase": phrase, "reason": f"This removes {total} members from Keycloak, more than {limit} at once."}
+    counted = removal_brake(total)
+    if counted is not None:
+        return counted
     for entry in plan.fingerprint.values():
         removed = removals.get(entry.get("group_id", -1), 0)
         if removed and removed * 10 > entry.get("members", 0):
             return {
-                "phrase": phrase,
+                "phrase": removal_phrase(total),
                 "reason": f"This removes {removed} of the {entry['members']} members of {entry['name']} in Keycloak, "
                 "more than 10 %.",
             }
@@ -308,6 +363,8 @@ def plan_page(user: User, value: str) -> Plan:
     if plan.state == PlanState.OPEN.value and aware(plan.expires) < utcnow():
         plan.state = PlanState.EXPIRED.value
         db.session.commit()
+    if _stuck(plan):
+        stop_apply(plan, "The apply timed out")
     return plan
 
 
@@ -477,33 +534,47 @@ def _brake_of(plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dict[str, str] 
 
 
 def check_brake(plan: Plan, chosen: list[tuple[Row[Any], str]], confirm: str) -> None:
-    brake = _brake_of(plan, chosen)
-    if brake is not None and confirm.strip() != brake["phrase"]:
-        raise ValidationFailed({"confirm": [f"Type '{brake['phrase']}' to confirm. {brake['reason']}"]})
+    check_phrase(_brake_of(plan, chosen), confirm)
 
 
-def apply_plan(actor: User, plan: Plan, selection: ApplySelection) -> ApplyResult:
+def apply_plan(
+    actor: User,
+    plan: Plan,
+    selection: ApplySelection,
+    progress: ApplyProgress | None = None,
+    run: str | None = None,
+) -> ApplyResult:
+    """Apply the chosen items, recording as it goes (plan_journal). `progress(0, done)` is called after each
+    recorded batch (a job's heartbeat; it may raise Interrupted to stop there); `run` names who applies."""
     if plan.state in FINISHED:
         return recorded_result(plan)  # a second apply writes nothing
     rows, chosen = _checked(plan, selection)
-    if not _claim(actor, plan):
+    journal = Journal(plan, run or new_uuid(), len(chosen), progress)
+    if not _claim(actor, plan, journal.run):
         return recorded_result(plan)  # applied meanwhile by a concurrent request (a double click)
     try:
-        outcomes = _execute(actor, plan, chosen)
+        _execute(actor, plan, rows, chosen, journal)
     except Stale as stale:
-        db.session.rollback()  # local writes made while Keycloak was read again; nothing was sent to Keycloak
+        db.session.rollback()  # nothing was written: the checks come before the first write
         message = f"Keycloak changed since this preview: {'; '.join(stale.reasons)}. Preview again."
         _finish(plan, PlanState.STALE, {"error": message})
         raise Conflict(message) from stale
-    except ServiceError:
-        _release(plan)  # raised before anything was written (Keycloak down at the check): still applicable
-        raise
+    except Lost:
+        db.session.rollback()  # taken for dead and ended by someone else; what we did is recorded
+        return recorded_result(plan)
     except Exception as exc:
         db.session.rollback()
         words = exc.message if isinstance(exc, ServiceError) else "an unexpected error"
-        _finish(plan, PlanState.FAILED, {"error": f"The apply stopped: {words}."})
+        if not journal.started and isinstance(exc, ServiceError | Interrupted):
+            _release(plan)  # before anything was written (Keycloak down at the check, a stop): still applicable
+        elif not journal.started:
+            _finish(plan, PlanState.FAILED, {"error": f"The apply stopped: {words}."})
+        else:
+            stopped = exc.stopped if isinstance(exc, Interrupted) else f"The apply stopped ({words})"
+            stop_apply(plan, stopped, journal.run)
         raise
-    return _record(actor, plan, rows, chosen, outcomes)
+    finish(actor, plan, {"done": journal.done, "total": journal.total})
+    return recorded_result(plan)
 
 
 def changes_count(plan: Plan) -> int:
@@ -549,13 +620,16 @@ def _running_words(plan: Plan) -> str:
 
 def _lock_offering(plan: Plan) -> None:
     """A no-op UPDATE of the offering row: it locks that row (PostgreSQL) or the database (SQLite) until commit,
-    and on SQLite it opens the transaction, so that later savepoints nest inside it instead of committing."""
+    and on SQLite it opens the transaction, so that later savepoints nest inside it instead of committing.
+    Held only for short, database-only work: never across a Keycloak call."""
     db.session.execute(update(Offering).where(Offering.id == plan.offering_id).values(modified=Offering.modified))
 
 
-def _claim(actor: User, plan: Plan) -> bool:
-    """Take the offering's apply slot; False when the plan was applied meanwhile. The offering lock makes
-    sure two applies cannot both see the slot free."""
+def _claim(actor: User, plan: Plan, run: str) -> bool:
+    """Take the offering's apply slot: the plan's `applying` state, set under the offering's lock so that two
+    applies cannot both see the slot free, and committed at once (the lock is not held while applying).
+    False when the plan was applied meanwhile."""
+    _stop_stuck_applies(plan.offering_id)  # before taking the lock: settling them may ask Keycloak
     _lock_offering(plan)
     db.session.refresh(plan)
     if plan.state in FINISHED:
@@ -564,29 +638,40 @@ def _claim(actor: User, plan: Plan) -> bool:
     if plan.state != PlanState.OPEN.value:
         db.session.rollback()
         _check_open(plan)
-    timeout = timedelta(seconds=int(current_app.config["PLAN_APPLY_TIMEOUT_SECONDS"]))
-    for other in db.session.scalars(
-        select(Plan).where(Plan.offering_id == plan.offering_id, Plan.state == PlanState.APPLYING.value)
-    ):
-        if other.apply_started and aware(other.apply_started) + timeout < utcnow():
-            other.state = PlanState.FAILED.value
-            other.finished = utcnow()
-            other.result = {**other.result, "error": "Timed out: the apply did not finish."}
-            continue
+    other = db.session.scalar(
+        select(Plan).where(Plan.offering_id == plan.offering_id, Plan.state == PlanState.APPLYING.value).limit(1)
+    )
+    if other is not None:
         words = _running_words(other)
         db.session.rollback()
         raise Conflict(words)
     plan.state = PlanState.APPLYING.value
     plan.applied_by_name = actor.username
     plan.apply_started = utcnow()
+    plan.result = {"run": run, "beat": time.time()}
     db.session.commit()
     return True
+
+
+def _stuck(plan: Plan) -> bool:
+    """An apply that recorded nothing for PLAN_APPLY_TIMEOUT_SECONDS: its process died (or hangs)."""
+    timeout = float(current_app.config["PLAN_APPLY_TIMEOUT_SECONDS"])
+    return plan.state == PlanState.APPLYING.value and beat_of(plan) + timeout < time.time()
+
+
+def _stop_stuck_applies(offering_id: int) -> None:
+    for stuck in list(
+        db.session.scalars(select(Plan).where(Plan.offering_id == offering_id, Plan.state == PlanState.APPLYING.value))
+    ):
+        if _stuck(stuck):
+            stop_apply(stuck, "The apply timed out")
 
 
 def _release(plan: Plan) -> None:
     db.session.rollback()
     plan.state = PlanState.OPEN.value
     plan.apply_started = None
+    plan.result = {}
     db.session.commit()
 
 
@@ -608,21 +693,50 @@ def _group_plan_reasons(plan: Plan) -> list[str]:
     return []
 
 
-def _execute(actor: User, plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dict[int, tuple[bool, str]]:
-    """{item id: (applied, message)} for each chosen item; Stale (nothing written) when the plan is out of date."""
+def _execute(
+    actor: User, plan: Plan, rows: list[Row[Any]], chosen: list[tuple[Row[Any], str]], journal: Journal
+) -> None:
+    """Check the plan is still true (Stale, nothing written, when not), then carry out each chosen item and
+    record it as it goes."""
     if plan.kind == PlanKind.MEMBERS.value:
-        groups = plan_groups(plan)
-        missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
-        if missing:
-            raise Stale([f"{name}: the local group no longer exists" for name in missing])
-        gateway = gateway_for_offering(plan.offering)
-        _lock_offering(plan)  # one transaction for every local write, rolled back whole if the plan is stale
-        outcomes = apply_member_items(gateway, groups, chosen, plan.fingerprint)
-        return {outcome.item_id: (outcome.ok, outcome.message) for outcome in outcomes}
+        _apply_members(actor, plan, rows, chosen, journal)
+    else:
+        _apply_groups(actor, plan, rows, chosen, journal)
+
+
+def _apply_members(
+    actor: User, plan: Plan, rows: list[Row[Any]], chosen: list[tuple[Row[Any], str]], journal: Journal
+) -> None:
+    groups = plan_groups(plan)
+    missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
+    if missing:
+        raise Stale([f"{name}: the local group no longer exists" for name in missing])
+    gateway = gateway_for_offering(plan.offering)
+    listed = list(groups.values())
+    db.session.commit()  # no transaction of ours stays open while Keycloak is read
+    reasons = keycloak_reasons(gateway, listed, plan.fingerprint, on_page=journal.report)
+    if reasons:
+        raise Stale(reasons)
+    _lock_offering(plan)  # one short transaction: the register checked again, the local writes, the start
+    reasons = register_reasons(listed, plan.fingerprint)
+    if reasons:
+        raise Stale(reasons)
+    work = split_member_items(groups, chosen)
+    journal.begin(actor, rows, chosen, write_local(work))
+    db.session.commit()
+    journal.report()
+    items = {item.id: item for item, _action, _group in work.remote}
+    calls = [(item.id, partial(keycloak_action, gateway, group, item, action)) for item, action, group in work.remote]
+    journal.send(calls, follow=lambda made: follow_up(made, items))
+
+
+def _apply_groups(
+    actor: User, plan: Plan, rows: list[Row[Any]], chosen: list[tuple[Row[Any], str]], journal: Journal
+) -> None:
+    """Import and links plans write only here, one item per transaction (each reads Keycloak first)."""
     reasons = _group_plan_reasons(plan)
     if reasons:
         raise Stale(reasons)
-    results: dict[int, tuple[bool, str]] = {}
     preview = preview_of(plan)
     groups = {
         group.id: group
@@ -630,59 +744,115 @@ def _execute(actor: User, plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dic
             select(OfferingKeycloakGroup).where(OfferingKeycloakGroup.offering_id == plan.offering_id)
         )
     }
-    for row, _action in chosen:
+    journal.begin(actor, rows, chosen, [])
+    db.session.commit()
+    journal.report()
+
+    def one(row: Row[Any], action: str) -> Outcome:
         try:
             if isinstance(preview, PreviewImport):
                 message = apply_import(actor, plan.offering, preview.params, row)
             else:
                 message = apply_link(actor, groups.get(row.group_id), row)
-            results[row.id] = (True, message)
         except (ValidationFailed, RemoteFailure, Refused, Conflict) as exc:
             db.session.rollback()
-            results[row.id] = (False, exc.message)
-    return results
+            return Outcome(row.id, action, False, exc.message)
+        return Outcome(row.id, action, True, message)
+
+    journal.send([(row.id, partial(one, row, action)) for row, action in chosen])
 
 
-def _record(
-    actor: User,
-    plan: Plan,
-    rows: list[Row[Any]],
-    chosen: list[tuple[Row[Any], str]],
-    outcomes: dict[int, tuple[bool, str]],
-) -> ApplyResult:
-    action_of = {row.id: action for row, action in chosen}
-    updates = []
-    counts = {APPLIED: 0, FAILED: 0, NOT_SELECTED: 0}
-    by_action: Counter[str] = Counter()
-    deselected_defaults = 0
-    for row in rows:
-        if not row.actions:
-            continue  # skipped items offer nothing: no outcome
-        action = action_of.get(row.id)
-        if action is None:
-            outcome, message = NOT_SELECTED, ""
-            deselected_defaults += row.default_action is not None
-        else:
-            ok, message = outcomes.get(row.id, (False, "Not carried out."))
-            outcome = APPLIED if ok else FAILED
-            if ok:
-                by_action[action] += 1
-        counts[outcome] += 1
-        updates.append({"id": row.id, "chosen_action": action, "outcome": outcome, "message": message[:2000]})
-    for start in range(0, len(updates), BATCH_SIZE):
-        db.session.execute(update(PlanItem), updates[start : start + BATCH_SIZE])
-    partial = counts[FAILED] > 0 or deselected_defaults > 0
-    state = PlanState.PARTIALLY_APPLIED if partial else PlanState.APPLIED
-    state = PlanState.FAILED if counts[APPLIED] == 0 else state
-    details = {
-        "plan": plan.uuid,
-        "kind": plan.kind,
-        "selected": len(chosen),
-        "total_items": len(rows),
-        "counts": counts,
-        "by_action": dict(by_action),
-        "partial": partial,
-    }
-    audit.record(actor, plan.offering, "plan.applied", plan, details)
-    _finish(plan, state, {"counts": counts, "selected": len(chosen), "partial": partial, "by_action": dict(by_action)})
-    return recorded_result(plan)
+# -- an apply that stopped in the middle --------------------------------------------------------------------
+
+
+def stop_apply(plan: Plan, stopped: str, run: str | None = None) -> str:
+    """End an apply that stopped between or in the middle of its batches (a killed worker, a dead request,
+    a stop asked for, an error): the items it was sending are checked where they write, the plan ends failed
+    or partly applied from its record, and the words say how far it got. `run`: only that apply's.
+    Commits (callers have nothing pending); no transaction is open while Keycloak is asked."""
+    db.session.commit()
+    db.session.refresh(plan)
+    if plan.state == PlanState.OPEN.value or (run is not None and (plan.result or {}).get("run") != run):
+        return f"{stopped} before the apply started; nothing was changed."
+    if plan.state != PlanState.APPLYING.value:
+        return f"{stopped} after the apply ended; its outcome is on the plan's result page."
+    journal = plan.result or {}
+    if "progress" not in journal:  # stopped while Keycloak was read again, before its first write
+        words = f"{stopped} before the apply's first change; nothing was changed. Preview again."
+        finish(None, plan, {"done": 0, "total": 0}, words)
+        return words
+    progress = dict(journal.get("progress") or {})
+    sending = [int(item_id) for item_id in journal.get("sending") or []]
+    settled, unknown, follow = _settle(plan, sending)
+    done = int(progress.get("done", 0)) + sum(1 for outcome in settled if outcome.ok)
+    total = int(progress.get("total", done))
+    words = stop_words(stopped, done, total, unknown)
+    finish(None, plan, {"done": done, "total": total}, words, settled, follow)
+    return words
+
+
+SETTLED = "Made: checked after the apply stopped in the middle of it."
+UNKNOWN = (
+    "Unknown: this change was being sent to Keycloak when the apply stopped, and Keycloak could not be asked "
+    "whether it was made. Preview again to see."
+)
+
+
+def _settle(plan: Plan, ids: list[int]) -> tuple[list[Outcome], int, Follow | None]:
+    """The outcome of each item an apply was sending when it stopped, found where the item writes; no
+    transaction is open while Keycloak is asked. Also how many could not be found out."""
+    if not ids:
+        return [], 0, None
+    query = select(*SETTLE_COLUMNS).where(PlanItem.plan_id == plan.id, PlanItem.id.in_(ids))
+    items = cast(list[Row[Any]], list(db.session.execute(query)))
+    if plan.kind != PlanKind.MEMBERS.value:
+        return [_settle_locally(plan, item) for item in items], 0, None
+    groups = plan_groups(plan)
+    db.session.commit()
+    outcomes: list[Outcome] = []
+    unknown = 0
+    gateway: KeycloakGateway | None = None
+    with contextlib.suppress(ServiceError):  # settings broken meanwhile: every item is unknown
+        gateway = gateway_for_offering(plan.offering)
+    for item in items:
+        action, group = str(item.chosen_action), groups.get(item.group_id)
+        try:
+            if gateway is None or group is None:
+                raise Unavailable("not asked")
+            made = was_made(gateway, group, item, action)
+        except (KeycloakError, ServiceError) as exc:
+            if isinstance(exc, Unavailable | AuthFailed):
+                gateway = None  # down: the others are not asked either, so finding this out costs one wait
+            outcomes.append(Outcome(item.id, action, False, UNKNOWN))
+            unknown += 1
+            continue
+        outcomes.append(Outcome(item.id, action, made, SETTLED if made else NOT_MADE))
+    by_id = {item.id: item for item in items}
+    return outcomes, unknown, lambda made: follow_up(made, by_id)
+
+
+def _settle_locally(plan: Plan, item: Row[Any]) -> Outcome:
+    """Import and link items commit their own transaction: the register says whether they were made."""
+    action = str(item.chosen_action)
+    group = db.session.scalar(
+        select(OfferingKeycloakGroup).where(
+            OfferingKeycloakGroup.offering_id == plan.offering_id,
+            OfferingKeycloakGroup.backend_id == item.remote_group_id,
+        )
+    )
+    made = group is not None and (action != "link" or group.id == item.group_id)
+    return Outcome(item.id, action, made, SETTLED if made else NOT_MADE)
+
+
+SETTLE_COLUMNS = (
+    PlanItem.id,
+    PlanItem.chosen_action,
+    PlanItem.group_id,
+    PlanItem.membership_id,
+    PlanItem.username,
+    PlanItem.email,
+    PlanItem.first_name,
+    PlanItem.last_name,
+    PlanItem.remote_user_id,
+    PlanItem.remote_group_id,
+)

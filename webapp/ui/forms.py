@@ -150,6 +150,8 @@ class RemoveMembersForm(FlaskForm):
         "Members", validators=[DataRequired("Select at least one member.")], validate_choice=False
     )
     confirm = BooleanField("Confirm")
+    # The removal brake's typed phrase, asked for above PLAN_REMOVAL_BRAKE members (label set by the view).
+    confirm_text = StringField("Type the phrase to confirm", validators=[Optional(), Length(max=100)])
 
 
 class ChangePasswordForm(FlaskForm):

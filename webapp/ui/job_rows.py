@@ -8,6 +8,7 @@ from flask import url_for
 
 from ..models import Job, JobKind, JobState
 from ..services.jobs import FINISHED, live_progress
+from ..services.plans import FINISHED as PLAN_FINISHED
 from ..services.plans import clock
 
 KIND_LABELS = {
@@ -72,7 +73,12 @@ class JobView:
     def follow_up(self) -> tuple[str, str] | None:
         """Where a finished job's outcome lives: the preview it made, the result of the apply it ran."""
         plan_uuid = (self.job.result or {}).get("plan_uuid")
-        if self.job.state != JobState.SUCCEEDED.value or not plan_uuid or self.job.offering is None:
+        plan = self.job.plan
+        if self.job.kind == JobKind.APPLY_PLAN.value and plan is not None and plan.state in PLAN_FINISHED:
+            plan_uuid = plan.uuid  # an apply that stopped midway has its record on the result page too
+        elif self.job.state != JobState.SUCCEEDED.value:
+            return None
+        if not plan_uuid or self.job.offering is None:
             return None
         if self.job.kind == JobKind.PLAN_MEMBERS.value:
             return "Open the preview", url_for(

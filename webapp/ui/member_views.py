@@ -9,13 +9,10 @@ from typing import Any
 
 from flask import current_app, flash, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from ..extensions import db
-from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
-from ..services import lookups, member_pages
+from ..models import Offering, OfferingKeycloakMembership
+from ..services import lookups, member_pages, plans
 from ..services.commands import GrantAccess
 from ..services.grants import create_membership, delete_membership
 from ..services.member_pages import MAX_QUERY_LENGTH, MemberFilter, PageRequest
@@ -148,17 +145,6 @@ def member_add(offering_uuid: str) -> Response:
     return redirect_to(url_for("ui.members", offering_uuid=offering.uuid))
 
 
-def _memberships(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakMembership]:
-    query = (
-        select(OfferingKeycloakMembership)
-        .join(OfferingKeycloakGroup)
-        .where(OfferingKeycloakGroup.offering_id == offering.id, OfferingKeycloakMembership.uuid.in_(uuids))
-        .options(joinedload(OfferingKeycloakMembership.group))
-        .order_by(OfferingKeycloakMembership.username, OfferingKeycloakGroup.name)
-    )
-    return list(db.session.scalars(query))
-
-
 def _removal_limit() -> int:
     return int(current_app.config["BACKGROUND_THRESHOLD"])
 
@@ -186,12 +172,17 @@ def member_remove(offering_uuid: str) -> Response:
         )
         selected: list[OfferingKeycloakMembership] = []
     else:
-        selected = _memberships(offering, uuids)
+        selected = member_pages.memberships_of(offering, uuids)
     expected = source.get("expected", "")
+    brake = plans.removal_brake(len(selected))  # the same brake as a plan's removals, with the same phrase
     if everything and request.method == "POST" and expected != str(len(selected)) and not error:
         error = f"The members matching these filters changed since you confirmed: {len(selected):,} now. Check again."
-        return _confirm_page(offering, form, selected, filters, everything, error, status=409)
+        return _confirm_page(offering, form, selected, filters, everything, error, brake, status=409)
     if request.method == "POST" and not error and form.validate_on_submit() and form.confirm.data and selected:
+        phrase = attempt(lambda: plans.check_phrase(brake, form.confirm_text.data or ""))
+        if not phrase.ok:  # nothing removed; the typed text stays in the field with the error beside it
+            form.confirm_text.errors = [phrase.error]
+            return _confirm_page(offering, form, selected, filters, everything, "", brake, status=400)
         removed, failed = 0, []
         for membership in selected:
             outcome = attempt(partial(delete_membership, current_user, membership))
@@ -210,7 +201,7 @@ def member_remove(offering_uuid: str) -> Response:
         return redirect_to(url_for("ui.members", offering_uuid=offering.uuid))
     if not selected and not error:
         error = "No member matches these filters." if everything else "Select at least one member to remove."
-    return _confirm_page(offering, form, selected, filters, everything, error, status=400 if error else 200)
+    return _confirm_page(offering, form, selected, filters, everything, error, brake, status=400 if error else 200)
 
 
 def _confirm_page(
@@ -220,8 +211,12 @@ def _confirm_page(
     filters: MemberFilter,
     everything: bool,
     error: str,
+    brake: dict[str, str] | None,
     status: int,
 ) -> Response:
+    if brake is not None:
+        form.confirm_text.label.text = f"Type “{brake['phrase']}” to confirm"
+        form.confirm_text.description = brake["reason"]
     count = len(selected)
     noun = f"member{'' if count == 1 else 's'}"
     heading = f"Remove all {count:,} matching {noun}?" if everything else f"Remove {count:,} {noun}?"
@@ -236,6 +231,7 @@ def _confirm_page(
         button_label=f"Remove {count:,} member{'' if count == 1 else 's'}",
         hidden_uuids=[] if everything else [m.uuid for m in selected],
         everything=everything,
+        brake=brake,
         filter_fields={k: v for k, v in _filter_args(filters).items() if v},
         error=error,
         tab="members",
