@@ -84,9 +84,11 @@ def in_a_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[obje
     return thread, results
 
 
-def linked_group(world: World) -> OfferingKeycloakGroup:
+def linked_group(world: World, created_here: bool = False) -> OfferingKeycloakGroup:
+    """A local group linked to its Keycloak group; `created_here`: one this application created (it may delete)."""
     backend_id = world.realm.add_group(f"{world.offering.uuid}_member", world.offering_root_id)
-    return world.add_group(f"{world.offering.uuid}_member", backend_id=backend_id)
+    created = backend_id if created_here else ""
+    return world.add_group(f"{world.offering.uuid}_member", backend_id=backend_id, created_backend_id=created)
 
 
 # -- two grants of one user -----------------------------------------------------------------------------------
@@ -315,7 +317,7 @@ def test_compensation_keeps_a_parent_another_instance_built_on(client, world: Wo
 
 
 def test_deleting_a_group_another_instance_deletes_at_the_same_moment(client, world: World) -> None:
-    group = linked_group(world)
+    group = linked_group(world, created_here=True)
     world.realm.faults["delete_group"] = Fault(raced=True)
     response = client.delete(
         f"/api/offering-keycloak-groups/{group.uuid}/?delete_remote=true", headers=world.headers("manager")
