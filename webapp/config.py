@@ -64,7 +64,7 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "OIDC_CREATE_USERS": False,  # create a local account for a Keycloak user who has none
         "OIDC_TIMEOUT_SECONDS": 10,
         # Asking Keycloak whether a linked account is still enabled (and still staff): a service account of the
-        # sign-in realm with view-users and query-clients; unset, nobody asks (see README).
+        # sign-in realm with view-users and view-clients; unset, nobody asks (see README).
         "OIDC_ADMIN_CLIENT_ID": "",
         "OIDC_ADMIN_CLIENT_SECRET": "",
         "OIDC_RECHECK_SECONDS": 300,  # how old Keycloak's last answer may be; down: one more interval, then refuse
