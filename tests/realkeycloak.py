@@ -495,6 +495,31 @@ class RealRealm:
             self.admin("POST", f"/users/{user_id}/role-mappings/clients/{client_uuid}", json=roles, ok=(204,))
         return user_id
 
+    def add_service_client(self, client_id: str, secret: str, roles: Iterable[str]) -> str:
+        """A confidential client with only a service account, holding these ``realm-management`` roles."""
+        resp = self.admin(
+            "POST",
+            "/clients",
+            json={
+                "clientId": client_id,
+                "enabled": True,
+                "protocol": "openid-connect",
+                "publicClient": False,
+                "clientAuthenticatorType": "client-secret",
+                "secret": secret,
+                "serviceAccountsEnabled": True,
+                "standardFlowEnabled": False,
+                "implicitFlowEnabled": False,
+                "directAccessGrantsEnabled": False,
+            },
+        )
+        client_uuid = _id_from_location(resp)
+        account = self.admin("GET", f"/clients/{client_uuid}/service-account-user").json()
+        management = self.admin("GET", "/clients", params={"clientId": "realm-management"}).json()[0]["id"]
+        wanted = [self.admin("GET", f"/clients/{management}/roles/{role}").json() for role in roles]
+        self.admin("POST", f"/users/{account['id']}/role-mappings/clients/{management}", json=wanted, ok=(204,))
+        return client_uuid
+
     # -- lifecycle
     def delete(self) -> None:
         self.server.delete_realm(self.name)

@@ -41,6 +41,8 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            # The 5 s were for connecting: a Keycloak busy for longer (a cold login page) must not look like a cut.
+            upstream.settimeout(None)
             with self._lock:
                 self._sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, request
+from flask import Flask, flash, g, redirect, request, session
 from flask_login import current_user, login_url
 from werkzeug.wrappers import Response
 
 from .extensions import db, login_manager
 from .models import User
-from .services.accounts import user_for_token
+from .services import account_checks
+from .services.accounts import TokenRefused, user_for_token
 from .ui.htmx import htmx_redirect, is_htmx
 
 
@@ -23,7 +24,8 @@ def init_app(app: Flask) -> None:
         if is_htmx():
             back = request.headers.get("HX-Current-URL") or request.url
             return htmx_redirect(login_url("ui.login", next_url=back), 401)
-        flash(login_manager.login_message)
+        if not g.get("access_ended"):  # the loader already said why, in words
+            flash(login_manager.login_message)
         return redirect(login_url("ui.login", next_url=request.url))
 
     @login_manager.user_loader
@@ -32,6 +34,15 @@ def init_app(app: Flask) -> None:
         user_id, _, version = session_id.partition(":")
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         if user is None or not user.active or version != str(user.session_version):
+            return None
+        try:
+            account_checks.confirm(user)  # signed in with Keycloak: does Keycloak still let this account in?
+        except account_checks.AccessEnded as exc:
+            # Signed out here and now, with the reason on the next page (the login page).
+            session.pop("_user_id", None)
+            session.pop("keycloak_id_token", None)
+            g.access_ended = f"{exc.message} You were signed out."
+            flash(g.access_ended, "error")
             return None
         return user
 
@@ -49,11 +60,16 @@ def api_user() -> User:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "token" or not key.strip():
             raise AuthError("Invalid token header. Expected 'Token <key>'.")
-        user = user_for_token(key.strip())
+        try:
+            user = user_for_token(key.strip())
+        except TokenRefused as exc:
+            raise AuthError(str(exc)) from exc
         if user is None:
             raise AuthError("Invalid token.")
         return user
     if request.method in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated:
         signed_in: User = current_user._get_current_object()
         return signed_in
+    if g.get("access_ended"):
+        raise AuthError(g.access_ended)
     raise AuthError("Authentication credentials were not provided.")

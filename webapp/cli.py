@@ -14,7 +14,7 @@ from .extensions import db
 from .jobs.queue import job_queue
 from .models import User
 from .services import jobs
-from .services.accounts import create_token
+from .services.accounts import MAX_TOKEN_DAYS, create_token
 from .services.loader import LoadError, load_data
 from .services.periodic import RunSummary, reconcile, sync_pending
 from .services.plans import expire_open_plans, remove_old_items
@@ -54,13 +54,21 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("create-token")
     @click.argument("username")
-    def create_token_command(username: str) -> None:
+    @click.option(
+        "--expires-days",
+        type=click.IntRange(1, MAX_TOKEN_DAYS),
+        default=None,
+        help="The token stops working this many days from now (default: until revoked).",
+    )
+    def create_token_command(username: str, expires_days: int | None) -> None:
         """Print a new API token for USERNAME (stored hashed; shown only now)."""
         user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None:
             raise click.ClickException(f"No user named {username!r}.")
-        _token, plain = create_token(user)
+        token, plain = create_token(user, expires_days)
         click.echo(plain)
+        if token.expires is not None:
+            click.echo(f"It expires on {token.expires:%Y-%m-%d %H:%M} UTC.", err=True)
 
     @app.cli.command("rotate-secrets")
     def rotate_secrets_command() -> None:

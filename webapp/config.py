@@ -25,13 +25,14 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         # Requests: how many proxies stand in front (X-Forwarded-*), and which Host headers are ours.
         "TRUSTED_PROXIES": 0,
         "TRUSTED_HOSTS": None,  # comma-separated host names; unset accepts any Host
-        # Login throttling (webapp/services/throttle.py), counted per client address and per username.
+        # Login throttling (webapp/services/throttle.py): a slowed attempt is a 429 with Retry-After, never a wait.
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,
-        "LOGIN_ADDRESS_SLOW_AFTER": 5,  # failures from one address before each answer is delayed
-        "LOGIN_ADDRESS_MAX_FAILURES": 20,  # failures from one address before it is refused (429)
-        "LOGIN_USERNAME_SLOW_AFTER": 5,  # failures on one username before its failing addresses are delayed
-        "LOGIN_DELAY_SECONDS": 1.0,  # the first delay; it doubles with each further failure
-        "LOGIN_MAX_DELAY_SECONDS": 8.0,
+        "LOGIN_ADDRESS_SLOW_AFTER": 5,  # failures from one address before its next attempt must wait
+        "LOGIN_ADDRESS_MAX_FAILURES": 20,  # failures from one address before it is refused for the window
+        "LOGIN_USERNAME_SLOW_AFTER": 5,  # failures on one username, from any address, before attempts must wait
+        "LOGIN_DELAY_SECONDS": 1.0,  # the first wait; it doubles with each further failure
+        "LOGIN_MAX_DELAY_SECONDS": 300.0,
+        "LOGIN_DEVICE_COOKIE_DAYS": 180,  # a browser that signed in is known (its own budget) this long
         # Keycloak: where it may be, paging, and bounds on walks and pulls (see docs/KEYCLOAK.md).
         "KEYCLOAK_ALLOWED_URLS": "",  # comma-separated URL prefixes; empty allows any http(s) URL
         "KEYCLOAK_CA_BUNDLE": "",  # a CA file trusted for every Keycloak (an offering's own CA field wins)
@@ -64,6 +65,11 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "OIDC_LINK_BY_USERNAME": False,  # link an unlinked local account by preferred_username (opt-in)
         "OIDC_CREATE_USERS": False,  # create a local account for a Keycloak user who has none
         "OIDC_TIMEOUT_SECONDS": 10,
+        # Asking Keycloak whether a linked account is still enabled (and still staff): a service account of the
+        # sign-in realm with view-users and view-clients; unset, nobody asks (see README).
+        "OIDC_ADMIN_CLIENT_ID": "",
+        "OIDC_ADMIN_CLIENT_SECRET": "",
+        "OIDC_RECHECK_SECONDS": 300,  # how old Keycloak's last answer may be; down: one more interval, then refuse
         "LOCAL_LOGIN": True,  # the username/password form; false leaves "Sign in with Keycloak" only
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,

@@ -6,8 +6,6 @@ that setting the endpoint does not exist (404).
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -15,6 +13,7 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import Job, Offering
+from .secret_compare import secrets_equal
 from .services import drift
 
 metrics_bp = Blueprint("metrics", __name__)
@@ -25,7 +24,7 @@ def _authorized() -> bool:
     if not token:
         abort(404)
     sent = request.headers.get("Authorization", "")
-    return sent.startswith("Bearer ") and hmac.compare_digest(sent.removeprefix("Bearer ").strip(), token)
+    return sent.startswith("Bearer ") and secrets_equal(sent.removeprefix("Bearer ").strip(), token)
 
 
 @metrics_bp.get("/metrics")

@@ -97,6 +97,12 @@ class User(UserMixin, TimestampedMixin, Model):
     # Signing in with Keycloak: the issuer and `sub` this account is linked to (once, never re-linked).
     oidc_issuer: Mapped[str | None] = mapped_column(String(500))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    # What Keycloak last said about the linked account (webapp/services/account_checks.py), shared by every
+    # instance: when it last answered, when we last asked, whether the account may go on and why not.
+    oidc_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    oidc_check_tried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    oidc_check_ok: Mapped[bool | None] = mapped_column(Boolean)
+    oidc_check_reason: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (Index("ix_user_oidc_link", "oidc_issuer", "oidc_subject", unique=True),)
 
@@ -115,6 +121,9 @@ class LoginAttempt(Model):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     username: Mapped[str] = mapped_column(String(150), index=True)
+    # The known-device cookie's nonce when the attempt came from a browser its owner signed in on before: such
+    # attempts are counted per device, not against the username's or the address's budget.
+    device: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class OfferingManager(Model):
@@ -134,6 +143,7 @@ class ApiToken(TimestampedMixin, Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12), default="")
     last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: until revoked
 
     user: Mapped[User] = relationship()
 

@@ -2,7 +2,8 @@
 // - sends the CSRF token with every htmx request
 // - shows toasts for HX-Trigger {"toast": ...} events and for failed htmx requests
 // - opens fragments loaded into #dialog-body in a modal <dialog>
-// - swaps 400, 409 and 502 answers (forms with errors, stale previews, Keycloak failures) instead of dropping them
+// - swaps 400, 409, 429 and 502 answers (forms with errors, stale previews, a sign-in that must wait, Keycloak
+//   failures) instead of dropping them
 (function () {
   "use strict";
 
@@ -131,6 +132,7 @@
       { code: "[23]..", swap: true },
       { code: "400", swap: true },
       { code: "409", swap: true },
+      { code: "429", swap: true },
       { code: "502", swap: true },
       { code: "[45]..", swap: false, error: true },
     ];

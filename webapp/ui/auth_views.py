@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from .. import oidc
 from ..extensions import db
 from ..models import Offering
-from ..services import access, audit, sign_in
+from ..services import access, audit, devices, sign_in
 from ..services.accounts import authenticate
 from ..services.throttle import TooManyAttempts
 from . import ui_bp
@@ -35,19 +35,37 @@ def login() -> Response:
         context["refusal"] = "Signing in with a password is off here: use Sign in with Keycloak."
         return render("auth/login.html", form=form, status=403, **context)
     if form.validate_on_submit():
+        username, password = form.username.data or "", form.password.data or ""
         try:
-            user = authenticate(form.username.data or "", form.password.data or "", request.remote_addr or "")
+            signed_in = authenticate(username, password, request.remote_addr or "", request.cookies.get(devices.COOKIE))
         except TooManyAttempts as exc:
             form.password.errors.append(str(exc))
-            return render("auth/login.html", form=form, status=429, **context)
-        if user is not None:
+            refused = render("auth/login.html", form=form, status=429, **context)
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
+        if signed_in is not None:
             session.permanent = True  # ends after SESSION_LIFETIME_SECONDS
-            login_user(user)
-            audit.record(user, None, "user.logged_in")
+            login_user(signed_in.user)
+            audit.record(signed_in.user, None, "user.logged_in")
             db.session.commit()
-            return redirect(local_url(request.args.get("next")) or url_for("ui.offerings"), code=303)
+            response = redirect(local_url(request.args.get("next")) or url_for("ui.offerings"), code=303)
+            _remember_device(response, signed_in.device_cookie)
+            return response
         form.password.errors.append("Unknown username or wrong password.")
     return render("auth/login.html", form=form, status=400 if form.errors else 200, **context)
+
+
+def _remember_device(response: Response, cookie: str) -> None:
+    """This browser is now known for the username (webapp/services/devices.py); only the login form reads it."""
+    response.set_cookie(
+        devices.COOKIE,
+        cookie,
+        max_age=devices.max_age_seconds(),
+        path=url_for("ui.login"),
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 @ui_bp.get("/auth/keycloak/login")

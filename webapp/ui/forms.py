@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..services.accounts import TOKEN_LIFETIMES_DAYS
 from ..services.naming import TEMPLATE_HELP, template_errors
 
 
@@ -26,6 +27,22 @@ class LoginForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A POST with nothing but the CSRF token (logout, unlink, pull, revoke)."""
+
+
+class TokenForm(FlaskForm):
+    expires_days = SelectField(
+        "Expires",
+        choices=[
+            SelectChoice("", "Never (until revoked)"),
+            *(SelectChoice(str(days), f"In {days} days") for days in TOKEN_LIFETIMES_DAYS),
+        ],
+        default="",
+        description="A token that expires stops working by itself; revoke it any time.",
+    )
+
+    @property
+    def days(self) -> int | None:
+        return int(self.expires_days.data) if self.expires_days.data else None
 
 
 class KeycloakSettingsForm(FlaskForm):

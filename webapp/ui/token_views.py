@@ -1,4 +1,4 @@
-"""Per-user API tokens: create (shown once) and revoke."""
+"""Per-user API tokens: create (shown once, optionally expiring) and revoke."""
 
 from __future__ import annotations
 
@@ -8,23 +8,30 @@ from werkzeug.wrappers import Response
 
 from ..services.accounts import create_token, revoke_token, tokens_of
 from . import ui_bp
-from .forms import ConfirmForm
+from .forms import ConfirmForm, TokenForm
 from .htmx import redirect_to, render
+from .token_rows import token_rows
+
+
+def _page(form: TokenForm, new_token: str | None = None, status: int = 200) -> Response:
+    rows = token_rows(tokens_of(current_user))
+    return render("tokens/list.html", tokens=rows, form=form, new_token=new_token, status=status)
 
 
 @ui_bp.get("/tokens")
 @login_required
 def tokens() -> Response:
-    return render("tokens/list.html", tokens=tokens_of(current_user), form=ConfirmForm(), new_token=None)
+    return _page(TokenForm())
 
 
 @ui_bp.post("/tokens")
 @login_required
 def token_create() -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    _token, plain = create_token(current_user)
-    return render("tokens/list.html", tokens=tokens_of(current_user), form=ConfirmForm(), new_token=plain)
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(form, status=400)
+    _token, plain = create_token(current_user, form.days)
+    return _page(TokenForm(formdata=None), new_token=plain)
 
 
 @ui_bp.post("/tokens/<token_uuid>/revoke")
