@@ -225,7 +225,7 @@ def test_a_worker_killed_mid_apply_leaves_the_truth_and_its_job_says_how_far_it_
 ) -> None:
     group, remote_id = waiting_crowd(world, 60)
     plan = preview(world, group)
-    job = jobs.start_apply(world.manager, plan, ApplySelection({}))
+    job = jobs.start_apply(world.manager, plan, ApplySelection({})).job
     kill_at(37)  # in the second batch: 25 recorded, then 12 made but not recorded when the process dies
     with pytest.raises(Killed):
         jobs.execute(job.uuid)
@@ -268,7 +268,7 @@ def test_when_keycloak_cannot_be_asked_after_the_kill_the_record_says_so(
 ) -> None:
     group, remote_id = waiting_crowd(world, 60)
     plan = preview(world, group)
-    job = jobs.start_apply(world.manager, plan, ApplySelection({}))
+    job = jobs.start_apply(world.manager, plan, ApplySelection({})).job
     kill_at(37)
     with pytest.raises(Killed):
         jobs.execute(job.uuid)
@@ -294,7 +294,7 @@ def test_a_stopped_worker_ends_the_apply_after_its_batch(
 ) -> None:
     group, remote_id = waiting_crowd(world, 60)
     plan = preview(world, group)
-    job = jobs.start_apply(world.manager, plan, ApplySelection({}))
+    job = jobs.start_apply(world.manager, plan, ApplySelection({})).job
     original = FakeGateway.add_user_to_group
     calls = [0]
 
@@ -346,7 +346,7 @@ def test_a_worker_killed_while_it_reads_keycloak_again_changed_nothing_and_says_
 ) -> None:
     group, remote_id = waiting_crowd(world, 10)
     plan = preview(world, group)
-    job = jobs.start_apply(world.manager, plan, ApplySelection({}))
+    job = jobs.start_apply(world.manager, plan, ApplySelection({})).job
 
     def killed(self: FakeGateway, group_id: str, label: str = "") -> Iterator[list[Any]]:
         raise Killed()
@@ -406,7 +406,7 @@ def test_sigkill_of_a_real_worker_mid_apply_leaves_what_keycloak_has(
     plan = plans.create_plan(real.world.manager, PreviewMembers(real.world.offering, [group]))
     keys = db.session.scalars(select(PlanItem.key).where(PlanItem.plan_id == plan.id)).all()
     selection = ApplySelection({key: "remove_remote" for key in keys}, f"remove {count} members")
-    job = jobs.start_apply(real.world.manager, plan, selection)
+    job = jobs.start_apply(real.world.manager, plan, selection).job
     headers = real.world.headers("manager")
     worker = Worker(app)
     try:
