@@ -126,9 +126,11 @@ def test_each_load_endpoint_costs_a_fixed_number_of_keycloak_requests_and_sql_st
     assert {name: cost[1] for name, cost in costs.items()} == {
         "list groups": 5,  # token, user, offering, count, page
         "retrieve group": 2,
-        "remote_groups": 2,
-        "sync_status": 4,  # + the local groups and their roles
-        "search users": 2,
+        # Every call that reaches Keycloak first checks that no other offering's group overlaps this one's on the
+        # same server and realm (one query over the offerings): remote_groups, sync_status, search and pull.
+        "remote_groups": 3,
+        "sync_status": 5,  # + the local groups and their roles
+        "search users": 3,
         "memberships": 4,
-        "pull_members": 5,  # + the local members, the audit event, the group's count
+        "pull_members": 7,  # + the group's lock, the local members, the audit event, the group's count
     }
