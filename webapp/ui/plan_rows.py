@@ -224,7 +224,10 @@ def _preset_count(plan: Plan, preset: str) -> int:
 def result_heading(plan: Plan) -> str:
     by_action = plan.result.get("by_action", {})
     counts = plan.result.get("counts", {})
-    done = ", ".join(f"{n} {ACTIONS[a][1].lower()}" for a, n in by_action.items() if a in ACTIONS) or "nothing changed"
+    # In the actions' own order, whatever order the apply recorded them in (a JSON object's keys are not kept in
+    # order by every database).
+    done = ", ".join(f"{by_action[a]} {ACTIONS[a][1].lower()}" for a in ACTIONS if by_action.get(a))
+    done = done or "nothing changed"
     failed = counts.get("failed", 0)
     state = {"applied": "Applied", "partially_applied": "Partly applied", "failed": "Not applied"}.get(plan.state, "")
     return f"{state}: {done}" + (f", {failed} failed" if failed else "")
