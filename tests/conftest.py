@@ -21,6 +21,7 @@ from webapp.extensions import db
 from webapp.keycloak.fake_gateway import FakeGateway, FakeRealm
 from webapp.keycloak.registry import GatewayRegistry
 
+from . import timing
 from .factories import World, build_world
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,8 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     """OKG_TEST_DATABASE_URI must name a PostgreSQL database meant for tests: the run wipes its schema."""
+    if timing.TIMES_FILE and not config.pluginmanager.is_registered(timing):
+        config.pluginmanager.register(timing, "okg-test-times")
     if not TEST_DATABASE_URI:
         return
     url = make_url(TEST_DATABASE_URI)
