@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 
 from webapp import create_app
@@ -22,7 +23,7 @@ from webapp.keycloak.fake_gateway import FakeGateway, FakeRealm
 from webapp.keycloak.registry import GatewayRegistry
 
 from . import timing
-from .factories import World, build_world
+from .factories import World, WorldRows, build_world, load_world, seed_world
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-key"
@@ -161,14 +162,31 @@ def empty_postgres_tables(engine: Engine) -> None:
         connection.execute(_RESTART_SEQUENCES)
 
 
+@pytest.fixture(scope="session")
+def world_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, WorldRows]:
+    """The migrated template with the world's rows written once; a test that asks for `world` gets a copy."""
+    path = tmp_path_factory.mktemp("world-template") / "world.sqlite"
+    shutil.copy(migrated_template, path)
+    app = create_app(_config(f"sqlite:///{path}", JOBS_URL=f"sqlite:///{path.with_name('jobs.sqlite')}"))
+    with app.app_context():
+        rows = seed_world()
+        db.session.remove()
+        db.engine.dispose()
+    return path, rows
+
+
 @pytest.fixture
 def database_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The database a test's app runs on: empty PostgreSQL tables, or a fresh copy of the migrated SQLite file."""
+    """The database a test's app runs on: empty PostgreSQL tables, or a fresh copy of the migrated SQLite file
+    (with the world's rows already in it when the test asks for `world`)."""
     if TEST_DATABASE_URI:
         empty_postgres_tables(request.getfixturevalue("postgres_database"))
         return TEST_DATABASE_URI
     database = tmp_path / "test.sqlite"
-    shutil.copy(request.getfixturevalue("migrated_template"), database)
+    if "world" in request.fixturenames:
+        shutil.copy(request.getfixturevalue("world_template")[0], database)
+    else:
+        shutil.copy(request.getfixturevalue("migrated_template"), database)
     return f"sqlite:///{database}"
 
 
@@ -177,21 +195,62 @@ def fake_keycloak() -> FakeKeycloak:
     return FakeKeycloak()
 
 
-@pytest.fixture
-def app(database_uri: str, fake_keycloak: FakeKeycloak, tmp_path: Path) -> Iterator[Flask]:
+# The file the shared app's engine opens: the running test's own copy of the migrated template (SQLite only).
+_SQLITE_FILE = [""]
+
+
+def _open_the_running_tests_copy(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+    cargs[0] = _SQLITE_FILE[0]
+
+
+@pytest.fixture(scope="session")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One app per test process: create_app() costs ~0.1-0.25 s (Werkzeug compiles every route), per test that
+    was a fifth of the suite. The `app` fixture points it at each test's own database, Keycloak and queue."""
+    folder = tmp_path_factory.mktemp("shared-app")
     app = create_app(
         _config(
-            database_uri,
-            KEYCLOAK_GATEWAY_REGISTRY=GatewayRegistry(fake_keycloak.factory),
-            JOBS_URL=TEST_JOBS_URL or f"sqlite:///{tmp_path / 'jobs.sqlite'}",  # each test its own queue
+            TEST_DATABASE_URI or f"sqlite:///{folder / 'unused.sqlite'}",
+            KEYCLOAK_GATEWAY_REGISTRY=GatewayRegistry(FakeKeycloak().factory),
+            JOBS_URL=TEST_JOBS_URL or f"sqlite:///{folder / 'jobs.sqlite'}",
         )
     )
-    if TEST_JOBS_URL:
-        app.extensions["okg_jobs"].huey.flush()  # the Redis queue is shared by the run: empty it per test
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    if not TEST_DATABASE_URI:
+        with app.app_context():
+            event.listen(db.engine, "do_connect", _open_the_running_tests_copy)
+    return app
+
+
+@pytest.fixture
+def app(shared_app: Flask, database_uri: str, fake_keycloak: FakeKeycloak) -> Iterator[Flask]:
+    """The process's app as a fresh one would be: this test's database copy, fake Keycloak and empty job queue.
+
+    What a test changes on it (config keys, extensions, the queue's attributes) is put back afterwards, and its
+    engine's connections are closed, so no state reaches the next test.
+    """
+    app = shared_app
+    config, extensions = dict(app.config), dict(app.extensions)
+    queue = app.extensions["okg_jobs"]
+    queue_state = dict(vars(queue))
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri  # what a worker process or a test reads
+    _SQLITE_FILE[0] = "" if TEST_DATABASE_URI else str(make_url(database_uri).database)
+    registry = GatewayRegistry(fake_keycloak.factory)
+    app.config["KEYCLOAK_GATEWAY_REGISTRY"] = registry
+    registry.init_app(app)
+    queue.huey.flush()  # each test starts with an empty queue (tasks, schedule, live progress, tick keys)
+    queue.stopping = threading.Event()
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        app.config.clear()
+        app.config.update(config)
+        app.extensions.clear()
+        app.extensions.update(extensions)
+        vars(queue).clear()
+        vars(queue).update(queue_state)
 
 
 @pytest.fixture
@@ -200,8 +259,13 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def world(app: Flask, fake_keycloak: FakeKeycloak) -> World:
-    return build_world(fake_keycloak.realm("demo"))
+def world(request: pytest.FixtureRequest, app: Flask, fake_keycloak: FakeKeycloak) -> World:
+    """The seeded world of tests/factories.py: read from this test's copy of the world template (SQLite), or
+    written into the emptied PostgreSQL tables."""
+    realm = fake_keycloak.realm("demo")
+    if TEST_DATABASE_URI:
+        return build_world(realm)
+    return load_world(realm, request.getfixturevalue("world_template")[1])
 
 
 # -- real Keycloak ----------------------------------------------------------------------------------
@@ -218,9 +282,19 @@ def keycloak_server():  # type: ignore[no-untyped-def]
         stop_server(REPO_ROOT)
 
 
+@pytest.fixture(scope="session")
+def realm_pool(keycloak_server):  # type: ignore[no-untyped-def]
+    """This process's realm, made once and emptied after each test (tests/realkeycloak.py, RealmPool)."""
+    from .realkeycloak import RealmPool
+
+    pool = RealmPool(keycloak_server)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def real_realm(keycloak_server):  # type: ignore[no-untyped-def]
-    """A throwaway realm with a service-account client; deleted after the test."""
-    realm = keycloak_server.create_realm()
+def real_realm(realm_pool):  # type: ignore[no-untyped-def]
+    """A realm with only the service-account client, no groups and no users; emptied (or deleted) after the test."""
+    realm = realm_pool.take()
     yield realm
-    realm.delete()
+    realm_pool.give_back(realm)
