@@ -88,6 +88,20 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def _keep_legacy_node_id(item: pytest.Item) -> None:
+    """pytest-xdist's --dist loadgroup appends "@<group>" to `item._nodeid`, which pytest 9.2 no longer reads (the
+    node id comes from `item._id`): without this, tests of one xdist_group were spread over the workers."""
+    legacy, structured = getattr(item, "_nodeid", None), getattr(item, "_id", None)
+    if isinstance(legacy, str) and legacy != item.nodeid and hasattr(type(structured), "parse"):
+        item._id = type(structured).parse(legacy)  # type: ignore[union-attr]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        _keep_legacy_node_id(item)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     if TEST_DATABASE_URI:
         return f"database: {make_url(TEST_DATABASE_URI).render_as_string(hide_password=True)} (emptied per test)"

@@ -21,6 +21,8 @@ from webapp.models import Job, OfferingKeycloakMembership
 
 from .conftest import RealWorld
 
+# One worker of pytest-xdist runs the module: its tests share the realm and the crowd below.
+pytestmark = pytest.mark.xdist_group("jobs-on-a-worker")
 JOBS = "/api/offering-keycloak-jobs"
 POLL = 0.05  # seconds between two looks at a job: the worker itself polls its queue every 0.1 s at most
 CROWD = 3000  # members of the group whose pull is interrupted: 60 pages of 50, long enough to catch it running
