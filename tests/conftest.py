@@ -28,10 +28,32 @@ from .factories import World, WorldRows, build_world, load_world, seed_world
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-key"
 TEST_ENCRYPTION_KEY = "test-encryption-key"
+# pytest-xdist's worker ("gw0", "gw1", ...): each worker gets a database and a queue of its own, since every test
+# empties them.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _per_worker_database(uri: str) -> str:
+    """okg_test -> okg_test_gw0 under xdist (created on first use, next to the one named)."""
+    if not uri or not WORKER:
+        return uri
+    url = make_url(uri)
+    return url.set(database=f"{url.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+def _per_worker_queue(url: str) -> str:
+    """redis://host:port/N -> .../N+k for worker gwk (Huey's keys carry only the queue's name)."""
+    if not url.startswith("redis://") or not WORKER:
+        return url
+    base, _, number = url.rpartition("/")
+    return f"{base}/{int(number or 0) + int(WORKER.removeprefix('gw'))}"
+
+
 # A PostgreSQL database for the whole run (`make test-postgres`); unset means a SQLite copy per test.
-TEST_DATABASE_URI = os.environ.get("OKG_TEST_DATABASE_URI", "")
-# A Redis for the job queue (`make test-jobs-redis`); unset means a SQLite queue file per test.
-TEST_JOBS_URL = os.environ.get("OKG_TEST_JOBS_URL", "")
+NAMED_DATABASE_URI = os.environ.get("OKG_TEST_DATABASE_URI", "")
+TEST_DATABASE_URI = _per_worker_database(NAMED_DATABASE_URI)
+# A Redis for the job queue (`make test-jobs-redis`); unset means a SQLite queue file per process.
+TEST_JOBS_URL = _per_worker_queue(os.environ.get("OKG_TEST_JOBS_URL", ""))
 
 
 @dataclass
@@ -88,6 +110,44 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# -- which runs of .ci/run repeat a test -------------------------------------------------------------------
+# `make test` runs every test. Each other run of .ci/run changes one thing and repeats only the tests whose outcome
+# that one thing can change (README, "Tests"), selected by a marker:
+#   db        the database is PostgreSQL (make test-postgres)
+#   jobs      the job queue is on Redis (make test-jobs-redis)
+#   keycloak  a real Keycloak; those in tests/contract and tests/integration run on 22 and 24 (test-keycloak-matrix)
+#   python    the newest Python (make test-newest-python)
+# `db` and `python` mark every test but those listed here, so a new test file is repeated unless it is added below.
+# Entries are node id prefixes: a file, or file::test.
+NOT_DB = (
+    "tests/contract/",  # the gateway and a Keycloak: nothing is stored
+    "tests/e2e/",  # what the browser does; the same pages' queries run in tests/ui
+    "tests/security/test_csrf.py",  # Flask-WTF refuses before any handler runs; handlers: the matrix's manager cells
+    "tests/security/test_tls.py",  # certificate checks of the gateway
+    "tests/integration/test_tls_on_real_keycloak.py",
+    "tests/unit/test_properties.py",  # in memory by design
+    "tests/unit/test_packaging.py",
+    "tests/unit/test_prefetch.py",
+)
+NOT_PYTHON = (
+    "tests/e2e/",  # the browser journeys (the newest-Python run has no browser)
+    "tests/security/test_csrf.py",  # decided by Flask-WTF the same way on every version; handlers: the matrix
+)
+# The authorization matrix's cells for these personas repeat in the db and python runs: past the refusals each row's
+# handler runs its queries as the manager, and "other" meets the visibility filters. Anonymous, nobody and staff are
+# refused (or let through) by the same code before any query that differs.
+MATRIX_CELLS = "tests/security/test_authorization_matrix.py::test_access["
+MATRIX_REPEATED = ("-manager]", "-other]")
+MATRIX_NOT_REPEATED = "tests/security/test_authorization_matrix.py::test_head_answers_like_get"
+JOBS = (
+    "tests/integration/test_jobs_on_a_worker.py",  # worker processes on the queue
+    "tests/ui/test_job_pages.py",  # enqueue, live progress, cancel
+    "tests/ui/test_overview.py",  # drift-check jobs write their live state to the queue
+    "tests/unit/test_job_queue.py",  # the periodic tick's once-per-minute key, the queue down
+    "tests/unit/test_cli.py",  # flask worker --once, sync-pending
+)
+
+
 def _keep_legacy_node_id(item: pytest.Item) -> None:
     """pytest-xdist's --dist loadgroup appends "@<group>" to `item._nodeid`, which pytest 9.2 no longer reads (the
     node id comes from `item._id`): without this, tests of one xdist_group were spread over the workers."""
@@ -96,10 +156,24 @@ def _keep_legacy_node_id(item: pytest.Item) -> None:
         item._id = type(structured).parse(legacy)  # type: ignore[union-attr]
 
 
+def _repeated_in_variants(nodeid: str, exceptions: tuple[str, ...]) -> bool:
+    if nodeid.startswith(exceptions) or nodeid.startswith(MATRIX_NOT_REPEATED):
+        return False
+    if nodeid.startswith(MATRIX_CELLS):
+        return nodeid.endswith(MATRIX_REPEATED)
+    return True
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         _keep_legacy_node_id(item)
+        if _repeated_in_variants(item.nodeid, NOT_DB):
+            item.add_marker(pytest.mark.db)
+        if _repeated_in_variants(item.nodeid, NOT_PYTHON):
+            item.add_marker(pytest.mark.python)
+        if item.nodeid.startswith(JOBS):
+            item.add_marker(pytest.mark.jobs)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -111,6 +185,14 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[Engine]:
     """OKG_TEST_DATABASE_URI's schema reset once and the real migrations applied; yields an engine for cleanup."""
+    if TEST_DATABASE_URI != NAMED_DATABASE_URI:  # this xdist worker's own database, beside the one named
+        name = make_url(TEST_DATABASE_URI).database
+        named = create_engine(NAMED_DATABASE_URI, isolation_level="AUTOCOMMIT")
+        with named.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        named.dispose()
     engine = create_engine(TEST_DATABASE_URI)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
