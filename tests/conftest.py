@@ -99,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """OKG_TEST_DATABASE_URI must name a PostgreSQL database meant for tests: the run wipes its schema."""
     if timing.TIMES_FILE and not config.pluginmanager.is_registered(timing):
         config.pluginmanager.register(timing, "okg-test-times")
+    if not config.pluginmanager.has_plugin("okg-legacy-node-ids"):
+        config.pluginmanager.register(_LegacyNodeIds(), "okg-legacy-node-ids")
     if not TEST_DATABASE_URI:
         return
     url = make_url(TEST_DATABASE_URI)
@@ -148,12 +150,16 @@ JOBS = (
 )
 
 
-def _keep_legacy_node_id(item: pytest.Item) -> None:
+class _LegacyNodeIds:
     """pytest-xdist's --dist loadgroup appends "@<group>" to `item._nodeid`, which pytest 9.2 no longer reads (the
     node id comes from `item._id`): without this, tests of one xdist_group were spread over the workers."""
-    legacy, structured = getattr(item, "_nodeid", None), getattr(item, "_id", None)
-    if isinstance(legacy, str) and legacy != item.nodeid and hasattr(type(structured), "parse"):
-        item._id = type(structured).parse(legacy)  # type: ignore[union-attr]
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own hook
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            legacy, structured = getattr(item, "_nodeid", None), getattr(item, "_id", None)
+            if isinstance(legacy, str) and legacy != item.nodeid and hasattr(type(structured), "parse"):
+                item._id = type(structured).parse(legacy)  # type: ignore[union-attr]
 
 
 def _repeated_in_variants(nodeid: str, exceptions: tuple[str, ...]) -> bool:
@@ -164,10 +170,9 @@ def _repeated_in_variants(nodeid: str, exceptions: tuple[str, ...]) -> bool:
     return True
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        _keep_legacy_node_id(item)
         if _repeated_in_variants(item.nodeid, NOT_DB):
             item.add_marker(pytest.mark.db)
         if _repeated_in_variants(item.nodeid, NOT_PYTHON):
