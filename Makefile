@@ -8,8 +8,15 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := webapp
+# pytest-xdist workers for the test targets (0: one process); tests that share a server or a realm declare an
+# xdist_group and stay on one worker. PYTEST_ARGS adds options (.ci/run: --durations=30).
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+# Start the Keycloak(s) in the background, run the rest of the recipe with KEYCLOAK_URL set, stop what was started.
+KEYCLOAK_ENV = kc_env="$$(scripts/test-keycloak env)" && eval "$$kc_env"
 
-.PHONY: install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python lint format clean bench load soak
+.PHONY: test-keycloak-begin install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python test-keycloak-begin-tls pytest-newest lint format clean bench load soak
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
@@ -58,41 +65,63 @@ run: install db
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## test: install, lint, and run the whole suite (unit, API, contract on fake + real Keycloak, browser)
-test: install browser
-	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/python -m pytest
+test: test-keycloak-begin-tls install browser
+	@status=0; \
+	  $(BIN)/ruff check . && $(BIN)/mypy && $(KEYCLOAK_ENV) && $(PYTEST) || status=$$?; \
+	  scripts/test-keycloak end; exit $$status
 
-## test-postgres: the whole suite on PostgreSQL (Debian's server, private cluster on loopback via scripts/postgres-dev)
-test-postgres: install browser
-	@pg_env="$$(scripts/postgres-dev start)" && eval "$$pg_env" && \
+# Keycloak starts (and on a new machine downloads and builds) while the virtualenv installs and lint runs.
+test-keycloak-begin:
+	@scripts/test-keycloak begin
+
+test-keycloak-begin-tls:
+	@scripts/test-keycloak begin --tls
+
+## test-postgres: on PostgreSQL (scripts/postgres-dev), the tests whose outcome the database can change (marker db);
+## OKG_TEST_DATABASE_URI, if set, names the database instead of the server's okg_test
+test-postgres: test-keycloak-begin install
+	@status=0; \
+	  pg_env="$$(scripts/postgres-dev start)" && { [ -n "$${OKG_TEST_DATABASE_URI:-}" ] || eval "$$pg_env"; } && \
 	  export OKG_TEST_DATABASE_URI && \
-	  $(BIN)/python -m pytest
+	  $(KEYCLOAK_ENV) && $(PYTEST) -m db || status=$$?; \
+	  scripts/test-keycloak end; exit $$status
 
-## test-keycloak-matrix: the gateway contract suite and the real-Keycloak integration tests on 22.0.5, 24.0.5 and 26.7.3
+## test-keycloak-matrix: the real-Keycloak tests of tests/contract and tests/integration on each version (not the
+## worker tests: what they ask Keycloak is in the contract tests); .ci/run skips 26.7.3, which make test covers
 KEYCLOAK_MATRIX ?= 22.0.5 24.0.5 26.7.3
-## test-jobs-redis: the job tests with the queue on Redis (scripts/redis-dev), worker processes included
-test-jobs-redis: install
-	@redis_env="$$(scripts/redis-dev start)" && OKG_TEST_JOBS_URL="$${redis_env#OKG_JOBS_URL=}" && \
-	  export OKG_TEST_JOBS_URL && \
-	  $(BIN)/python -m pytest tests/integration/test_jobs_on_a_worker.py tests/ui/test_job_pages.py tests/unit/test_cli.py
-
+KEYCLOAK_MATRIX_TESTS = -m "keycloak and not tls and not e2e and not jobs" tests/contract tests/integration
 test-keycloak-matrix: install
 	@for version in $(KEYCLOAK_MATRIX); do \
 	  echo "== Keycloak $$version"; \
-	  KEYCLOAK_VERSION=$$version $(BIN)/python -m pytest -m "keycloak and not tls" tests/contract tests/integration \
-	    || exit 1; \
+	  export KEYCLOAK_VERSION=$$version; status=0; \
+	  unset KEYCLOAK_URL; scripts/test-keycloak begin && \
+	  $(KEYCLOAK_ENV) && $(PYTEST) $(KEYCLOAK_MATRIX_TESTS) || status=$$?; \
+	  scripts/test-keycloak end; [ $$status -eq 0 ] || exit $$status; \
 	done
 
-## test-newest-python: the suite that needs no browser on the newest Python >= 3.12, in a virtualenv of its own
-test-newest-python:
-	@newest="$$(scripts/find-python --min 3.12)" && echo "test-newest-python: $$newest ($$($$newest --version))" && \
-	  $(MAKE) --no-print-directory VENV=.venv-newest PYTHON="$$newest" install && \
-	  .venv-newest/bin/python -m pytest -m "not e2e"
+## test-jobs-redis: with the queue on Redis (scripts/redis-dev), the tests whose outcome the queue can change (marker jobs);
+## OKG_TEST_JOBS_URL, if set, names the Redis instead
+test-jobs-redis: test-keycloak-begin install
+	@status=0; \
+	  redis_env="$$(scripts/redis-dev start)" && OKG_TEST_JOBS_URL="$${OKG_TEST_JOBS_URL:-$${redis_env#OKG_JOBS_URL=}}" && \
+	  export OKG_TEST_JOBS_URL && \
+	  $(KEYCLOAK_ENV) && $(PYTEST) -m jobs || status=$$?; \
+	  scripts/test-keycloak end; exit $$status
+
+## test-newest-python: on the newest Python >= 3.12 (.venv-newest), the tests whose outcome it can change (marker python)
+test-newest-python: test-keycloak-begin
+	@status=0; \
+	  { newest="$$(scripts/find-python --min 3.12)" && echo "test-newest-python: $$newest ($$($$newest --version))" && \
+	    $(MAKE) --no-print-directory VENV=.venv-newest PYTHON="$$newest" install && \
+	    $(KEYCLOAK_ENV) && $(MAKE) --no-print-directory VENV=.venv-newest pytest-newest; } || status=$$?; \
+	  scripts/test-keycloak end; exit $$status
+
+pytest-newest:
+	@$(PYTEST) -m "python and not e2e"
 
 ## test-fast: everything that needs no real Keycloak or browser
 test-fast: install
-	$(BIN)/python -m pytest -m "not keycloak and not e2e"
+	$(PYTEST) -m "not keycloak and not e2e"
 
 lint: install
 	$(BIN)/ruff check .

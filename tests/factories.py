@@ -93,7 +93,32 @@ def _offering(organization: Organization, name: str, slug: str, **keycloak: Any)
     return offering
 
 
-def build_world(realm: FakeRealm) -> World:
+@dataclass(frozen=True)
+class WorldRows:
+    """What `seed_world` wrote: the rows' ids and the plain API tokens (stored hashed, shown only once)."""
+
+    ids: dict[str, int]
+    tokens: dict[str, str]
+
+
+_MODELS: dict[str, type] = {
+    "organization": Organization,
+    "offering": Offering,
+    "other_offering": Offering,
+    "member_role": OfferingRole,
+    "cluster_role": OfferingRole,
+    "other_role": OfferingRole,
+    "resource": Resource,
+    "other_resource": Resource,
+    "staff": User,
+    "manager": User,
+    "other_manager": User,
+    "nobody": User,
+}
+
+
+def seed_world() -> WorldRows:
+    """Write the world's rows (and commit); `load_world` reads them back as a World."""
     organization = Organization(name="Research Org", slug="research")
     other_org = Organization(name="Other Org", slug="other")
     offering = _offering(organization, "HPC Cluster", "hpc")
@@ -129,21 +154,30 @@ def build_world(realm: FakeRealm) -> World:
         name: create_token(user)[1]
         for name, user in [("staff", staff), ("manager", manager), ("other", other_manager), ("nobody", nobody)]
     }
+    objects = {
+        "organization": organization,
+        "offering": offering,
+        "other_offering": other_offering,
+        "member_role": member_role,
+        "cluster_role": cluster_role,
+        "other_role": other_role,
+        "resource": resource,
+        "other_resource": other_resource,
+        "staff": staff,
+        "manager": manager,
+        "other_manager": other_manager,
+        "nobody": nobody,
+    }
+    return WorldRows({name: obj.id for name, obj in objects.items()}, tokens)
+
+
+def load_world(realm: FakeRealm, rows: WorldRows) -> World:
+    """The World over rows that `seed_world` wrote (in this database or in the template it was copied from)."""
+    objects = {name: db.session.get(_MODELS[name], row_id) for name, row_id in rows.ids.items()}
+    assert all(obj is not None for obj in objects.values()), "the world's rows are missing"
     root_id = realm.add_path("/base/hpc")
-    return World(
-        realm=realm,
-        organization=organization,
-        offering=offering,
-        other_offering=other_offering,
-        member_role=member_role,
-        cluster_role=cluster_role,
-        other_role=other_role,
-        resource=resource,
-        other_resource=other_resource,
-        staff=staff,
-        manager=manager,
-        other_manager=other_manager,
-        nobody=nobody,
-        tokens=tokens,
-        offering_root_id=root_id,
-    )
+    return World(realm=realm, tokens=dict(rows.tokens), offering_root_id=root_id, **objects)  # type: ignore[arg-type]
+
+
+def build_world(realm: FakeRealm) -> World:
+    return load_world(realm, seed_world())

@@ -27,6 +27,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ SERVICE_CLIENT_SECRET = "okg-service-test-secret"
 SERVICE_ACCOUNT_ROLES = ("view-users", "query-users", "query-groups", "manage-users")
 BULK_CHUNK = 500
 TIMEOUT = 60  # seconds per HTTP call; partial imports of 500 users take a few seconds
+# Emptying a realm deletes its users one by one (four at a time, ~20-80 ms each); a new realm costs 2-15 s.
+RESET_MAX_USERS = 200
 
 
 class KeycloakAdminError(RuntimeError):
@@ -523,6 +526,69 @@ class RealRealm:
     # -- lifecycle
     def delete(self) -> None:
         self.server.delete_realm(self.name)
+
+    def client_ids(self) -> set[str]:
+        """Keycloak ids of the realm's clients (the built-in ones, okg-service, and any a test added)."""
+        return {c["id"] for c in self.admin("GET", "/clients", params={"max": 1000}).json()}
+
+    def reset(self, keep_clients: set[str], max_users: int = RESET_MAX_USERS) -> bool:
+        """Back to how ``create_realm`` left it: no groups, no users, no clients but ``keep_clients``.
+
+        Returns False, having changed nothing, when the realm holds more than ``max_users`` users: deleting
+        them then costs more than a new realm (the caller deletes this one instead).
+        """
+        users = self.admin("GET", "/users", params={"briefRepresentation": "true", "max": max_users + 1}).json()
+        users = [u for u in users if not u["username"].startswith("service-account-")]
+        if len(users) > max_users:
+            return False
+        # Each delete waits on Keycloak's database more than on its CPU: four at a time take a quarter as long.
+        # Users first: deleting one also ends its sessions and drops its group memberships.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda user: self.admin("DELETE", f"/users/{user['id']}", ok=(204, 404)), users))
+            groups = self.admin("GET", "/groups", params={"briefRepresentation": "true"}).json()
+            list(pool.map(lambda group: self.admin("DELETE", f"/groups/{group['id']}", ok=(204, 404)), groups))
+            added = self.client_ids() - keep_clients
+            list(pool.map(lambda client_id: self.admin("DELETE", f"/clients/{client_id}", ok=(204, 404)), added))
+        return True
+
+
+class RealmPool:
+    """One realm per test process, emptied after each test instead of a new realm per test.
+
+    Creating a realm costs Keycloak 2-5 s of work (default clients, flows, roles, keys); emptying one after a
+    test costs a few deletes. A test gets the realm exactly as ``create_realm`` makes it (only the
+    ``okg-service`` client, no groups, no users), whatever the test before it did; a realm the reset cannot
+    empty cheaply (many users) or at all (an error) is deleted and the next test gets a new one. Tests that
+    need other realm settings (a short token lifespan) still call ``create_realm`` themselves.
+    """
+
+    def __init__(self, server: KeycloakServer) -> None:
+        self.server = server
+        self._idle: RealRealm | None = None
+        self._clients: set[str] = set()
+
+    def take(self) -> RealRealm:
+        if self._idle is None:
+            realm = self.server.create_realm()
+            self._clients = realm.client_ids()
+            return realm
+        realm, self._idle = self._idle, None
+        return realm
+
+    def give_back(self, realm: RealRealm) -> None:
+        try:
+            emptied = realm.reset(self._clients)
+        except (KeycloakAdminError, requests.RequestException):
+            emptied = False
+        if emptied:
+            self._idle = realm
+        else:
+            realm.delete()
+
+    def close(self) -> None:
+        if self._idle is not None:
+            self._idle.delete()
+            self._idle = None
 
 
 # -------------------------------------------------------------------------------- start / stop

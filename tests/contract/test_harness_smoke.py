@@ -14,7 +14,7 @@ import requests
 
 from tests.realkeycloak import RealRealm, start_server, stop_server
 
-pytestmark = pytest.mark.keycloak
+pytestmark = [pytest.mark.keycloak, pytest.mark.xdist_group("harness-smoke")]  # one module realm
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
