@@ -106,7 +106,7 @@ def test_token_expiring_during_a_long_walk(keycloak_server) -> None:
 
 def test_what_keycloak_answers_to_racing_member_writes(real_realm) -> None:
     """What the gateway's mapping rests on, asked of the server directly: adding a member again answers 204, so a
-    409 to that PUT only ever comes from a simultaneous add ("Duplicate resource error") and the user is then a
+    409 to that PUT only ever comes from a simultaneous add (its body varies by version) and the user is then a
     member; removing a non-member answers 204; a missing user or group answers 404 (the gateway's NotFound)."""
     group = real_realm.add_group("raced")
     user = real_realm.add_user("raced-user")
@@ -130,5 +130,9 @@ def test_what_keycloak_answers_to_racing_member_writes(real_realm) -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(lambda _: put(), range(6)))
-    assert all(code == 204 or (code == 409 and "Duplicate resource error" in text) for code, text in answers), answers
+    # 24+ say "Duplicate resource error"; 22 says only {"error":"unknown_error"} (its unique-key failure unmapped).
+    duplicate = ("Duplicate resource error", "unknown_error")
+    assert all(code == 204 or (code == 409 and any(word in text for word in duplicate)) for code, text in answers), (
+        answers
+    )
     assert real_realm.group_members(group) == ["raced-user"]

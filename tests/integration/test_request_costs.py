@@ -52,8 +52,11 @@ def counting(proxy_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
 
 def root_lookup_requests(major: int) -> int:
     """Finding /base/hpc part by part: one group-by-path per part; 23-25 leave the child count out of that
-    answer, so each part also costs a /groups/{id}."""
-    return 2 * (2 if 23 <= major <= 25 else 1)
+    answer, so each part also costs a /groups/{id}; 22 sends no parent id, so below the top level the part is
+    confirmed among its parent's children (one /groups/{parent} with them inline)."""
+    if major < 23:
+        return 2 + 1
+    return 2 * (2 if major <= 25 else 1)
 
 
 def walk_requests(major: int, children: int) -> int:
