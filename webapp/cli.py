@@ -7,14 +7,12 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from .crypto import SecretDecryptionError
 from .extensions import db
 from .jobs.queue import job_queue
-from .models import User
 from .services import jobs
-from .services.accounts import MAX_TOKEN_DAYS, create_token
+from .services.accounts import MAX_TOKEN_DAYS, create_token, user_named
 from .services.loader import LoadError, load_data
 from .services.periodic import RunSummary, reconcile, sync_pending
 from .services.plans import expire_open_plans, remove_old_items
@@ -62,7 +60,7 @@ def init_app(app: Flask) -> None:
     )
     def create_token_command(username: str, expires_days: int | None) -> None:
         """Print a new API token for USERNAME (stored hashed; shown only now)."""
-        user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+        user = user_named(username)
         if user is None:
             raise click.ClickException(f"No user named {username!r}.")
         token, plain = create_token(user, expires_days)

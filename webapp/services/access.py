@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
 
+from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, OfferingManager, User
 
 
@@ -29,6 +30,11 @@ def visible_offerings(user: User) -> Select[Offering]:
     if not user.is_staff:
         query = query.where(Offering.id.in_(managed_offering_ids(user)))
     return query
+
+
+def offerings_of(user: User) -> list[Offering]:
+    """The offerings a page lists for this user, by name."""
+    return list(db.session.scalars(visible_offerings(user).order_by(Offering.name)))
 
 
 def visible_groups(user: User) -> Select[OfferingKeycloakGroup]:

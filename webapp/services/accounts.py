@@ -169,3 +169,13 @@ def revoke_token(user: User, token_uuid: str) -> bool:
     db.session.delete(token)
     db.session.commit()
     return True
+
+
+def user_named(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def note_signed_in(user: User) -> None:
+    """The audit line of a password sign-in, committed (the session cookie is the view's)."""
+    audit.record(user, None, "user.logged_in")
+    db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
 from ..extensions import db
 from ..models import AuditEvent, Offering, User
@@ -51,3 +51,18 @@ def between(query: Select[AuditEvent], first: date | None, last: date | None) ->
     if last is not None:
         query = query.where(AuditEvent.created < datetime.combine(last + timedelta(days=1), time.min, UTC))
     return query
+
+
+def offering_activity(offering: Offering, first: date | None, last: date | None) -> Select[AuditEvent]:
+    """An offering's events of a date range, newest first (the activity page and its CSV)."""
+    query = between(select(AuditEvent).where(AuditEvent.offering_id == offering.id), first, last)
+    return query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
+
+
+def offering_activity_page(
+    offering: Offering, first: date | None, last: date | None, number: int, size: int
+) -> tuple[int, list[AuditEvent]]:
+    """How many events the range holds, and page `number` (from 1) of `size` of them."""
+    query = offering_activity(offering, first, last)
+    total = int(db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    return total, list(db.session.scalars(query.limit(size).offset((number - 1) * size)))

@@ -9,10 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from .. import oidc
-from ..extensions import db
-from ..models import Offering
-from ..services import access, audit, devices, sign_in
-from ..services.accounts import authenticate
+from ..services import access, devices, sign_in
+from ..services.accounts import authenticate, note_signed_in
 from ..services.throttle import TooManyAttempts
 from . import ui_bp
 from .forms import ConfirmForm, LoginForm
@@ -46,8 +44,7 @@ def login() -> Response:
         if signed_in is not None:
             session.permanent = True  # ends after SESSION_LIFETIME_SECONDS
             login_user(signed_in.user)
-            audit.record(signed_in.user, None, "user.logged_in")
-            db.session.commit()
+            note_signed_in(signed_in.user)
             response = redirect(local_url(request.args.get("next")) or url_for("ui.offerings"), code=303)
             _remember_device(response, signed_in.device_cookie)
             return response
@@ -124,5 +121,5 @@ def logout() -> Response:
 @ui_bp.get("/")
 @login_required
 def offerings() -> Response:
-    items = db.session.scalars(access.visible_offerings(current_user).order_by(Offering.name)).all()
+    items = access.offerings_of(current_user)
     return render("offerings/list.html", offerings=items)

@@ -8,11 +8,9 @@ from typing import Any
 
 from flask import abort, request
 from flask_login import login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..downloads import csv_response, primed, shape_csv
-from ..models import AuditEvent
 from ..services import audit, exports, plans
 from . import ui_bp
 from .diff_rows import DIFF_COLUMNS, diff_export
@@ -71,7 +69,6 @@ def activity_csv(offering_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     first = audit.parse_day(request.args.get("from"), "from")
     last = audit.parse_day(request.args.get("to"), "to")
-    query = audit.between(select(AuditEvent).where(AuditEvent.offering_id == offering.id), first, last)
-    query = query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
+    query = audit.offering_activity(offering, first, last)
     shape = _shapes().AuditEventOut
     return shape_csv(f"{offering.slug}-activity.csv", query, shape.dump, _columns(shape))

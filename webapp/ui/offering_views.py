@@ -7,11 +7,9 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from ..extensions import db
-from ..models import AuditEvent, Offering
+from ..models import Offering
 from ..services import audit, remote
 from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.offerings import (
@@ -151,12 +149,8 @@ def activity(offering_uuid: str) -> Response:
         except ValidationFailed as exc:
             errors |= exc.errors if isinstance(exc.errors, dict) else {}
             days.append(None)
-    query = audit.between(select(AuditEvent).where(AuditEvent.offering_id == offering.id), days[0], days[1])
-    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     number, size = page_number(), per_page()
-    events = db.session.scalars(
-        query.order_by(AuditEvent.created.desc(), AuditEvent.id.desc()).limit(size).offset((number - 1) * size)
-    ).all()
+    total, events = audit.offering_activity_page(offering, days[0], days[1], number, size)
     range_args: dict[str, str] = {key: value for key, value in (("from", first), ("to", last)) if value}
     links = pager("ui.activity", {"offering_uuid": offering.uuid}, dict(range_args), number, total=total)
     csv_url = url_for("ui.activity_csv", offering_uuid=offering.uuid) + (

@@ -8,7 +8,6 @@ from flask import abort, flash, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from ..extensions import db
 from ..models import JobKind, Offering
 from ..services import access, drift, jobs
 from ..services.errors import ServiceError, TooBusy
@@ -29,7 +28,7 @@ COLUMNS: dict[str, tuple[str, str, dict[str, Any]]] = {
 
 
 def _offerings() -> list[Offering]:
-    return list(db.session.scalars(access.visible_offerings(current_user).order_by(Offering.name)))
+    return access.offerings_of(current_user)
 
 
 @ui_bp.get("/overview")
