@@ -251,12 +251,6 @@ class AuditEvent(TimestampedMixin, Model):
     offering: Mapped[Offering | None] = relationship()
 
 
-class PlanKind(enum.StrEnum):
-    MEMBERS = "members"
-    IMPORT = "import"
-    LINKS = "links"
-
-
 class PlanState(enum.StrEnum):
     OPEN = "open"
     APPLYING = "applying"

@@ -23,21 +23,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from ..extensions import db
 from ..models import Plan, PlanItem, PlanState, User, utcnow
 from . import audit
-from .plan_members import Outcome
+from .plan_kinds import Chosen, Follow, Item, Outcome
 
 APPLIED, FAILED, NOT_SELECTED = "applied", "failed", "not_selected"
 BATCH_ITEMS = 25  # Keycloak calls per recorded batch: a killed worker leaves at most this many to be checked
 BATCH_SECONDS = 1.0  # and a batch is recorded at least this often while Keycloak answers slowly
 WRITE_BATCH = 1000
 NOT_MADE = "Not made: the apply stopped before this change."
+SETTLED = "Made: checked after the apply stopped in the middle of it."
+UNKNOWN = (
+    "Unknown: this change was being sent to Keycloak when the apply stopped, and Keycloak could not be asked "
+    "whether it was made. Preview again to see."
+)
 
 Progress = Callable[[int, int], None]  # (0, items done so far); may raise Interrupted to stop between batches
-Follow = Callable[[list[Outcome]], list[Outcome]]
 
 
 class Interrupted(Exception):
@@ -89,9 +93,7 @@ class Journal:
         if not _rowcount(written):
             raise Lost()
 
-    def begin(
-        self, actor: User, rows: Sequence[Row[Any]], chosen: list[tuple[Row[Any], str]], local: list[Outcome]
-    ) -> None:
+    def begin(self, actor: User, rows: Sequence[Item], chosen: list[Chosen], local: list[Outcome]) -> None:
         """Step 1, in the caller's open transaction; the caller commits it together with its local writes."""
         action_of = {row.id: action for row, action in chosen}
         known = {outcome.item_id: outcome for outcome in local}

@@ -8,19 +8,39 @@ statements and makes one Keycloak call per Keycloak action; every item succeeds 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..keycloak import KeycloakError, KeycloakGateway, NotFound, RemoteUser
-from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, new_uuid, utcnow
-from .connection import call_keycloak
+from ..keycloak import AuthFailed, KeycloakError, KeycloakGateway, NotFound, RemoteUser, Unavailable
+from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan, User, new_uuid, utcnow
+from . import plan_kinds
+from .commands import PreviewMembers
+from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ServiceError, ValidationFailed
+from .plan_journal import NOT_MADE, SETTLED, UNKNOWN
+from .plan_kinds import (
+    ActionWords,
+    Built,
+    Chosen,
+    KindWords,
+    Outcome,
+    Progress,
+    Report,
+    Settled,
+    Stale,
+    Work,
+    configured_ttl,
+    lock_offering,
+)
 from .prefetch import prefetched
 from .subtree import keycloak_id
 
@@ -33,7 +53,6 @@ PENDING, ACTIVE, REMOVED = (state.value for state in MembershipState)
 COMPARED = ("email", "first_name", "last_name")
 
 Item = dict[str, Any]
-Progress = Callable[[int, int], None]  # (pages, members) read so far; may raise to stop the work
 NOT_REGISTERED = "In the Keycloak group, not in the local register."
 
 
@@ -104,7 +123,7 @@ def member_items(
     groups: list[OfferingKeycloakGroup],
     fingerprint: dict[str, Any],
     progress: Progress | None = None,
-) -> Iterator[Item]:
+) -> Iterator[plan_kinds.Item]:
     """The items of a members plan, group by group, yielded while the next member pages are fetched;
     `fingerprint` gets each group's entry once its pages are read."""
     counted = [0, 0]  # pages and members read so far, over all groups
@@ -126,25 +145,21 @@ def _reported(pages: Iterator[list[RemoteUser]], progress: Progress, counted: li
         yield page
 
 
-def _base(group: OfferingKeycloakGroup, username: str) -> Item:
-    return {
-        "key": f"{group.uuid}:{username}",
-        "group_id": group.id,
-        "group_uuid": group.uuid,
-        "group_name": group.name,
-        "username": username,
-        "remote_group_id": group.backend_id,
-        "where": "local",
-        "unchanged": False,
-        "destructive": False,
-        "changes": {},
-        "note": "",
-    }
+def _base(group: OfferingKeycloakGroup, username: str, **about: Any) -> plan_kinds.Item:
+    return plan_kinds.Item(
+        key=f"{group.uuid}:{username}",
+        group_id=group.id,
+        group_uuid=group.uuid,
+        group_name=group.name,
+        username=username,
+        remote_group_id=group.backend_id,
+        **about,
+    )
 
 
 def _choice(actions: list[str], default: str | None) -> Item:
     return {
-        "actions": actions,
+        "actions": tuple(actions),
         "default_action": default,
         "destructive": any(action in DESTRUCTIVE for action in actions),
         "where": "keycloak" if default in KEYCLOAK_ACTIONS or (default is None and actions) else "local",
@@ -157,7 +172,7 @@ def _group_items(
     local: list[Row[Any]],
     pages: Iterator[list[RemoteUser]],
     remote: dict[str, RemoteUser],
-) -> Iterator[Item]:
+) -> Iterator[plan_kinds.Item]:
     """Items in Keycloak's order as pages arrive (`remote` collects every member), then the local rows
     Keycloak does not have."""
     local_by_name = {row.username: row for row in local}
@@ -173,70 +188,76 @@ def _group_items(
             yield _local_only_item(gateway, group, row)
 
 
-def _remote_item(group: OfferingKeycloakGroup, user: RemoteUser, username: str, row: Row[Any] | None) -> Item:
-    item = _base(group, username) | {
-        "email": user.email.lower(),
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "remote_user_id": user.id,
-    }
+def _remote_item(
+    group: OfferingKeycloakGroup, user: RemoteUser, username: str, row: Row[Any] | None
+) -> plan_kinds.Item:
+    item = _base(
+        group,
+        username,
+        email=user.email.lower(),
+        first_name=user.first_name,
+        last_name=user.last_name,
+        remote_user_id=user.id,
+    )
     if row is None:
-        return item | _choice([ADD_LOCAL, REMOVE_REMOTE], ADD_LOCAL) | {"note": NOT_REGISTERED}
-    item["membership_id"] = row.id
-    changes = {name: [getattr(row, name), item[name]] for name in COMPARED if (getattr(row, name) or "") != item[name]}
+        return replace(item, **_choice([ADD_LOCAL, REMOVE_REMOTE], ADD_LOCAL), note=NOT_REGISTERED)
+    item = replace(item, membership_id=row.id)
+    changes = {
+        name: [getattr(row, name), getattr(item, name)]
+        for name in COMPARED
+        if (getattr(row, name) or "") != getattr(item, name)
+    }
     if row.state in (PENDING, REMOVED):
         changes = {"state": [row.state, ACTIVE], **changes}
-        item |= _choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL) | {"note": "Now a member of the Keycloak group."}
+        item = replace(item, **_choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL), note="Now a member of the Keycloak group.")
     elif changes or row.keycloak_user_id != user.id:
         note = "Keycloak has other details for this member." if changes else "The Keycloak user id changed."
-        item |= _choice([UPDATE_LOCAL], UPDATE_LOCAL) | {"note": note}
+        item = replace(item, **_choice([UPDATE_LOCAL], UPDATE_LOCAL), note=note)
     else:
-        item |= {"actions": [], "default_action": None, "unchanged": True}
-    return item | {"changes": changes}
+        item = replace(item, unchanged=True)
+    return replace(item, changes=changes)
 
 
-def _local_only_item(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row: Row[Any]) -> Item:
-    item = _base(group, row.username) | {
-        "email": row.email,
-        "first_name": row.first_name,
-        "last_name": row.last_name,
-        "remote_user_id": row.keycloak_user_id,
-        "membership_id": row.id,
-    }
+def _local_only_item(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row: Row[Any]) -> plan_kinds.Item:
+    item = _base(
+        group,
+        row.username,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        remote_user_id=row.keycloak_user_id,
+        membership_id=row.id,
+    )
     if row.state == ACTIVE:
-        return (
-            item
-            | _choice([FLAG_REMOVED, RESTORE_REMOTE], FLAG_REMOVED)
-            | {
-                "changes": {"state": [ACTIVE, REMOVED]},
-                "note": "Active here, but no longer in the Keycloak group.",
-            }
+        return replace(
+            item,
+            **_choice([FLAG_REMOVED, RESTORE_REMOTE], FLAG_REMOVED),
+            changes={"state": [ACTIVE, REMOVED]},
+            note="Active here, but no longer in the Keycloak group.",
         )
     if row.state == REMOVED:
-        return (
-            item
-            | _choice([RESTORE_REMOTE], None)
-            | {"note": "Already flagged as removed in Keycloak; restore adds them to the group again."}
+        return replace(
+            item,
+            **_choice([RESTORE_REMOTE], None),
+            note="Already flagged as removed in Keycloak; restore adds them to the group again.",
         )
     return _pending_item(gateway, item)
 
 
-def _pending_item(gateway: KeycloakGateway, item: Item) -> Item:
-    username = item["username"]
+def _pending_item(gateway: KeycloakGateway, item: plan_kinds.Item) -> plan_kinds.Item:
+    username = item.username
     user = call_keycloak("Looking up the Keycloak user failed", lambda: gateway.find_user_by_username(username))
     if user is None:
-        return item | {"actions": [], "note": "Pending: no Keycloak user has this username yet."}
-    return (
-        item
-        | _choice([ADD_REMOTE], ADD_REMOTE)
-        | {
-            "remote_user_id": user.id,
-            "email": item["email"] or user.email.lower(),
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "changes": {"state": [PENDING, ACTIVE]},
-            "note": "Pending, and the Keycloak user now exists: add them to the Keycloak group.",
-        }
+        return replace(item, note="Pending: no Keycloak user has this username yet.")
+    return replace(
+        item,
+        **_choice([ADD_REMOTE], ADD_REMOTE),
+        remote_user_id=user.id,
+        email=item.email or user.email.lower(),
+        first_name=user.first_name,
+        last_name=user.last_name,
+        changes={"state": [PENDING, ACTIVE]},
+        note="Pending, and the Keycloak user now exists: add them to the Keycloak group.",
     )
 
 
@@ -263,27 +284,124 @@ def stale_reasons(
     return reasons
 
 
-class Stale(Exception):
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
+def groups_of(plan: Plan) -> dict[int, OfferingKeycloakGroup]:
+    """The plan's groups that still exist, by id."""
+    uuids = plan.params.get("group_uuids") or []
+    found = db.session.scalars(
+        select(OfferingKeycloakGroup).where(
+            OfferingKeycloakGroup.offering_id == plan.offering_id, OfferingKeycloakGroup.uuid.in_(uuids)
+        )
+    )
+    return {group.id: group for group in found}
+
+
+class MembersKind:
+    """Members plans: computed from each linked group's members in Keycloak and its local rows; stale when
+    either changed; the local actions are written in batches, the Keycloak ones are one call each."""
+
+    name = "members"
+    preview = PreviewMembers
+    removes = frozenset({REMOVE_REMOTE})
+    words = KindWords(
+        heading="pull members into {n} group{s}",
+        what="groups",
+        subject="User",
+        actions={
+            ADD_LOCAL: ActionWords("+", "Add here", "add {user} to {group} here", "+{n} to add", "Add"),
+            UPDATE_LOCAL: ActionWords("~", "Update here", "update {user} in {group} here", "~{n} to update", "Update"),
+            ACTIVATE_LOCAL: ActionWords(
+                "~", "Activate here", "activate {user} in {group} here", "~{n} to activate", "Activate"
+            ),
+            FLAG_REMOVED: ActionWords(
+                "\u2212",
+                "Flag as removed",
+                "flag {user} as removed from {group}",
+                "\u2212{n} missing in Keycloak",
+                "Missing in Keycloak",
+            ),
+            ADD_REMOTE: ActionWords(
+                "+",
+                "Add in Keycloak",
+                "add {user} to {group} in Keycloak",
+                "+{n} to add in Keycloak",
+                "Add in Keycloak",
+            ),
+            REMOVE_REMOTE: ActionWords("\u2212", "Remove from Keycloak", "remove {user} from {group} in Keycloak"),
+            RESTORE_REMOTE: ActionWords("+", "Restore in Keycloak", "add {user} back to {group} in Keycloak"),
+        },
+    )
+
+    def ttl(self) -> timedelta:
+        return configured_ttl()
+
+    def build(self, preview: PreviewMembers, fingerprint: dict[str, Any], progress: Progress | None) -> Built:
+        groups = linked_groups(preview.groups)
+        items = member_items(gateway_for_offering(preview.offering), groups, fingerprint, progress)
+        return Built({"group_uuids": [group.uuid for group in groups]}, items)
+
+    def again(self, plan: Plan) -> PreviewMembers:
+        groups = sorted(groups_of(plan).values(), key=lambda group: (group.name, group.uuid))
+        if not groups:
+            raise ValidationFailed(["The groups of this preview no longer exist."])
+        return PreviewMembers(plan.offering, groups)
+
+    def prepare(self, actor: User, plan: Plan, chosen: list[Chosen], report: Report) -> Work:
+        """The steps below, in this order."""
+        groups = groups_of(plan)
+        missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
+        if missing:
+            raise Stale([f"{name}: the local group no longer exists" for name in missing])
+        gateway = gateway_for_offering(plan.offering)
+        listed = list(groups.values())
+        db.session.commit()  # no transaction of ours stays open while Keycloak is read
+        reasons = keycloak_reasons(gateway, listed, plan.fingerprint, on_page=report)
+        if reasons:
+            raise Stale(reasons)
+        lock_offering(plan)  # one short transaction: the register checked again, the local writes, the start
+        reasons = register_reasons(listed, plan.fingerprint)
+        if reasons:
+            raise Stale(reasons)
+        work = split_member_items(groups, chosen)
+        written = write_local(work)
+        items = {item.id: item for item, _action, _group in work.remote}
+        calls = [
+            (item.id, partial(keycloak_action, gateway, group, item, action)) for item, action, group in work.remote
+        ]
+        return Work(written, calls, follow=lambda made: follow_up(made, items))
+
+    def settle(self, plan: Plan, items: list[plan_kinds.Item]) -> Settled:
+        groups = groups_of(plan)
+        db.session.commit()
+        outcomes: list[Outcome] = []
+        unknown = 0
+        gateway: KeycloakGateway | None = None
+        with contextlib.suppress(ServiceError):  # settings broken meanwhile: every item is unknown
+            gateway = gateway_for_offering(plan.offering)
+        for item in items:
+            action, group = str(item.chosen_action), groups.get(item.group_id or -1)
+            try:
+                if gateway is None or group is None:
+                    raise Unavailable("not asked")
+                made = was_made(gateway, group, item, action)
+            except (KeycloakError, ServiceError) as exc:
+                if isinstance(exc, Unavailable | AuthFailed):
+                    gateway = None  # down: the others are not asked either, so finding this out costs one wait
+                outcomes.append(Outcome(item.id, action, False, UNKNOWN))
+                unknown += 1
+                continue
+            outcomes.append(Outcome(item.id, action, made, SETTLED if made else NOT_MADE))
+        by_id = {item.id: item for item in items}
+        return Settled(outcomes, unknown, lambda made: follow_up(made, by_id))
 
 
 # -- apply --------------------------------------------------------------------------------------------------
 #
-# The apply itself (webapp/services/plans.py) runs these steps in this order, so that a stale plan writes
-# nothing and no write transaction is ever open while Keycloak is called: Keycloak is read again with no
+# A members apply (MembersKind.prepare, then the journal of webapp/services/plans.py) runs these steps in this
+# order, so that a stale plan writes nothing and no write transaction is ever open while Keycloak is called:
+# Keycloak is read again with no
 # transaction of ours open (keycloak_reasons); then, in one short transaction that holds the offering's lock,
 # the register is compared again (register_reasons) and the local actions are written; then each Keycloak
 # action is one call, recorded in batches with the local row that follows it (follow_up).
-
-
-@dataclass
-class Outcome:
-    item_id: int
-    action: str
-    ok: bool
-    message: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,68 +13,40 @@ its summary and result for the audit trail.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Row, Select, Table, delete, func, insert, select, update
+from sqlalchemy import Select, Table, delete, func, insert, select, update
 
 from ..extensions import db
-from ..keycloak import AuthFailed, KeycloakError, KeycloakGateway, Unavailable
-from ..models import (
-    Offering,
-    OfferingKeycloakGroup,
-    OfferingRole,
-    Plan,
-    PlanItem,
-    PlanKind,
-    PlanState,
-    Resource,
-    User,
-    new_uuid,
-    utcnow,
-)
+from ..models import Offering, Plan, PlanItem, PlanState, User, new_uuid, utcnow
 from . import audit, locks
 from .access import visible_offerings
-from .commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
-from .connection import gateway_for_offering
-from .errors import Conflict, Gone, ObjectNotFound, Refused, RemoteFailure, ServiceError, ValidationFailed
-from .plan_groups import apply_import, apply_link, check_import, current_fingerprint, import_items, link_items
-from .plan_journal import (
-    APPLIED,
-    FAILED,
-    NOT_MADE,
-    NOT_SELECTED,
-    Follow,
-    Interrupted,
-    Journal,
-    Lost,
-    beat_of,
-    finish,
-    stop_words,
-)
+from .commands import ApplySelection, Preview
+from .errors import Conflict, Gone, ObjectNotFound, Refused, ServiceError, ValidationFailed
+from .plan_groups import ImportKind, LinksKind
+from .plan_journal import APPLIED, FAILED, NOT_SELECTED, Interrupted, Journal, Lost, beat_of, finish, stop_words
 from .plan_journal import Progress as ApplyProgress
-from .plan_members import (
-    REMOVE_REMOTE,
-    Outcome,
+from .plan_kinds import (
+    ITEM_COLUMNS,
+    Chosen,
+    Item,
+    PlanKind,
     Progress,
+    Settled,
     Stale,
-    follow_up,
-    keycloak_action,
-    keycloak_reasons,
-    linked_groups,
-    member_items,
-    register_reasons,
-    split_member_items,
-    was_made,
-    write_local,
+    kind_for_preview,
+    kind_of,
+    lock_offering,
+    register,
 )
+from .plan_members import MembersKind
 from .uuids import parse_uuid
 
 FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
@@ -84,30 +56,8 @@ SWEEP_BATCH = 20  # plans whose items one transaction of the retention sweep del
 RESULT_ITEMS = 200
 BATCH_SIZE = 1000
 
-ITEM_DEFAULTS: dict[str, Any] = {
-    "actions": [],
-    "default_action": None,
-    "destructive": False,
-    "where": "local",
-    "unchanged": False,
-    "group_id": None,
-    "group_uuid": "",
-    "group_name": "",
-    "membership_id": None,
-    "username": "",
-    "email": "",
-    "first_name": "",
-    "last_name": "",
-    "remote_user_id": "",
-    "remote_group_id": "",
-    "remote_path": "",
-    "scope_id": "",
-    "changes": {},
-    "note": "",
-    "chosen_action": None,
-    "outcome": None,
-    "message": "",
-}
+# The built-in kinds (docs/PLAN-APPLY.md §3 to §5); a new kind is its module and one more entry here.
+KINDS = [register(kind) for kind in (MembersKind(), ImportKind(), LinksKind())]
 
 
 def aware(value: datetime) -> datetime:
@@ -121,37 +71,28 @@ def clock(value: datetime) -> str:
 # -- create -------------------------------------------------------------------------------------------------
 
 
-def create_plan(actor: User, preview: Preview, progress: Progress | None = None) -> Plan:
-    """Compute and store a plan; nothing else changes. Raises ValidationFailed / RemoteFailure.
+def create_plan(actor: User, preview: Preview | Any, progress: Progress | None = None) -> Plan:
+    """Compute and store a plan of the kind registered for this preview; nothing else changes. Raises
+    ValidationFailed / RemoteFailure.
     `progress(pages, members)` is called after each page of Keycloak members (a job's progress and cancel)."""
     offering = preview.offering
     fingerprint: dict[str, Any] = {}
-    params: dict[str, Any]
-    if isinstance(preview, PreviewMembers):
-        groups = linked_groups(preview.groups)
-        kind, params = PlanKind.MEMBERS, {"group_uuids": [group.uuid for group in groups]}
-        items = member_items(gateway_for_offering(offering), groups, fingerprint, progress)
-    elif isinstance(preview, PreviewImport):
-        checked = check_import(preview.params)
-        kind, params = PlanKind.IMPORT, _import_params(checked)
-        items = import_items(offering, checked, fingerprint)
-    else:
-        kind, params = PlanKind.LINKS, {"group_uuids": preview.group_uuids}
-        items = link_items(offering, preview.group_uuids, fingerprint)
+    kind = kind_for_preview(preview)
+    built = kind.build(preview, fingerprint, progress)
     now = utcnow()
     plan = Plan(
         offering=offering,
-        kind=kind.value,
+        kind=kind.name,
         state=PlanState.OPEN.value,
         created_by_id=actor.id,
         created_by_name=actor.username,
-        expires=now + timedelta(seconds=int(current_app.config["PLAN_TTL_SECONDS"])),
-        params=params,
+        expires=now + kind.ttl(),
+        params=built.params,
     )
     try:
         db.session.add(plan)
         db.session.flush()
-        summary, removals = _store_items(plan, items)
+        summary, removals = _store_items(plan, kind, built.items)
         plan.fingerprint = fingerprint
         plan.summary = summary
         plan.brake = brake_for(plan, removals)
@@ -194,7 +135,7 @@ def _supersede(actor: User, plan: Plan) -> None:
         older.result = {
             **older.result,
             "superseded_by": plan.uuid,
-            "error": f"A newer preview of the same {_what(older)} replaced this one at {clock(now)} "
+            "error": f"A newer preview of the same {kind_of(older).words.what} replaced this one at {clock(now)} "
             f"({plan.created_by_name} asked for it). Open the newer preview to apply.",
         }
         audit.record(
@@ -202,38 +143,24 @@ def _supersede(actor: User, plan: Plan) -> None:
         )
 
 
-def _what(plan: Plan) -> str:
-    return "Keycloak groups" if plan.kind == PlanKind.IMPORT.value else "groups"
-
-
-def _import_params(params: ImportParams) -> dict[str, Any]:
-    return {
-        "role_uuid": params.role.uuid,
-        "resource_uuid": params.resource.uuid if params.resource else None,
-        "scope_id": params.scope_id,
-        "remote_group_ids": list(dict.fromkeys(params.remote_group_ids)),
-    }
-
-
-def _summary_key(item: dict[str, Any]) -> str:
-    if item["unchanged"]:
+def _summary_key(item: Item) -> str:
+    if item.unchanged:
         return "unchanged"
-    if item["default_action"]:
-        return str(item["default_action"])
-    return "optional" if item["actions"] else "skipped"
+    if item.default_action:
+        return item.default_action
+    return "optional" if item.actions else "skipped"
 
 
-def _store_items(plan: Plan, items: Any) -> tuple[dict[str, int], Counter[int]]:
+def _store_items(plan: Plan, kind: PlanKind, items: Iterable[Item]) -> tuple[dict[str, int], Counter[int]]:
     table = cast(Table, PlanItem.__table__)
     summary: Counter[str] = Counter()
     removals: Counter[int] = Counter()  # the most a manager could remove from each group
     batch: list[dict[str, Any]] = []
     for position, item in enumerate(items, start=1):
-        row = ITEM_DEFAULTS | item | {"plan_id": plan.id, "position": position}
-        summary[_summary_key(row)] += 1
-        if REMOVE_REMOTE in row["actions"]:
-            removals[row["group_id"]] += 1
-        batch.append(row)
+        summary[_summary_key(item)] += 1
+        if kind.removes.intersection(item.actions):
+            removals[item.group_id or 0] += 1
+        batch.append(item.stored(plan.id, position))
         if len(batch) >= BATCH_SIZE:
             db.session.execute(insert(table), batch)
             batch = []
@@ -398,40 +325,9 @@ def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool 
     return query.order_by(PlanItem.position)
 
 
-def plan_groups(plan: Plan) -> dict[int, OfferingKeycloakGroup]:
-    uuids = plan.params.get("group_uuids") or []
-    found = db.session.scalars(
-        select(OfferingKeycloakGroup).where(
-            OfferingKeycloakGroup.offering_id == plan.offering_id, OfferingKeycloakGroup.uuid.in_(uuids)
-        )
-    )
-    return {group.id: group for group in found}
-
-
-def preview_of(plan: Plan) -> Preview:
+def preview_of(plan: Plan) -> Preview | Any:
     """The same preview again (for "Preview again"): the plan's parameters, looked up anew."""
-    offering = plan.offering
-    if plan.kind == PlanKind.MEMBERS.value:
-        groups = sorted(plan_groups(plan).values(), key=lambda group: (group.name, group.uuid))
-        if not groups:
-            raise ValidationFailed(["The groups of this preview no longer exist."])
-        return PreviewMembers(offering, groups)
-    if plan.kind == PlanKind.IMPORT.value:
-        params = plan.params
-        role = db.session.scalar(
-            select(OfferingRole).where(
-                OfferingRole.offering_id == offering.id, OfferingRole.uuid == params["role_uuid"]
-            )
-        )
-        resource = params.get("resource_uuid") and db.session.scalar(
-            select(Resource).where(Resource.offering_id == offering.id, Resource.uuid == params["resource_uuid"])
-        )
-        if role is None:
-            raise ValidationFailed(["The role of this preview no longer exists."])
-        return PreviewImport(
-            offering, ImportParams(role, resource or None, params.get("scope_id", ""), params["remote_group_ids"])
-        )
-    return PreviewLinks(offering, plan.params.get("group_uuids"))
+    return kind_of(plan).again(plan)
 
 
 # -- discard ------------------------------------------------------------------------------------------------
@@ -456,44 +352,26 @@ def discard_plan(actor: User, plan: Plan) -> None:
 class ApplyResult:
     plan: Plan
     counts: dict[str, int]
-    items: list[PlanItem]
+    items: list[Item]
+
+
+def read_items(*where: Any, limit: int | None = None) -> list[Item]:
+    """The items these conditions select, in the plan's order."""
+    query = select(*ITEM_COLUMNS).where(*where).order_by(PlanItem.position).limit(limit)
+    return [Item.of(row) for row in db.session.execute(query)]
 
 
 def recorded_result(plan: Plan) -> ApplyResult:
-    items = list(
-        db.session.scalars(
-            select(PlanItem)
-            .where(PlanItem.plan_id == plan.id, PlanItem.outcome.is_not(None))
-            .order_by(PlanItem.position)
-            .limit(RESULT_ITEMS)
-        )
-    )
+    items = read_items(PlanItem.plan_id == plan.id, PlanItem.outcome.is_not(None), limit=RESULT_ITEMS)
     counts = plan.result.get("counts") or {APPLIED: 0, FAILED: 0, NOT_SELECTED: 0}
     return ApplyResult(plan, counts, items)
 
 
-def _choosable(plan: Plan) -> list[Row[Any]]:
-    columns = [
-        PlanItem.id,
-        PlanItem.key,
-        PlanItem.actions,
-        PlanItem.default_action,
-        PlanItem.group_id,
-        PlanItem.membership_id,
-        PlanItem.username,
-        PlanItem.email,
-        PlanItem.first_name,
-        PlanItem.last_name,
-        PlanItem.remote_user_id,
-        PlanItem.remote_group_id,
-        PlanItem.remote_path,
-        PlanItem.scope_id,
-    ]
-    query = select(*columns).where(PlanItem.plan_id == plan.id, PlanItem.unchanged.is_(False))
-    return cast(list[Row[Any]], list(db.session.execute(query.order_by(PlanItem.position)).all()))
+def _choosable(plan: Plan) -> list[Item]:
+    return read_items(PlanItem.plan_id == plan.id, PlanItem.unchanged.is_(False))
 
 
-def resolve_selection(plan: Plan, rows: list[Row[Any]], selection: ApplySelection) -> list[tuple[Row[Any], str]]:
+def resolve_selection(plan: Plan, rows: list[Item], selection: ApplySelection) -> list[Chosen]:
     """(item, action) for every chosen item; a 400 on "selection" for unknown keys or actions not offered."""
     by_key = {row.key: row for row in rows}
     problems: list[str] = []
@@ -509,7 +387,7 @@ def resolve_selection(plan: Plan, rows: list[Row[Any]], selection: ApplySelectio
             if key in offered_nothing and selection.choices[key] is not None:
                 problems.append(f"Item {key!r} offers no action.")
                 break
-    chosen: list[tuple[Row[Any], str]] = []
+    chosen: list[Chosen] = []
     for row in rows:
         action = selection.choices.get(row.key, row.default_action)
         if action is None:
@@ -529,11 +407,12 @@ def selection_brake(plan: Plan, selection: ApplySelection) -> dict[str, str] | N
     return _brake_of(plan, resolve_selection(plan, _choosable(plan), selection))
 
 
-def _brake_of(plan: Plan, chosen: list[tuple[Row[Any], str]]) -> dict[str, str] | None:
-    return brake_for(plan, Counter(row.group_id for row, action in chosen if action == REMOVE_REMOTE))
+def _brake_of(plan: Plan, chosen: list[Chosen]) -> dict[str, str] | None:
+    removes = kind_of(plan).removes
+    return brake_for(plan, Counter(item.group_id or 0 for item, action in chosen if action in removes))
 
 
-def check_brake(plan: Plan, chosen: list[tuple[Row[Any], str]], confirm: str) -> None:
+def check_brake(plan: Plan, chosen: list[Chosen], confirm: str) -> None:
     check_phrase(_brake_of(plan, chosen), confirm)
 
 
@@ -589,7 +468,7 @@ def check_apply(plan: Plan, selection: ApplySelection) -> int:
     return len(_checked(plan, selection)[1])
 
 
-def _checked(plan: Plan, selection: ApplySelection) -> tuple[list[Row[Any]], list[tuple[Row[Any], str]]]:
+def _checked(plan: Plan, selection: ApplySelection) -> tuple[list[Item], list[Chosen]]:
     _check_open(plan)
     rows = _choosable(plan)
     chosen = resolve_selection(plan, rows, selection)
@@ -600,29 +479,52 @@ def _checked(plan: Plan, selection: ApplySelection) -> tuple[list[Row[Any]], lis
 
 
 def _check_open(plan: Plan) -> None:
-    if plan.state == PlanState.APPLYING.value:
-        raise Conflict(_running_words(plan))
     if plan.state == PlanState.OPEN.value and aware(plan.expires) < utcnow():
         plan.state = PlanState.EXPIRED.value
         db.session.commit()
-    if plan.state == PlanState.EXPIRED.value:
-        raise Refused(f"This preview expired at {clock(plan.expires)}. Preview again.")
-    if plan.state == PlanState.STALE.value:
-        raise Conflict(plan.result.get("error") or "Keycloak changed since this preview. Preview again.")
-    if plan.state == PlanState.DISCARDED.value:
-        raise Refused(plan.result.get("error") or "This preview was discarded. Preview again.")
+    words = STATE_WORDS.get(plan.state)
+    if words is not None:
+        raise words.refusal(state_words(plan))
 
 
-def _running_words(plan: Plan) -> str:
+@dataclass(frozen=True)
+class StateWords:
+    """What a plan in this state says: why applying it is refused (the API's answer), and on its page."""
+
+    refusal: type[ServiceError]
+    words: str  # with {who}, {since} and {expires} of the plan
+    page: str  # the plan page's words, when they differ
+    recorded: bool  # the words recorded on the plan when it went so (stale, superseded) come first
+
+
+STATE_WORDS = {
+    PlanState.APPLYING.value: StateWords(
+        Conflict,
+        "An apply by {who} is running for this offering since {since}: wait for it.",
+        "This preview is being applied.",
+        False,
+    ),
+    PlanState.EXPIRED.value: StateWords(Refused, "This preview expired at {expires}. Preview again.", "", False),
+    PlanState.STALE.value: StateWords(Conflict, "Keycloak changed since this preview. Preview again.", "", True),
+    PlanState.DISCARDED.value: StateWords(
+        Refused, "This preview was discarded. Preview again.", "This preview was discarded.", True
+    ),
+}
+
+
+def state_words(plan: Plan, page: bool = False) -> str:
+    """Why `plan` cannot be applied, in words ("" when it can): the refusal, or with `page` what its page says
+    (where the words recorded on the plan always come first)."""
+    recorded = str((plan.result or {}).get("error") or "")
+    words = STATE_WORDS.get(plan.state)
+    if recorded and (page or (words is not None and words.recorded)):
+        return recorded
+    if words is None:
+        return ""
     started = clock(plan.apply_started) if plan.apply_started else "just now"
-    return f"An apply by {plan.applied_by_name or 'someone'} is running for this offering since {started}: wait for it."
-
-
-def _lock_offering(plan: Plan) -> None:
-    """A no-op UPDATE of the offering row: it locks that row (PostgreSQL) or the database (SQLite) until commit,
-    and on SQLite it opens the transaction, so that later savepoints nest inside it instead of committing.
-    Held only for short, database-only work: never across a Keycloak call."""
-    db.session.execute(update(Offering).where(Offering.id == plan.offering_id).values(modified=Offering.modified))
+    return (words.page if page and words.page else words.words).format(
+        who=plan.applied_by_name or "someone", since=started, expires=clock(plan.expires)
+    )
 
 
 def _claim(actor: User, plan: Plan, run: str) -> bool:
@@ -630,7 +532,7 @@ def _claim(actor: User, plan: Plan, run: str) -> bool:
     applies cannot both see the slot free, and committed at once (the lock is not held while applying).
     False when the plan was applied meanwhile."""
     _stop_stuck_applies(plan.offering_id)  # before taking the lock: settling them may ask Keycloak
-    _lock_offering(plan)
+    lock_offering(plan)
     db.session.refresh(plan)
     if plan.state in FINISHED:
         db.session.rollback()
@@ -642,7 +544,7 @@ def _claim(actor: User, plan: Plan, run: str) -> bool:
         select(Plan).where(Plan.offering_id == plan.offering_id, Plan.state == PlanState.APPLYING.value).limit(1)
     )
     if other is not None:
-        words = _running_words(other)
+        words = state_words(other)
         db.session.rollback()
         raise Conflict(words)
     plan.state = PlanState.APPLYING.value
@@ -682,84 +584,14 @@ def _finish(plan: Plan, state: PlanState, result: dict[str, Any]) -> None:
     db.session.commit()
 
 
-def _group_plan_reasons(plan: Plan) -> list[str]:
-    """Why an import or links plan is stale: the offering's groups, remote or local, changed."""
-    now = current_fingerprint(plan.offering)["offering"]
-    before = plan.fingerprint.get("offering", {})
-    if now["remote"] != before.get("remote"):
-        return [f"the groups under the offering's group changed ({before.get('groups')} → {now['groups']} groups)"]
-    if now["local"] != before.get("local"):
-        return ["the local groups changed"]
-    return []
-
-
-def _execute(
-    actor: User, plan: Plan, rows: list[Row[Any]], chosen: list[tuple[Row[Any], str]], journal: Journal
-) -> None:
+def _execute(actor: User, plan: Plan, items: list[Item], chosen: list[Chosen], journal: Journal) -> None:
     """Check the plan is still true (Stale, nothing written, when not), then carry out each chosen item and
     record it as it goes."""
-    if plan.kind == PlanKind.MEMBERS.value:
-        _apply_members(actor, plan, rows, chosen, journal)
-    else:
-        _apply_groups(actor, plan, rows, chosen, journal)
-
-
-def _apply_members(
-    actor: User, plan: Plan, rows: list[Row[Any]], chosen: list[tuple[Row[Any], str]], journal: Journal
-) -> None:
-    groups = plan_groups(plan)
-    missing = [entry["name"] for entry in plan.fingerprint.values() if entry.get("group_id") not in groups]
-    if missing:
-        raise Stale([f"{name}: the local group no longer exists" for name in missing])
-    gateway = gateway_for_offering(plan.offering)
-    listed = list(groups.values())
-    db.session.commit()  # no transaction of ours stays open while Keycloak is read
-    reasons = keycloak_reasons(gateway, listed, plan.fingerprint, on_page=journal.report)
-    if reasons:
-        raise Stale(reasons)
-    _lock_offering(plan)  # one short transaction: the register checked again, the local writes, the start
-    reasons = register_reasons(listed, plan.fingerprint)
-    if reasons:
-        raise Stale(reasons)
-    work = split_member_items(groups, chosen)
-    journal.begin(actor, rows, chosen, write_local(work))
+    work = kind_of(plan).prepare(actor, plan, chosen, journal.report)
+    journal.begin(actor, items, chosen, work.written)
     db.session.commit()
     journal.report()
-    items = {item.id: item for item, _action, _group in work.remote}
-    calls = [(item.id, partial(keycloak_action, gateway, group, item, action)) for item, action, group in work.remote]
-    journal.send(calls, follow=lambda made: follow_up(made, items))
-
-
-def _apply_groups(
-    actor: User, plan: Plan, rows: list[Row[Any]], chosen: list[tuple[Row[Any], str]], journal: Journal
-) -> None:
-    """Import and links plans write only here, one item per transaction (each reads Keycloak first)."""
-    reasons = _group_plan_reasons(plan)
-    if reasons:
-        raise Stale(reasons)
-    preview = preview_of(plan)
-    groups = {
-        group.id: group
-        for group in db.session.scalars(
-            select(OfferingKeycloakGroup).where(OfferingKeycloakGroup.offering_id == plan.offering_id)
-        )
-    }
-    journal.begin(actor, rows, chosen, [])
-    db.session.commit()
-    journal.report()
-
-    def one(row: Row[Any], action: str) -> Outcome:
-        try:
-            if isinstance(preview, PreviewImport):
-                message = apply_import(actor, plan.offering, preview.params, row)
-            else:
-                message = apply_link(actor, groups.get(row.group_id), row)
-        except (ValidationFailed, RemoteFailure, Refused, Conflict) as exc:
-            db.session.rollback()
-            return Outcome(row.id, action, False, exc.message)
-        return Outcome(row.id, action, True, message)
-
-    journal.send([(row.id, partial(one, row, action)) for row, action in chosen])
+    journal.send(work.calls, follow=work.follow)
 
 
 # -- an apply that stopped in the middle --------------------------------------------------------------------
@@ -783,76 +615,17 @@ def stop_apply(plan: Plan, stopped: str, run: str | None = None) -> str:
         return words
     progress = dict(journal.get("progress") or {})
     sending = [int(item_id) for item_id in journal.get("sending") or []]
-    settled, unknown, follow = _settle(plan, sending)
-    done = int(progress.get("done", 0)) + sum(1 for outcome in settled if outcome.ok)
+    settled = _settle(plan, sending)
+    done = int(progress.get("done", 0)) + sum(1 for outcome in settled.outcomes if outcome.ok)
     total = int(progress.get("total", done))
-    words = stop_words(stopped, done, total, unknown)
-    finish(None, plan, {"done": done, "total": total}, words, settled, follow)
+    words = stop_words(stopped, done, total, settled.unknown)
+    finish(None, plan, {"done": done, "total": total}, words, settled.outcomes, settled.follow)
     return words
 
 
-SETTLED = "Made: checked after the apply stopped in the middle of it."
-UNKNOWN = (
-    "Unknown: this change was being sent to Keycloak when the apply stopped, and Keycloak could not be asked "
-    "whether it was made. Preview again to see."
-)
-
-
-def _settle(plan: Plan, ids: list[int]) -> tuple[list[Outcome], int, Follow | None]:
+def _settle(plan: Plan, ids: list[int]) -> Settled:
     """The outcome of each item an apply was sending when it stopped, found where the item writes; no
     transaction is open while Keycloak is asked. Also how many could not be found out."""
     if not ids:
-        return [], 0, None
-    query = select(*SETTLE_COLUMNS).where(PlanItem.plan_id == plan.id, PlanItem.id.in_(ids))
-    items = cast(list[Row[Any]], list(db.session.execute(query)))
-    if plan.kind != PlanKind.MEMBERS.value:
-        return [_settle_locally(plan, item) for item in items], 0, None
-    groups = plan_groups(plan)
-    db.session.commit()
-    outcomes: list[Outcome] = []
-    unknown = 0
-    gateway: KeycloakGateway | None = None
-    with contextlib.suppress(ServiceError):  # settings broken meanwhile: every item is unknown
-        gateway = gateway_for_offering(plan.offering)
-    for item in items:
-        action, group = str(item.chosen_action), groups.get(item.group_id)
-        try:
-            if gateway is None or group is None:
-                raise Unavailable("not asked")
-            made = was_made(gateway, group, item, action)
-        except (KeycloakError, ServiceError) as exc:
-            if isinstance(exc, Unavailable | AuthFailed):
-                gateway = None  # down: the others are not asked either, so finding this out costs one wait
-            outcomes.append(Outcome(item.id, action, False, UNKNOWN))
-            unknown += 1
-            continue
-        outcomes.append(Outcome(item.id, action, made, SETTLED if made else NOT_MADE))
-    by_id = {item.id: item for item in items}
-    return outcomes, unknown, lambda made: follow_up(made, by_id)
-
-
-def _settle_locally(plan: Plan, item: Row[Any]) -> Outcome:
-    """Import and link items commit their own transaction: the register says whether they were made."""
-    action = str(item.chosen_action)
-    group = db.session.scalar(
-        select(OfferingKeycloakGroup).where(
-            OfferingKeycloakGroup.offering_id == plan.offering_id,
-            OfferingKeycloakGroup.backend_id == item.remote_group_id,
-        )
-    )
-    made = group is not None and (action != "link" or group.id == item.group_id)
-    return Outcome(item.id, action, made, SETTLED if made else NOT_MADE)
-
-
-SETTLE_COLUMNS = (
-    PlanItem.id,
-    PlanItem.chosen_action,
-    PlanItem.group_id,
-    PlanItem.membership_id,
-    PlanItem.username,
-    PlanItem.email,
-    PlanItem.first_name,
-    PlanItem.last_name,
-    PlanItem.remote_user_id,
-    PlanItem.remote_group_id,
-)
+        return Settled([])
+    return kind_of(plan).settle(plan, read_items(PlanItem.plan_id == plan.id, PlanItem.id.in_(ids)))

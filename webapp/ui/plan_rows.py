@@ -7,58 +7,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..extensions import db
-from ..models import Plan, PlanItem, PlanKind, PlanState
+from ..models import Plan, PlanItem, PlanState
 from ..services import plans
+from ..services.plan_kinds import ActionWords
 from ..services.plans import clock
 from .paging import Pager, pager
 
 PAGE_SIZE = 200
-# action: (symbol, word, phrase for "Include: <phrase>")
-ACTIONS = {
-    "add_local": ("+", "Add here", "add {user} to {group} here"),
-    "update_local": ("~", "Update here", "update {user} in {group} here"),
-    "activate_local": ("~", "Activate here", "activate {user} in {group} here"),
-    "flag_removed": ("\u2212", "Flag as removed", "flag {user} as removed from {group}"),
-    "add_remote": ("+", "Add in Keycloak", "add {user} to {group} in Keycloak"),
-    "remove_remote": ("\u2212", "Remove from Keycloak", "remove {user} from {group} in Keycloak"),
-    "restore_remote": ("+", "Restore in Keycloak", "add {user} back to {group} in Keycloak"),
-    "import": ("+", "Import", "import {group}"),
-    "link": ("~", "Link", "link {group}"),
-}
-SUMMARY = {
-    "add_local": "+{n} to add",
-    "update_local": "~{n} to update",
-    "activate_local": "~{n} to activate",
-    "flag_removed": "\u2212{n} missing in Keycloak",
-    "add_remote": "+{n} to add in Keycloak",
-    "import": "+{n} to import",
-    "link": "~{n} to link",
-    "optional": "{n} optional",
-    "skipped": "!{n} skipped",
-    "unchanged": "={n} unchanged",
-}
-CHIPS = {
-    "add_local": "Add",
-    "update_local": "Update",
-    "activate_local": "Activate",
-    "flag_removed": "Missing in Keycloak",
-    "add_remote": "Add in Keycloak",
-    "import": "Import",
-    "link": "Link",
-    "optional": "Optional",
-    "skipped": "Skipped",
-}
 OUTCOMES = {"applied": ("✓", "Applied"), "failed": ("✗", "Failed"), "not_selected": ("\u2013", "Not selected")}
 PRESETS = ("safe", "all", "none")
-KIND_WORDS = {
-    PlanKind.MEMBERS.value: "pull members into {n} group{s}",
-    PlanKind.IMPORT.value: "import {n} Keycloak group{s}",
-    PlanKind.LINKS.value: "link {n} local group{s}",
-}
+# After the summaries of a kind's default actions, in this order.
+SUMMARY = {"optional": "{n} optional", "skipped": "!{n} skipped", "unchanged": "={n} unchanged"}
+CHIPS = {"optional": "Optional", "skipped": "Skipped"}
 
 
-def summary_line(summary: Mapping[str, int]) -> str:
-    return " · ".join(SUMMARY[key].format(n=summary[key]) for key in SUMMARY if summary.get(key))
+def summary_line(plan: Plan) -> str:
+    actions = plans.kind_of(plan).words.actions
+    words = {action: said.summary for action, said in actions.items() if said.summary} | SUMMARY
+    return " · ".join(words[key].format(n=plan.summary[key]) for key in words if plan.summary.get(key))
+
+
+def _chips(plan: Plan) -> list[tuple[str, str, int]]:
+    actions = plans.kind_of(plan).words.actions
+    chips = {action: said.chip for action, said in actions.items() if said.chip} | CHIPS
+    return [(key, label, plan.summary[key]) for key, label in chips.items() if plan.summary.get(key)]
 
 
 def preset_action(item: PlanItem, preset: str) -> str | None:
@@ -100,6 +72,7 @@ class Row:
 class PlanPage:
     plan: Plan
     heading: str
+    subject: str  # the column naming what an item is about
     subline: str
     summary: str
     rows: list[Row]
@@ -132,19 +105,26 @@ class PlanPage:
         return self.changes == 0
 
 
-def _row(item: PlanItem, picked: str | None) -> Row:
+UNCHANGED = ActionWords("=", "Unchanged", "")
+
+
+def _said(words: ActionWords) -> tuple[str, str]:
+    return words.symbol, words.word
+
+
+def _row(actions: Mapping[str, ActionWords], item: PlanItem, picked: str | None) -> Row:
     user = item.username or item.group_name
     group = item.group_name or item.remote_path
     default = item.default_action or (item.actions[0] if item.actions else "")
-    symbol, word, _ = ACTIONS.get(default, ("=", "Unchanged", ""))
+    symbol, word = _said(actions.get(default, UNCHANGED))
     if not item.actions and not item.unchanged:
         symbol, word = "!", "Skipped"
     label_action = picked or default
-    phrase = ACTIONS[label_action][2].format(user=user, group=group) if label_action in ACTIONS else ""
-    choices = [Choice(action, *ACTIONS[action][:2], checked=picked == action) for action in item.actions]
+    phrase = actions[label_action].phrase.format(user=user, group=group) if label_action in actions else ""
+    choices = [Choice(action, *_said(actions[action]), checked=picked == action) for action in item.actions]
     outcome = OUTCOMES.get(item.outcome or "", ("", ""))
-    if item.chosen_action in ACTIONS:
-        symbol, word = ACTIONS[item.chosen_action][:2]
+    if item.chosen_action and item.chosen_action in actions:
+        symbol, word = _said(actions[item.chosen_action])
     return Row(item, symbol, word, f"Include: {phrase}", choices, *outcome)
 
 
@@ -170,22 +150,27 @@ def plan_page(
     if total:
         items = list(db.session.scalars(items_query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     picks = picks or {}
-    rows = [_row(item, picks[item.key] if item.key in picks else preset_action(item, preset)) for item in items]
+    words = plans.kind_of(plan).words
+    rows = [
+        _row(words.actions, item, picks[item.key] if item.key in picks else preset_action(item, preset))
+        for item in items
+    ]
     summary = plan.summary
     changes = sum(count for key, count in summary.items() if key not in ("unchanged", "skipped"))
     preset_total = _preset_count(plan, preset)
     shown_preset = sum(1 for item in items if preset_action(item, preset))
     groups = len(plan.params.get("group_uuids") or []) or len(plan.params.get("remote_group_ids") or []) or changes
-    kind = KIND_WORDS[plan.kind].format(n=groups, s="" if groups == 1 else "s")
+    kind = words.heading.format(n=groups, s="" if groups == 1 else "s")
     return PlanPage(
         plan=plan,
         heading=f"Preview: {kind}",
+        subject=words.subject,
         subline=(
             f"Computed {clock(plan.created)} from Keycloak by {plan.created_by_name} · expires {clock(plan.expires)}"
         ),
-        summary=summary_line(summary),
+        summary=summary_line(plan),
         rows=rows,
-        chips=[(key, label, summary[key]) for key, label in CHIPS.items() if summary.get(key)],
+        chips=_chips(plan),
         action=action,
         query=query,
         show_unchanged=show_unchanged,
@@ -226,7 +211,8 @@ def result_heading(plan: Plan) -> str:
     counts = plan.result.get("counts", {})
     # In the actions' own order, whatever order the apply recorded them in (a JSON object's keys are not kept in
     # order by every database).
-    done = ", ".join(f"{by_action[a]} {ACTIONS[a][1].lower()}" for a in ACTIONS if by_action.get(a))
+    actions = plans.kind_of(plan).words.actions
+    done = ", ".join(f"{by_action[a]} {actions[a].word.lower()}" for a in actions if by_action.get(a))
     done = done or "nothing changed"
     failed = counts.get("failed", 0)
     state = {"applied": "Applied", "partially_applied": "Partly applied", "failed": "Not applied"}.get(plan.state, "")

@@ -13,7 +13,6 @@ from ..models import Offering, Plan, PlanState
 from ..services import jobs, lookups, plans
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import ObjectNotFound, ValidationFailed
-from ..services.plan_members import REMOVE_REMOTE
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, status_of
@@ -97,11 +96,7 @@ def plan_detail(offering_uuid: str, plan_uuid: str) -> Response:
         return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
     page = plan_page(plan, **_page_args())  # type: ignore[arg-type]
     if plan.state != PlanState.OPEN.value:
-        page.error = plan.result.get("error") or {
-            PlanState.EXPIRED.value: f"This preview expired at {plans.clock(plan.expires)}. Preview again.",
-            PlanState.DISCARDED.value: "This preview was discarded.",
-            PlanState.APPLYING.value: "This preview is being applied.",
-        }.get(plan.state, "")
+        page.error = plans.state_words(plan, page=True)
     return render("plans/plan.html", "plans/_plan_body.html", offering=offering, view=page, tab="groups")
 
 
@@ -128,7 +123,8 @@ def plan_apply(offering_uuid: str, plan_uuid: str) -> Response:
     offering, plan = _posted_plan(offering_uuid, plan_uuid)
     picks = _picks(plan, request.form)
     selection = ApplySelection(_selection(plan, request.form, picks), request.form.get("confirm_text", ""))
-    removals = sum(1 for action in selection.choices.values() if action == REMOVE_REMOTE)  # defaults never remove
+    removes = plans.kind_of(plan).removes
+    removals = sum(1 for action in selection.choices.values() if action in removes)  # defaults never remove
     if removals and request.form.get("confirmed") != "1":
         return _confirm_removals(offering, plan, picks, selection, removals)
     if jobs.runs_in_background(plans.changes_count(plan)):  # a large apply goes to a worker, followed live
