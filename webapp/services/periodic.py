@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..keycloak import KeycloakGateway, NotFound
 from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, utcnow
-from . import audit
+from . import lifecycle
 from .connection import call_keycloak, gateway_for_offering
 from .errors import Conflict, RemoteFailure, ServiceError
 from .hierarchy import CreatedGroups, ensure_group, link_to
@@ -87,11 +87,10 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
                 summary.errors.append(f"{offering.name}/{row.group.name}/{row.username}: {row.error_message}")
                 db.session.commit()
                 continue
-            row.error_message = ""
             if activated:
                 summary.activated += 1
-                audit.record(None, offering, "membership.activated", row, {"group": row.group.name})
             else:
+                row.error_message = ""
                 summary.still_pending += 1
             db.session.commit()  # one row at a time: the row lock is held only while its Keycloak call runs
     return summary
@@ -120,10 +119,7 @@ def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloa
     call_keycloak(
         "Adding the user to the Keycloak group failed", lambda: gateway.add_user_to_group(user.id, group.backend_id)
     )
-    row.state = MembershipState.ACTIVE.value
-    row.keycloak_user_id = user.id
-    row.first_name, row.last_name = user.first_name, user.last_name
-    row.email = row.email or user.email
+    lifecycle.activate(offering, row, user)
     return True
 
 
@@ -171,14 +167,11 @@ def _reconcile_group(gateway: KeycloakGateway, group_id: int, states: list[str],
     )
     now = utcnow()
     for row in rows:
-        is_present = row.username in present
-        if row.state == MembershipState.ACTIVE.value and not is_present:
-            row.state = MembershipState.REMOVED_REMOTELY.value
+        done = lifecycle.reconciled(row, row.username in present, now)
+        if done is lifecycle.Transition.FLAG_REMOVED:
             summary.flagged_removed += 1
-        elif row.state == MembershipState.REMOVED_REMOTELY.value and is_present:
-            row.state = MembershipState.ACTIVE.value
+        elif done is lifecycle.Transition.RESTORE:
             summary.restored += 1
-        row.last_checked = now
 
 
 def _record_error(rows: list[OfferingKeycloakMembership], message: str) -> None:
