@@ -115,7 +115,7 @@ def _recorded_active(offering: Offering, backend_id: str, username: str) -> bool
                 OfferingKeycloakGroup.offering_id == offering.id,
                 OfferingKeycloakGroup.backend_id == backend_id,
                 OfferingKeycloakMembership.username == username,
-                OfferingKeycloakMembership.state == MembershipState.ACTIVE.value,
+                OfferingKeycloakMembership.state == MembershipState.ACTIVE,
             )
         )
     )
@@ -179,7 +179,7 @@ def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> No
     db.session.refresh(membership)  # what the sync may just have written: active, with a Keycloak id
     group = membership.group
     offering = group.offering
-    if membership.state != MembershipState.PENDING.value and group.backend_id:
+    if membership.state != MembershipState.PENDING and group.backend_id:
         keycloak_id("backend_id", group.backend_id)
         gateway = gateway_for_offering(offering)
 

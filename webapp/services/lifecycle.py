@@ -116,7 +116,7 @@ def target(transition: Transition, state: str | None) -> State:
 def _move(membership: OfferingKeycloakMembership, transition: Transition) -> None:
     new = target(transition, membership.state)
     assert new is not None  # only revoke leads to absent, and it deletes the row instead
-    membership.state = new.value
+    membership.state = new
 
 
 class FromKeycloak(NamedTuple):
@@ -222,7 +222,7 @@ def recorded_row(group_id: int, username: str, details: FromKeycloak, now: datet
         "uuid": new_uuid(),
         "group_id": group_id,
         "username": username,
-        "state": ACTIVE.value,
+        "state": ACTIVE,
         "created": now,
         "modified": now,
         "last_checked": now,
@@ -243,7 +243,7 @@ def confirmed_row(membership_id: int, details: FromKeycloak, now: datetime, stat
             target(Transition.CONFIRM, existing)
     return {
         "id": membership_id,
-        "state": ACTIVE.value,
+        "state": ACTIVE,
         "modified": now,
         "last_checked": now,
         "error_message": "",
@@ -256,7 +256,7 @@ def flagged_row(membership_id: int, state: str, now: datetime) -> dict[str, Any]
     target(Transition.FLAG_REMOVED, state)
     return {
         "id": membership_id,
-        "state": REMOVED_REMOTELY.value,
+        "state": REMOVED_REMOTELY,
         "modified": now,
         "last_checked": now,
         "error_message": "",
@@ -274,7 +274,7 @@ def flag_removed_rows(rows: Iterable[tuple[int, str]], now: datetime) -> int:
         db.session.execute(
             update(model)
             .where(model.id.in_(ids[start : start + BATCH_SIZE]))
-            .values(state=REMOVED_REMOTELY.value, modified=now, last_checked=now),
+            .values(state=REMOVED_REMOTELY, modified=now, last_checked=now),
             execution_options={"synchronize_session": False},
         )
     return len(ids)

@@ -27,7 +27,7 @@ class RunSummary:
     keycloak_failed: str = ""  # the first "Keycloak did not answer" error in words, when one happened
 
 
-def _offerings_with(states: list[str], only: Offering | None = None) -> list[Offering]:
+def _offerings_with(states: list[MembershipState], only: Offering | None = None) -> list[Offering]:
     query = select(Offering).where(Offering.id == only.id) if only is not None else select(Offering)
     return list(
         db.session.scalars(
@@ -42,7 +42,7 @@ def _offerings_with(states: list[str], only: Offering | None = None) -> list[Off
     )
 
 
-def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembership]:
+def _rows(offering: Offering, states: list[MembershipState]) -> list[OfferingKeycloakMembership]:
     return list(
         db.session.scalars(
             select(OfferingKeycloakMembership)
@@ -56,9 +56,9 @@ def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembers
 def sync_pending(only: Offering | None = None) -> RunSummary:
     """Retry every pending membership (of one offering, or of all); a bad offering does not stop the others."""
     summary = RunSummary()
-    for offering in _offerings_with([MembershipState.PENDING.value], only):
+    for offering in _offerings_with([MembershipState.PENDING], only):
         summary.offerings += 1
-        rows = _rows(offering, [MembershipState.PENDING.value])
+        rows = _rows(offering, [MembershipState.PENDING])
         try:
             gateway = gateway_for_offering(offering)
         except ServiceError as exc:
@@ -97,7 +97,7 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
 
 
 def _lock_pending(row: OfferingKeycloakMembership) -> bool:
-    if not lock_group(row.group_id) or not lock_membership(row.id, MembershipState.PENDING.value):
+    if not lock_group(row.group_id) or not lock_membership(row.id, MembershipState.PENDING):
         db.session.rollback()
         return False
     db.session.refresh(row)
@@ -126,7 +126,7 @@ def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloa
 def reconcile(only: Offering | None = None) -> RunSummary:
     """Flag active members that left the Keycloak group; clear the flag when they are back."""
     summary = RunSummary()
-    states = [MembershipState.ACTIVE.value, MembershipState.REMOVED_REMOTELY.value]
+    states = [MembershipState.ACTIVE, MembershipState.REMOVED_REMOTELY]
     for offering in _offerings_with(states, only):
         summary.offerings += 1
         try:
@@ -146,7 +146,9 @@ def reconcile(only: Offering | None = None) -> RunSummary:
     return summary
 
 
-def _reconcile_group(gateway: KeycloakGateway, group_id: int, states: list[str], summary: RunSummary) -> None:
+def _reconcile_group(
+    gateway: KeycloakGateway, group_id: int, states: list[MembershipState], summary: RunSummary
+) -> None:
     """Under the group's lock, with its rows read after the lock: a revoke may have deleted one just before."""
     if not lock_group(group_id):
         return

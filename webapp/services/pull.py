@@ -22,7 +22,7 @@ from .subtree import keycloak_id
 NOT_LINKED = "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 BATCH_SIZE = 1000
 SYNCED_FIELDS = ("email", "first_name", "last_name", "keycloak_user_id")
-ACTIVE = MembershipState.ACTIVE.value
+ACTIVE = MembershipState.ACTIVE
 
 
 @dataclass(frozen=True)
