@@ -5,15 +5,18 @@ from __future__ import annotations
 import enum
 import uuid as uuid_module
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from .extensions import Model
 
 NAME_LENGTH = 255
+E = TypeVar("E", bound=enum.StrEnum)
 
 
 def utcnow() -> datetime:
@@ -214,7 +217,27 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     )
 
 
+class StoredEnum(TypeDecorator[E]):
+    """A StrEnum kept as its value in a plain string column, as the migrations created it (no database enum
+    type): a read gives the member, a write takes the member or its value and refuses anything else."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_class(value)
+
+
 class MembershipState(enum.StrEnum):
+    """Changed only by webapp/services/lifecycle.py, which holds the transitions between them."""
+
     PENDING = "pending"
     ACTIVE = "active"
     REMOVED_REMOTELY = "removed_remotely"
@@ -228,7 +251,9 @@ class OfferingKeycloakMembership(TimestampedMixin, Model):
     first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     keycloak_user_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
-    state: Mapped[str] = mapped_column(String(20), default=MembershipState.PENDING.value, index=True)
+    state: Mapped[MembershipState] = mapped_column(
+        StoredEnum(MembershipState, 20), default=MembershipState.PENDING, index=True
+    )
     last_checked: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     error_message: Mapped[str] = mapped_column(Text, default="")
     error_traceback: Mapped[str] = mapped_column(Text, default="")

@@ -40,8 +40,8 @@ def check_offering(offering: Offering) -> dict[str, Any]:
         "local_only": len(status.local_only),
         "remote_only": len(status.remote_only),
         "broken": len(status.broken),
-        "pending": int(states.get(MembershipState.PENDING.value, 0)),
-        "removed_remotely": int(states.get(MembershipState.REMOVED_REMOTELY.value, 0)),
+        "pending": int(states.get(MembershipState.PENDING, 0)),
+        "removed_remotely": int(states.get(MembershipState.REMOVED_REMOTELY, 0)),
     }
 
 

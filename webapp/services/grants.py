@@ -18,7 +18,7 @@ from ..models import (
     OfferingKeycloakMembership,
     User,
 )
-from . import audit
+from . import lifecycle
 from .commands import GrantAccess
 from .connection import call_keycloak, gateway_for_offering
 from .errors import ObjectNotFound, RemoteFailure, ValidationFailed
@@ -115,7 +115,7 @@ def _recorded_active(offering: Offering, backend_id: str, username: str) -> bool
                 OfferingKeycloakGroup.offering_id == offering.id,
                 OfferingKeycloakGroup.backend_id == backend_id,
                 OfferingKeycloakMembership.username == username,
-                OfferingKeycloakMembership.state == MembershipState.ACTIVE.value,
+                OfferingKeycloakMembership.state == MembershipState.ACTIVE,
             )
         )
     )
@@ -153,45 +153,21 @@ def _grant(
     except RemoteFailure as exc:
         if not created.ids or not created.compensate():
             raise  # nothing of ours is left in Keycloak: the rollback restores the previous state
-        _keep_as_pending(actor, offering, group, membership, exc)
+        _keep_as_pending(actor, offering, membership, exc)
     if user is None:
-        membership.state = MembershipState.PENDING.value  # sync-pending adds them once the account exists
+        lifecycle.grant_pending(actor, offering, membership, created_groups=len(created.ids))
     else:
-        membership.state = MembershipState.ACTIVE.value
-        membership.keycloak_user_id = user.id
-        membership.email = email or user.email
-        membership.first_name, membership.last_name = user.first_name, user.last_name
-    db.session.add(membership)
-    audit.record(
-        actor,
-        offering,
-        "membership.created",
-        membership,
-        {"group": group.name, "state": membership.state, "created_groups": len(created.ids)},
-    )
+        lifecycle.grant(actor, offering, membership, user, len(created.ids))
     db.session.flush()
     return membership
 
 
 def _keep_as_pending(
-    actor: User,
-    offering: Offering,
-    group: OfferingKeycloakGroup,
-    membership: OfferingKeycloakMembership,
-    exc: RemoteFailure,
+    actor: User, offering: Offering, membership: OfferingKeycloakMembership, exc: RemoteFailure
 ) -> None:
     """Keycloak failed after we created a group there and we could not delete it again: rather than leave an
     orphan, keep the local group linked to it and record the membership as pending with the error."""
-    membership.state = MembershipState.PENDING.value
-    membership.error_message = f"{exc.message}. Saved as pending; sync-pending will retry."
-    db.session.add(membership)
-    audit.record(
-        actor,
-        offering,
-        "membership.created",
-        membership,
-        {"group": group.name, "state": membership.state, "error": exc.message},
-    )
+    lifecycle.grant_pending(actor, offering, membership, error=exc.message)
     db.session.commit()
     raise RemoteFailure(exc.action, f"{exc.reason}. The membership was saved as pending and will be retried.")
 
@@ -203,7 +179,7 @@ def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> No
     db.session.refresh(membership)  # what the sync may just have written: active, with a Keycloak id
     group = membership.group
     offering = group.offering
-    if membership.state != MembershipState.PENDING.value and group.backend_id:
+    if membership.state != MembershipState.PENDING and group.backend_id:
         keycloak_id("backend_id", group.backend_id)
         gateway = gateway_for_offering(offering)
 
@@ -217,6 +193,5 @@ def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> No
                     gateway.remove_user_from_group(user_id, group.backend_id)
 
         call_keycloak("Removing the user from the Keycloak group failed", remove)
-    audit.record(actor, offering, "membership.deleted", membership, {"group": group.name, "state": membership.state})
-    db.session.delete(membership)
+    lifecycle.revoke(actor, offering, membership)
     db.session.commit()

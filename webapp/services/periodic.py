@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..keycloak import KeycloakGateway, NotFound
 from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, utcnow
-from . import audit
+from . import lifecycle
 from .connection import call_keycloak, gateway_for_offering
 from .errors import Conflict, RemoteFailure, ServiceError
 from .hierarchy import CreatedGroups, ensure_group, link_to
@@ -27,7 +27,7 @@ class RunSummary:
     keycloak_failed: str = ""  # the first "Keycloak did not answer" error in words, when one happened
 
 
-def _offerings_with(states: list[str], only: Offering | None = None) -> list[Offering]:
+def _offerings_with(states: list[MembershipState], only: Offering | None = None) -> list[Offering]:
     query = select(Offering).where(Offering.id == only.id) if only is not None else select(Offering)
     return list(
         db.session.scalars(
@@ -42,7 +42,7 @@ def _offerings_with(states: list[str], only: Offering | None = None) -> list[Off
     )
 
 
-def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembership]:
+def _rows(offering: Offering, states: list[MembershipState]) -> list[OfferingKeycloakMembership]:
     return list(
         db.session.scalars(
             select(OfferingKeycloakMembership)
@@ -56,9 +56,9 @@ def _rows(offering: Offering, states: list[str]) -> list[OfferingKeycloakMembers
 def sync_pending(only: Offering | None = None) -> RunSummary:
     """Retry every pending membership (of one offering, or of all); a bad offering does not stop the others."""
     summary = RunSummary()
-    for offering in _offerings_with([MembershipState.PENDING.value], only):
+    for offering in _offerings_with([MembershipState.PENDING], only):
         summary.offerings += 1
-        rows = _rows(offering, [MembershipState.PENDING.value])
+        rows = _rows(offering, [MembershipState.PENDING])
         try:
             gateway = gateway_for_offering(offering)
         except ServiceError as exc:
@@ -87,18 +87,17 @@ def sync_pending(only: Offering | None = None) -> RunSummary:
                 summary.errors.append(f"{offering.name}/{row.group.name}/{row.username}: {row.error_message}")
                 db.session.commit()
                 continue
-            row.error_message = ""
             if activated:
                 summary.activated += 1
-                audit.record(None, offering, "membership.activated", row, {"group": row.group.name})
             else:
+                row.error_message = ""
                 summary.still_pending += 1
             db.session.commit()  # one row at a time: the row lock is held only while its Keycloak call runs
     return summary
 
 
 def _lock_pending(row: OfferingKeycloakMembership) -> bool:
-    if not lock_group(row.group_id) or not lock_membership(row.id, MembershipState.PENDING.value):
+    if not lock_group(row.group_id) or not lock_membership(row.id, MembershipState.PENDING):
         db.session.rollback()
         return False
     db.session.refresh(row)
@@ -120,17 +119,14 @@ def _activate(gateway: KeycloakGateway, offering: Offering, row: OfferingKeycloa
     call_keycloak(
         "Adding the user to the Keycloak group failed", lambda: gateway.add_user_to_group(user.id, group.backend_id)
     )
-    row.state = MembershipState.ACTIVE.value
-    row.keycloak_user_id = user.id
-    row.first_name, row.last_name = user.first_name, user.last_name
-    row.email = row.email or user.email
+    lifecycle.activate(offering, row, user)
     return True
 
 
 def reconcile(only: Offering | None = None) -> RunSummary:
     """Flag active members that left the Keycloak group; clear the flag when they are back."""
     summary = RunSummary()
-    states = [MembershipState.ACTIVE.value, MembershipState.REMOVED_REMOTELY.value]
+    states = [MembershipState.ACTIVE, MembershipState.REMOVED_REMOTELY]
     for offering in _offerings_with(states, only):
         summary.offerings += 1
         try:
@@ -150,7 +146,9 @@ def reconcile(only: Offering | None = None) -> RunSummary:
     return summary
 
 
-def _reconcile_group(gateway: KeycloakGateway, group_id: int, states: list[str], summary: RunSummary) -> None:
+def _reconcile_group(
+    gateway: KeycloakGateway, group_id: int, states: list[MembershipState], summary: RunSummary
+) -> None:
     """Under the group's lock, with its rows read after the lock: a revoke may have deleted one just before."""
     if not lock_group(group_id):
         return
@@ -171,14 +169,11 @@ def _reconcile_group(gateway: KeycloakGateway, group_id: int, states: list[str],
     )
     now = utcnow()
     for row in rows:
-        is_present = row.username in present
-        if row.state == MembershipState.ACTIVE.value and not is_present:
-            row.state = MembershipState.REMOVED_REMOTELY.value
+        done = lifecycle.reconciled(row, row.username in present, now)
+        if done is lifecycle.Transition.FLAG_REMOVED:
             summary.flagged_removed += 1
-        elif row.state == MembershipState.REMOVED_REMOTELY.value and is_present:
-            row.state = MembershipState.ACTIVE.value
+        elif done is lifecycle.Transition.RESTORE:
             summary.restored += 1
-        row.last_checked = now
 
 
 def _record_error(rows: list[OfferingKeycloakMembership], message: str) -> None:

@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..keycloak import AuthFailed, KeycloakError, KeycloakGateway, NotFound, RemoteUser, Unavailable
-from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan, User, new_uuid, utcnow
-from . import plan_kinds
+from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan, User, utcnow
+from . import lifecycle, plan_kinds
 from .commands import PreviewMembers
 from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ServiceError, ValidationFailed
@@ -528,24 +528,14 @@ def _write(batch: list[tuple[Any, str]]) -> None:
     inserts: list[Item] = []
     updates: list[Item] = []
     for item, action in batch:
-        synced = {
-            "email": item.email,
-            "first_name": item.first_name,
-            "last_name": item.last_name,
-            "keycloak_user_id": item.remote_user_id,
-        }
-        common = {"modified": now, "last_checked": now, "error_message": ""}
+        details = lifecycle.FromKeycloak(item.email, item.first_name, item.last_name, item.remote_user_id)
         if action == ADD_LOCAL:
-            inserts.append(
-                {"uuid": new_uuid(), "group_id": item.group_id, "username": item.username, "state": ACTIVE}
-                | {"created": now, "error_traceback": ""}
-                | synced
-                | common
-            )
+            inserts.append(lifecycle.recorded_row(item.group_id, item.username, details, now))
         elif action in (UPDATE_LOCAL, ACTIVATE_LOCAL):
-            updates.append({"id": item.membership_id, "state": ACTIVE} | synced | common)
+            updates.append(lifecycle.confirmed_row(item.membership_id, details, now))
         elif action == FLAG_REMOVED:
-            updates.append({"id": item.membership_id, "state": REMOVED} | common)
+            # offered for active rows only, and the register is as the preview saw it (register_reasons)
+            updates.append(lifecycle.flagged_row(item.membership_id, ACTIVE, now))
     table = cast(Table, model.__table__)
     if inserts:
         db.session.execute(insert(table), inserts)

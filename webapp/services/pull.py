@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..keycloak import NotFound, RemoteUser
-from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, User, new_uuid, utcnow
-from . import audit
+from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, User, utcnow
+from . import audit, lifecycle
 from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, ObjectNotFound, ValidationFailed
 from .locks import lock_group
@@ -22,7 +22,7 @@ from .subtree import keycloak_id
 NOT_LINKED = "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 BATCH_SIZE = 1000
 SYNCED_FIELDS = ("email", "first_name", "last_name", "keycloak_user_id")
-ACTIVE = MembershipState.ACTIVE.value
+ACTIVE = MembershipState.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -100,42 +100,19 @@ def _apply(group: OfferingKeycloakGroup, pages: Iterator[list[RemoteUser]]) -> P
         for user in page:
             username = user.username.lower()
             seen.add(username)
-            synced = (user.email.lower(), user.first_name, user.last_name, user.id)
+            details = lifecycle.FromKeycloak.of(user)
             row = existing.get(username)
             if (
                 row is not None
                 and row.state == ACTIVE
-                and ((row.email, row.first_name, row.last_name, row.keycloak_user_id) == synced)
+                and ((row.email, row.first_name, row.last_name, row.keycloak_user_id) == details)
             ):
                 unchanged += 1
                 continue
-            values = dict(zip(SYNCED_FIELDS, synced, strict=True))
             if row is None:
-                inserts.append(
-                    {
-                        "uuid": new_uuid(),
-                        "group_id": group.id,
-                        "username": username,
-                        "state": ACTIVE,
-                        "created": now,
-                        "modified": now,
-                        "last_checked": now,
-                        "error_message": "",
-                        "error_traceback": "",
-                        **values,
-                    }
-                )
+                inserts.append(lifecycle.recorded_row(group.id, username, details, now))
             else:
-                updates.append(
-                    {
-                        "id": row.id,
-                        "state": ACTIVE,
-                        "modified": now,
-                        "last_checked": now,
-                        "error_message": "",
-                        **values,
-                    }
-                )
+                updates.append(lifecycle.confirmed_row(row.id, details, now, row.state))
         for start in range(0, len(inserts), BATCH_SIZE):
             db.session.execute(insert(table), inserts[start : start + BATCH_SIZE])
         for start in range(0, len(updates), BATCH_SIZE):
@@ -143,15 +120,9 @@ def _apply(group: OfferingKeycloakGroup, pages: Iterator[list[RemoteUser]]) -> P
         created += len(inserts)
         updated += len(updates)
 
-    gone = [row.id for username, row in existing.items() if username not in seen and row.state == ACTIVE]
-    for start in range(0, len(gone), BATCH_SIZE):
-        db.session.execute(
-            update(model)
-            .where(model.id.in_(gone[start : start + BATCH_SIZE]))
-            .values(state=MembershipState.REMOVED_REMOTELY.value, modified=now, last_checked=now),
-            execution_options={"synchronize_session": False},
-        )
+    gone = [(row.id, row.state) for username, row in existing.items() if username not in seen and row.state == ACTIVE]
+    removed = lifecycle.flag_removed_rows(gone, now)
     group.remote_member_count, group.remote_counted_at = len(seen), now  # Keycloak cannot count them itself
     return PullResult(
-        created=created, updated=updated, unchanged=unchanged, removed_remotely=len(gone), total_remote=len(seen)
+        created=created, updated=updated, unchanged=unchanged, removed_remotely=removed, total_remote=len(seen)
     )
