@@ -67,7 +67,7 @@ run: install db
 ## test: install, lint, and run the whole suite (unit, API, contract on fake + real Keycloak, browser)
 test: test-keycloak-begin-tls install browser
 	@status=0; \
-	  $(BIN)/ruff check . && $(BIN)/mypy && $(KEYCLOAK_ENV) && $(PYTEST) || status=$$?; \
+	  $(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache && $(KEYCLOAK_ENV) && $(PYTEST) || status=$$?; \
 	  scripts/test-keycloak end; exit $$status
 
 # Keycloak starts (and on a new machine downloads and builds) while the virtualenv installs and lint runs.
@@ -127,6 +127,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

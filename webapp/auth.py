@@ -7,10 +7,10 @@ from flask_login import current_user, login_url
 from werkzeug.wrappers import Response
 
 from .extensions import db, login_manager
+from .htmx import htmx_redirect, is_htmx
 from .models import User
 from .services import account_checks
 from .services.accounts import TokenRefused, user_for_token
-from .ui.htmx import htmx_redirect, is_htmx
 
 
 def init_app(app: Flask) -> None:

@@ -8,8 +8,8 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
 
 from .extensions import db
+from .htmx import toast_only
 from .input_guard import too_large_message
-from .ui.htmx import toast_only
 
 
 def _wants_json() -> bool:

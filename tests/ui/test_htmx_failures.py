@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.wrappers import Response
 
 from tests.factories import World
-from webapp.ui.htmx import add_toast
+from webapp.htmx import add_toast
 
 HTMX = {"HX-Request": "true"}
 

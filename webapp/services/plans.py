@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -323,6 +323,24 @@ def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool 
             | PlanItem.remote_path.icontains(needle, autoescape=True)
         )
     return query.order_by(PlanItem.position)
+
+
+def items_total(plan: Plan, action: str = "", q: str = "", show_unchanged: bool = False) -> int:
+    """How many items `items_query` with the same filters holds."""
+    query = items_query(plan, action, q, show_unchanged)
+    return int(db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0)
+
+
+def items_slice(
+    plan: Plan, offset: int, limit: int, action: str = "", q: str = "", show_unchanged: bool = False
+) -> list[PlanItem]:
+    """One page of `items_query` with the same filters."""
+    return list(db.session.scalars(items_query(plan, action, q, show_unchanged).limit(limit).offset(offset)))
+
+
+def iter_items(plan: Plan) -> Iterator[PlanItem]:
+    """Every item of the plan, in order, read as they are used."""
+    yield from db.session.scalars(items_query(plan))
 
 
 def preview_of(plan: Plan) -> Preview | Any:

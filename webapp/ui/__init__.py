@@ -3,9 +3,9 @@
 from flask import Blueprint, make_response, render_template
 from werkzeug.wrappers import Response
 
+from ..htmx import is_htmx
 from ..services.errors import ServiceError
 from .helpers import status_of
-from .htmx import is_htmx
 
 ui_bp = Blueprint("ui", __name__)
 

@@ -6,10 +6,10 @@ from flask import abort, flash, url_for
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
+from ..htmx import redirect_to, render
 from ..services.accounts import change_password, sign_out_everywhere, tokens_of
 from . import ui_bp
 from .forms import ChangePasswordForm, ConfirmForm
-from .htmx import redirect_to, render
 
 
 def _account_page(form: ChangePasswordForm, status: int = 200) -> Response:

@@ -9,13 +9,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from .. import oidc
+from ..htmx import render
 from ..services import access, devices, sign_in
 from ..services.accounts import authenticate, note_signed_in
 from ..services.throttle import TooManyAttempts
 from . import ui_bp
 from .forms import ConfirmForm, LoginForm
 from .helpers import attempt, local_url
-from .htmx import render
 
 
 @ui_bp.route("/login", methods=["GET", "POST"])

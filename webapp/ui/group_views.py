@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from ..htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 from ..models import JobKind, Offering
 from ..services import groups as group_service
 from ..services import hierarchy, jobs, lookups, member_pages, plans, remote
@@ -18,7 +19,6 @@ from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
 from .helpers import Outcome, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
-from .htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 from .job_views import start_job
 from .member_rows import KEYCLOAK_PANEL, LOCAL_PANEL, keycloak_panel, local_panel, remote_size
 from .paging import page_number, page_request

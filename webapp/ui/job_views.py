@@ -10,13 +10,13 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..extensions import db
+from ..htmx import is_htmx, redirect_to, render, toast_only, wants_fragment
 from ..models import Job, JobKind, Offering
 from ..services import jobs
 from ..services.errors import ObjectNotFound, TooBusy
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404
-from .htmx import is_htmx, redirect_to, render, toast_only, wants_fragment
 from .job_rows import START_LABELS, JobView
 
 JOBS_SHOWN = 100

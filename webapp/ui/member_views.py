@@ -11,6 +11,7 @@ from flask import current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ..htmx import redirect_to, render
 from ..models import Offering, OfferingKeycloakMembership
 from ..services import lookups, member_pages, plans
 from ..services.commands import GrantAccess
@@ -19,7 +20,6 @@ from ..services.member_pages import MAX_QUERY_LENGTH, MemberFilter, PageRequest
 from . import ui_bp
 from .forms import AddMemberForm, RemoveMembersForm
 from .helpers import attempt, offering_or_404, resource_choices, role_choices
-from .htmx import redirect_to, render
 from .paging import MAX_PAGE, pager, per_page
 
 STATE_WORDS = {"": "All", "active": "Active", "pending": "Pending", "removed_remotely": "Removed in Keycloak"}

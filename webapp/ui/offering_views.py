@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ..htmx import FRAGMENT_PAGE, redirect_to, render
 from ..models import Offering
 from ..services import audit, remote
 from ..services.errors import RemoteFailure, ValidationFailed
@@ -21,7 +22,6 @@ from ..services.offerings import (
 from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
 from .helpers import attempt, offering_or_404, show_field_errors
-from .htmx import FRAGMENT_PAGE, redirect_to, render
 from .paging import page_number, pager, per_page
 
 

@@ -8,12 +8,12 @@ from flask import abort, flash, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ..htmx import is_htmx, redirect_to, render, toast_only
 from ..models import JobKind, Offering
 from ..services import access, drift, jobs
 from ..services.errors import ServiceError, TooBusy
 from . import ui_bp
 from .forms import ConfirmForm
-from .htmx import is_htmx, redirect_to, render, toast_only
 from .job_rows import JobView
 
 # count -> (label, the filtered view it links to: endpoint and query)

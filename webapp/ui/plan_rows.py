@@ -6,7 +6,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..extensions import db
 from ..models import Plan, PlanItem, PlanState
 from ..services import plans
 from ..services.plan_kinds import ActionWords
@@ -143,12 +142,11 @@ def plan_page(
     items: list[PlanItem] = []
     total = 0
     if plan.items_removed is None:
-        items_query = plans.items_query(plan, action, query, show_unchanged)
-        total = db.session.scalar(items_query.with_only_columns(db.func.count()).order_by(None)) or 0
+        total = plans.items_total(plan, action, query, show_unchanged)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
     if total:
-        items = list(db.session.scalars(items_query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+        items = plans.items_slice(plan, (page - 1) * PAGE_SIZE, PAGE_SIZE, action, query, show_unchanged)
     picks = picks or {}
     words = plans.kind_of(plan).words
     rows = [

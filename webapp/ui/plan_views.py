@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from ..extensions import db
+from ..htmx import redirect_to, render
 from ..models import Offering, Plan, PlanState
 from ..services import jobs, lookups, plans
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
@@ -16,7 +16,6 @@ from ..services.errors import ObjectNotFound, ValidationFailed
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, status_of
-from .htmx import redirect_to, render
 from .job_views import start_job
 from .plan_rows import PRESETS, plan_page, preset_action, result_heading, result_timeline
 
@@ -113,7 +112,7 @@ def _selection(plan: Plan, form: MultiDict[str, str], picks: dict[str, str | Non
     preset = form.get("preset", "safe")
     if preset not in PRESETS or preset == "safe":
         return picks  # absent keys take their default
-    chosen = {item.key: preset_action(item, preset) for item in db.session.scalars(plans.items_query(plan))}
+    chosen = {item.key: preset_action(item, preset) for item in plans.iter_items(plan)}
     return chosen | picks
 
 

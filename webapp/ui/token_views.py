@@ -6,10 +6,10 @@ from flask import abort, flash, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ..htmx import redirect_to, render
 from ..services.accounts import create_token, revoke_token, tokens_of
 from . import ui_bp
 from .forms import ConfirmForm, TokenForm
-from .htmx import redirect_to, render
 from .token_rows import token_rows
 
 
