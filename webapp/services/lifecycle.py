@@ -235,12 +235,9 @@ def recorded_row(group_id: int, username: str, details: FromKeycloak, now: datet
 def confirmed_row(membership_id: int, details: FromKeycloak, now: datetime, state: str | None = None) -> dict[str, Any]:
     """The values that make an existing row an active copy of what Keycloak has (bulk update). `state` is the
     row's state as the caller read it; a plan apply knows only that the row exists (it does not read it again),
-    which is enough while confirm starts from every state a row can be in."""
+    which is enough because confirm starts from every state a row can be in (TRANSITIONS, pinned by its test)."""
     if state is not None:
         target(Transition.CONFIRM, state)
-    else:
-        for existing in EXISTING:
-            target(Transition.CONFIRM, existing)
     return {
         "id": membership_id,
         "state": ACTIVE,
