@@ -53,9 +53,11 @@ class Item:
 
     @classmethod
     def of(cls, row: Any) -> Item:
-        """The item of a PlanItem row (the ORM object, or a row of the ITEM_COLUMNS)."""
-        values = {name: getattr(row, name) for name in NAMES}
-        return cls(**values | {"actions": tuple(values["actions"] or ()), "changes": values["changes"] or {}})
+        """The item of a row of the ITEM_COLUMNS (they are in NAMES' order; an apply reads thousands)."""
+        values = dict(zip(NAMES, row, strict=True))
+        values["actions"] = tuple(values["actions"] or ())
+        values["changes"] = values["changes"] or {}
+        return cls(**values)
 
     def stored(self, plan_id: int, position: int) -> dict[str, Any]:
         """The values of its new PlanItem row."""

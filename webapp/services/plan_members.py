@@ -191,31 +191,27 @@ def _group_items(
 def _remote_item(
     group: OfferingKeycloakGroup, user: RemoteUser, username: str, row: Row[Any] | None
 ) -> plan_kinds.Item:
-    item = _base(
-        group,
-        username,
-        email=user.email.lower(),
-        first_name=user.first_name,
-        last_name=user.last_name,
-        remote_user_id=user.id,
-    )
+    """Built as one dict and made an Item once: a 5,000-member preview builds 5,000 of these."""
+    about: dict[str, Any] = {
+        "email": user.email.lower(),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "remote_user_id": user.id,
+    }
     if row is None:
-        return replace(item, **_choice([ADD_LOCAL, REMOVE_REMOTE], ADD_LOCAL), note=NOT_REGISTERED)
-    item = replace(item, membership_id=row.id)
+        return _base(group, username, **about, **_choice([ADD_LOCAL, REMOVE_REMOTE], ADD_LOCAL), note=NOT_REGISTERED)
     changes = {
-        name: [getattr(row, name), getattr(item, name)]
-        for name in COMPARED
-        if (getattr(row, name) or "") != getattr(item, name)
+        name: [getattr(row, name), about[name]] for name in COMPARED if (getattr(row, name) or "") != about[name]
     }
     if row.state in (PENDING, REMOVED):
         changes = {"state": [row.state, ACTIVE], **changes}
-        item = replace(item, **_choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL), note="Now a member of the Keycloak group.")
+        about |= _choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL) | {"note": "Now a member of the Keycloak group."}
     elif changes or row.keycloak_user_id != user.id:
         note = "Keycloak has other details for this member." if changes else "The Keycloak user id changed."
-        item = replace(item, **_choice([UPDATE_LOCAL], UPDATE_LOCAL), note=note)
+        about |= _choice([UPDATE_LOCAL], UPDATE_LOCAL) | {"note": note}
     else:
-        item = replace(item, unchanged=True)
-    return replace(item, changes=changes)
+        about["unchanged"] = True
+    return _base(group, username, **about, membership_id=row.id, changes=changes)
 
 
 def _local_only_item(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row: Row[Any]) -> plan_kinds.Item:
