@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, jsonify, request
 from sqlalchemy import Select
-from sqlalchemy.orm import joinedload
 
-from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
-from ..services import access, diff, groups, lookups, pull, remote
+from ..models import Offering, OfferingKeycloakGroup
+from ..services import diff, groups, lookups, pull, remote
 from ..services.commands import KEEP, ChangeLink, ImportGroup
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
@@ -48,32 +47,20 @@ TAG, PREFIX = "offering-keycloak-groups", "offering_keycloak_groups"
 
 
 def _filtered_groups() -> Select[OfferingKeycloakGroup]:
-    query = access.visible_groups(g.api_user).options(
-        joinedload(OfferingKeycloakGroup.offering),
-        joinedload(OfferingKeycloakGroup.role),
-        joinedload(OfferingKeycloakGroup.resource),
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
     )
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
-    if role_uuid := uuid_param("role_uuid"):
-        query = query.join(OfferingRole, OfferingKeycloakGroup.role_id == OfferingRole.id).where(
-            OfferingRole.uuid == role_uuid
-        )
-    if resource_uuid := uuid_param("resource_uuid"):
-        query = query.join(Resource, OfferingKeycloakGroup.resource_id == Resource.id).where(
-            Resource.uuid == resource_uuid
-        )
-    if backend_id := request.args.get("backend_id"):
-        query = query.where(OfferingKeycloakGroup.backend_id == backend_id)
-    if name := request.args.get("name"):
-        query = query.where(OfferingKeycloakGroup.name.icontains(name, autoescape=True))
-    linked = bool_param("linked")
-    if linked is True:
-        query = query.where(OfferingKeycloakGroup.backend_id != "")
-    elif linked is False:
-        query = query.where(OfferingKeycloakGroup.backend_id == "")
-    return apply_ordering(query, OfferingKeycloakGroup, GROUP_ORDERING)
+    filters = groups.GroupFilter(
+        offering,
+        uuid_param("role_uuid"),
+        uuid_param("resource_uuid"),
+        request.args.get("backend_id", ""),
+        request.args.get("name", ""),
+        bool_param("linked"),
+    )
+    return apply_ordering(groups.group_list(g.api_user, filters), OfferingKeycloakGroup, GROUP_ORDERING)
 
 
 @declare(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
-from ..extensions import db
-from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
+from ..models import JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
 from ..services import jobs, lookups, plans
 from ..services.errors import ValidationFailed
 from . import api_bp
@@ -83,15 +82,13 @@ def job_list() -> tuple[Response, int] | Response:
         offering, group, plan = _target(fields)
         asked = jobs.ask_job(g.api_user, JobKind(fields["kind"]), offering, group, plan)
         return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
-    found = jobs.visible_jobs(g.api_user)
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        found = found.where(Job.offering_id == offering.id)
-    if kind := choice_param("kind", KINDS):
-        found = found.where(Job.kind == kind)
-    if state := choice_param("state", STATES):
-        found = found.where(Job.state == state)
-    return paginated_response(found, JobOut.dump)
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
+    )
+    kind, state = choice_param("kind", KINDS) or "", choice_param("state", STATES) or ""
+    return paginated_response(jobs.job_list(g.api_user, offering, kind, state), JobOut.dump)
 
 
 @declare(lambda: detail(PREFIX, TAG, "Job"))
@@ -113,5 +110,4 @@ def job_detail(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-jobs/<uuid>/cancel/")
 def job_cancel(uuid: str) -> tuple[Response, int]:
     job = jobs.cancel_job(g.api_user, jobs.job_page(g.api_user, uuid))
-    db.session.refresh(job)
-    return jsonify(JobOut.dump(job)), 202
+    return jsonify(JobOut.dump(jobs.reloaded(job))), 202

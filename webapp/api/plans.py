@@ -6,13 +6,10 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from ..extensions import db
-from ..models import Offering, OfferingKeycloakGroup, Plan, PlanState
+from ..models import Offering, OfferingKeycloakGroup, PlanState
 from ..services import jobs, lookups, plans, suggestions
-from ..services.access import visible_groups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
-from ..services.errors import REQUIRED, ObjectNotFound, ValidationFailed
-from ..services.uuids import parse_uuid
+from ..services.errors import REQUIRED, ValidationFailed
 from . import api_bp
 from .docs import (
     declare,
@@ -46,21 +43,8 @@ STATES = [state.value for state in PlanState]
 
 
 def _groups_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGroup]:
-    """The named groups; one the caller cannot see is a 404, one of another offering a 400."""
-    parsed = [parse_uuid(value) for value in uuids]
-    if any(value is None for value in parsed):
-        raise ValidationFailed.field("group_uuids", "Must be a list of valid UUIDs.")
-    wanted = list(dict.fromkeys(value for value in parsed if value))
-    found = {
-        group.uuid: group
-        for group in db.session.scalars(visible_groups(g.api_user).where(OfferingKeycloakGroup.uuid.in_(wanted)))
-    }
-    if len(found) != len(wanted):
-        raise ObjectNotFound()
-    elsewhere = [group.name for group in found.values() if group.offering_id != offering.id]
-    if elsewhere:
-        raise ValidationFailed.field("group_uuids", f"Not groups of this offering: {', '.join(elsewhere)}.")
-    return sorted(found.values(), key=lambda group: (group.name, group.uuid))
+    with field_names(groups="group_uuids"):
+        return lookups.groups_of(g.api_user, offering, uuids)
 
 
 def _preview(fields: dict[str, Any]) -> Preview:
@@ -127,13 +111,13 @@ def plan_list() -> tuple[Response, int] | Response:
         plan = plans.create_plan(g.api_user, preview)
         return jsonify(PlanOut.dump(plan)), 201
     plans.expire_open_plans()
-    query = plans.visible_plans(g.api_user).order_by(Plan.created.desc(), Plan.id.desc())
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        query = query.where(Plan.offering_id == offering.id)
-    if state := choice_param("state", STATES):
-        query = query.where(Plan.state == state)
-    return paginated_response(query, PlanOut.dump)
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
+    )
+    found = plans.plan_list(g.api_user, offering, choice_param("state", STATES) or "")
+    return paginated_response(found, PlanOut.dump)
 
 
 @declare(lambda: detail(PREFIX, TAG, "Plan"))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditEvent, Offering, User
+from .access import visible_offerings
 from .errors import ValidationFailed
 
 
@@ -51,3 +54,30 @@ def between(query: Select[AuditEvent], first: date | None, last: date | None) ->
     if last is not None:
         query = query.where(AuditEvent.created < datetime.combine(last + timedelta(days=1), time.min, UTC))
     return query
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """The activity list's filters; empty values filter nothing. `offering` is already looked up."""
+
+    offering: Offering | None = None
+    action: str = ""
+    actor: str = ""
+    first: date | None = None
+    last: date | None = None
+
+
+def events(user: User, filters: EventFilter) -> Select[AuditEvent]:
+    """The events the user may read that match (unordered): staff every event, managers their offerings'
+    events and their own account events."""
+    query = select(AuditEvent).options(joinedload(AuditEvent.offering))
+    if not user.is_staff:
+        visible = visible_offerings(user).with_only_columns(Offering.id)
+        query = query.where(or_(AuditEvent.offering_id.in_(visible), AuditEvent.actor_id == user.id))
+    if filters.offering is not None:
+        query = query.where(AuditEvent.offering_id == filters.offering.id)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.actor:
+        query = query.where(AuditEvent.actor_name == filters.actor.strip().lower())
+    return between(query, filters.first, filters.last)

@@ -856,3 +856,13 @@ SETTLE_COLUMNS = (
     PlanItem.remote_user_id,
     PlanItem.remote_group_id,
 )
+
+
+def plan_list(user: User, offering: Offering | None = None, state: str = "") -> Select[Plan]:
+    """The plans the user sees, newest first; only `offering`'s and only in `state` when given."""
+    query = visible_plans(user).order_by(Plan.created.desc(), Plan.id.desc())
+    if offering is not None:
+        query = query.where(Plan.offering_id == offering.id)
+    if state:
+        query = query.where(Plan.state == state)
+    return query
