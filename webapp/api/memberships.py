@@ -31,9 +31,9 @@ from .docs import (
     uuid_filter,
 )
 from .formats import list_response
-from .inputs import json_body, uuid_param
+from .inputs import json_body, parse_body, uuid_param
 from .ordering import apply_ordering
-from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, parse_body, serialize_membership
+from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, serialize_membership
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
 STATES = tuple(state.value for state in MembershipState)
@@ -124,15 +124,15 @@ def membership_detail(uuid: str) -> Response:
 )
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
-    fields = parse_body(OfferingKeycloakMembershipRequest, json_body())
-    offering = lookups.offering_reference(g.api_user, fields["offering"], "offering")
+    body = parse_body(OfferingKeycloakMembershipRequest, json_body())
+    offering = lookups.offering_reference(g.api_user, body.offering, "offering")
     command = GrantAccess(
         offering,
-        lookups.role_of(offering, fields["role"]),
-        lookups.resource_of(offering, fields.get("resource")),
-        fields.get("scope_id") or "",
-        fields["username"],
-        fields.get("email") or "",
+        lookups.role_of(offering, body.role),
+        lookups.resource_of(offering, body.resource),
+        body.scope_id or "",
+        body.username,
+        body.email or "",
     )
     membership = create_membership(g.api_user, command)
     return jsonify(serialize_membership(membership, g.api_user.is_staff)), 201

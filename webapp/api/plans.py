@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, g, jsonify, request
 
 from ..models import Offering, OfferingKeycloakGroup, PlanState
@@ -25,17 +23,16 @@ from .docs import (
     string,
 )
 from .formats import list_response
-from .inputs import choice_param, field_names, json_body
+from .inputs import choice_param, field_names, json_body, parse_body
 from .pagination import paginated_response
 from .shapes import (
     JobOut,
     LinkSuggestionOut,
+    PlanApplyOut,
     PlanApplyRequest,
     PlanCreateRequest,
     PlanItemOut,
-    PlanItemOutcomeOut,
     PlanOut,
-    parse_body,
 )
 
 TAG, PREFIX = "offering-keycloak-plans", "offering_keycloak_plans"
@@ -47,25 +44,24 @@ def _groups_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGro
         return lookups.groups_of(g.api_user, offering, uuids)
 
 
-def _preview(fields: dict[str, Any]) -> Preview:
-    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
-    kind = fields["kind"]
-    if kind == "members":
-        if not fields.get("group_uuids"):
+def _preview(body: PlanCreateRequest) -> Preview:
+    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid")
+    if body.kind == "members":
+        if not body.group_uuids:
             raise ValidationFailed.field("group_uuids", REQUIRED)
-        return PreviewMembers(offering, _groups_of(offering, fields["group_uuids"]))
-    if kind == "links":
-        uuids = fields.get("group_uuids")
+        return PreviewMembers(offering, _groups_of(offering, body.group_uuids))
+    if body.kind == "links":
+        uuids = body.group_uuids
         return PreviewLinks(offering, [group.uuid for group in _groups_of(offering, uuids)] if uuids else None)
-    problems = {name: [REQUIRED] for name in ("role_uuid", "remote_group_ids") if not fields.get(name)}
-    if problems:
-        raise ValidationFailed(problems)
+    if not body.role_uuid or not body.remote_group_ids:
+        missing = [name for name in ("role_uuid", "remote_group_ids") if not getattr(body, name)]
+        raise ValidationFailed({name: [REQUIRED] for name in missing})
     with field_names(role="role_uuid", resource="resource_uuid"):
         params = ImportParams(
-            lookups.role_of(offering, fields["role_uuid"]),
-            lookups.resource_of(offering, fields.get("resource_uuid")),
-            (fields.get("scope_id") or "").strip(),
-            fields["remote_group_ids"],
+            lookups.role_of(offering, body.role_uuid),
+            lookups.resource_of(offering, body.resource_uuid),
+            (body.scope_id or "").strip(),
+            body.remote_group_ids,
         )
     return PreviewImport(offering, params)
 
@@ -103,8 +99,7 @@ def _preview(fields: dict[str, Any]) -> Preview:
 @api_bp.route("/offering-keycloak-plans/", methods=["GET", "POST"])
 def plan_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
-        fields = parse_body(PlanCreateRequest, json_body())
-        preview = _preview(fields)
+        preview = _preview(parse_body(PlanCreateRequest, json_body()))
         if isinstance(preview, PreviewMembers) and jobs.preview_runs_in_background(preview):
             asked = jobs.start_preview(g.api_user, preview)
             return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
@@ -170,17 +165,9 @@ def plan_items(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-plans/<uuid>/apply/")
 def plan_apply(uuid: str) -> Response:
     plan = plans.plan_page(g.api_user, uuid)
-    fields = parse_body(PlanApplyRequest, json_body())
-    selection = ApplySelection(fields.get("selection") or {}, fields.get("confirm") or "")
-    result = plans.apply_plan(g.api_user, plan, selection)
-    return jsonify(
-        {
-            "plan_uuid": result.plan.uuid,
-            "state": result.plan.state,
-            "counts": result.counts,
-            "items": [PlanItemOutcomeOut.dump(item) for item in result.items],
-        }
-    )
+    body = parse_body(PlanApplyRequest, json_body())
+    result = plans.apply_plan(g.api_user, plan, ApplySelection(body.selection or {}, body.confirm or ""))
+    return jsonify(PlanApplyOut.dump(result))
 
 
 @declare(
