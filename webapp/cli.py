@@ -9,7 +9,6 @@ import click
 from flask import Flask
 
 from .crypto import SecretDecryptionError
-from .extensions import db
 from .jobs.queue import job_queue
 from .services import jobs
 from .services.accounts import MAX_TOKEN_DAYS, create_token, user_named
@@ -104,7 +103,7 @@ def init_app(app: Flask) -> None:
         if once:
             for job in jobs.enqueue_periodic_round():
                 jobs.execute(job.uuid)
-                db.session.refresh(job)
+                job = jobs.reloaded(job)
                 click.echo(f"{job.kind} of {job.offering.name if job.offering else 'all'}: {job.state} {job.error}")
             return
         jobs.mark_dead_jobs()

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from webapp.api.shapes import SyncStatusOut
 from webapp.keycloak import RemoteGroup
 from webapp.models import NAME_LENGTH, Offering, OfferingKeycloakGroup, OfferingRole, Organization, Resource
 from webapp.services import diff as sync
@@ -283,7 +284,7 @@ def test_sync_status_as_dict_is_sorted_and_lists_broken_links_as_local_only(
     tree: RemoteTree, groups: list[OfferingKeycloakGroup]
 ):
     status = run_sync(tree, groups)
-    shown = status.as_dict()
+    shown = SyncStatusOut.dump(status)
 
     assert is_sorted(shown["local_only"])
     assert is_sorted(shown["remote_only"])
@@ -308,7 +309,7 @@ def test_sync_status_as_dict_is_sorted_and_lists_broken_links_as_local_only(
 def test_sync_status_does_not_depend_on_the_order_groups_are_loaded(tree, groups, random):
     shuffled_groups = random.sample(groups, len(groups))
     shuffled_tree = RemoteTree(tree.root, random.sample(tree.groups, len(tree.groups)))
-    assert run_sync(shuffled_tree, shuffled_groups).as_dict() == run_sync(tree, groups).as_dict()
+    assert SyncStatusOut.dump(run_sync(shuffled_tree, shuffled_groups)) == SyncStatusOut.dump(run_sync(tree, groups))
 
 
 def test_equal_names_with_different_ids_are_not_synced() -> None:
@@ -318,7 +319,7 @@ def test_equal_names_with_different_ids_are_not_synced() -> None:
     status = run_sync(RemoteTree(None, [remote]), [unlinked, elsewhere])
     assert status.synced == []
     assert status.local_only == [unlinked] and status.broken == [elsewhere] and status.remote_only == [remote]
-    assert status.as_dict()["local_only"] == ["users", "users"]
+    assert SyncStatusOut.dump(status)["local_only"] == ["users", "users"]
 
 
 @given(remote_trees(), local_registers())

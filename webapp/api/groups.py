@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, jsonify, request
-from sqlalchemy import Select
-from sqlalchemy.orm import joinedload
+from typing import TYPE_CHECKING
 
-from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
-from ..services import access, diff, groups, lookups, pull, remote
+from flask import Response, current_app, g, jsonify, request
+
+from ..models import Offering, OfferingKeycloakGroup
+from ..services import diff, groups, lookups, pull, remote
 from ..services.commands import KEEP, ChangeLink, ImportGroup
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
 from . import api_bp
@@ -30,7 +30,7 @@ from .docs import (
     string,
     uuid_filter,
 )
-from .inputs import bool_param, field_names, json_body, uuid_param
+from .inputs import bool_param, field_names, json_body, parse_body, uuid_param
 from .ordering import apply_ordering
 from .pagination import link_headers, page_request, paginated_response, resolve_page
 from .shapes import (
@@ -40,40 +40,31 @@ from .shapes import (
     RemoteGroupMemberOut,
     RemoteGroupOut,
     SetBackendIdRequest,
-    parse_body,
+    SyncStatusOut,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 GROUP_ORDERING = ("name", "created", "modified", "backend_id", "scope_id")
 TAG, PREFIX = "offering-keycloak-groups", "offering_keycloak_groups"
 
 
 def _filtered_groups() -> Select[OfferingKeycloakGroup]:
-    query = access.visible_groups(g.api_user).options(
-        joinedload(OfferingKeycloakGroup.offering),
-        joinedload(OfferingKeycloakGroup.role),
-        joinedload(OfferingKeycloakGroup.resource),
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
     )
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
-    if role_uuid := uuid_param("role_uuid"):
-        query = query.join(OfferingRole, OfferingKeycloakGroup.role_id == OfferingRole.id).where(
-            OfferingRole.uuid == role_uuid
-        )
-    if resource_uuid := uuid_param("resource_uuid"):
-        query = query.join(Resource, OfferingKeycloakGroup.resource_id == Resource.id).where(
-            Resource.uuid == resource_uuid
-        )
-    if backend_id := request.args.get("backend_id"):
-        query = query.where(OfferingKeycloakGroup.backend_id == backend_id)
-    if name := request.args.get("name"):
-        query = query.where(OfferingKeycloakGroup.name.icontains(name, autoescape=True))
-    linked = bool_param("linked")
-    if linked is True:
-        query = query.where(OfferingKeycloakGroup.backend_id != "")
-    elif linked is False:
-        query = query.where(OfferingKeycloakGroup.backend_id == "")
-    return apply_ordering(query, OfferingKeycloakGroup, GROUP_ORDERING)
+    filters = groups.GroupFilter(
+        offering,
+        uuid_param("role_uuid"),
+        uuid_param("resource_uuid"),
+        request.args.get("backend_id", ""),
+        request.args.get("name", ""),
+        bool_param("linked"),
+    )
+    return apply_ordering(groups.group_list(g.api_user, filters), OfferingKeycloakGroup, GROUP_ORDERING)
 
 
 @declare(
@@ -151,8 +142,8 @@ def group_delete(uuid: str) -> tuple[str, int]:
 )
 @api_bp.post("/offering-keycloak-groups/test_connection/")
 def group_test_connection() -> tuple[Response, int]:
-    fields = parse_body(OfferingUUIDRequest, json_body())
-    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
+    asked = parse_body(OfferingUUIDRequest, json_body())
+    offering = lookups.offering_param(g.api_user, asked.offering_uuid, "offering_uuid")
     try:
         check = remote.test_connection(offering)
     except RemoteFailure as exc:
@@ -267,7 +258,7 @@ def group_search_remote_users() -> Response:
 @api_bp.get("/offering-keycloak-groups/sync_status/")
 def group_sync_status() -> Response:
     offering = _offering_param()
-    status = diff.sync_status(offering).as_dict()
+    status = SyncStatusOut.dump(diff.sync_status(offering))
     response = jsonify(status)
     total = len(status["local_only"]) + len(status["remote_only"]) + len(status["synced"])
     response.headers["X-Result-Count"] = str(total)
@@ -287,15 +278,15 @@ def group_sync_status() -> Response:
 )
 @api_bp.post("/offering-keycloak-groups/import_remote/")
 def group_import_remote() -> tuple[Response, int]:
-    fields = parse_body(ImportRemoteGroupRequest, json_body())
-    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
+    body = parse_body(ImportRemoteGroupRequest, json_body())
+    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid")
     with field_names(role="role_uuid", resource="resource_uuid", remote_group="remote_group_id"):
         command = ImportGroup(
             offering,
-            lookups.role_of(offering, fields["role_uuid"]),
-            lookups.resource_of(offering, fields.get("resource_uuid")),
-            (fields.get("scope_id") or "").strip(),
-            fields["remote_group_id"].strip(),
+            lookups.role_of(offering, body.role_uuid),
+            lookups.resource_of(offering, body.resource_uuid),
+            (body.scope_id or "").strip(),
+            body.remote_group_id.strip(),
         )
         group = groups.import_remote(g.api_user, command)
     return jsonify(OfferingKeycloakGroupOut.dump(group)), 201
@@ -316,14 +307,13 @@ def group_import_remote() -> tuple[Response, int]:
 @api_bp.post("/offering-keycloak-groups/<uuid>/set_backend_id/")
 def group_set_backend_id(uuid: str) -> Response:
     group = lookups.group_page(g.api_user, uuid)
-    fields = parse_body(SetBackendIdRequest, json_body())
+    body = parse_body(SetBackendIdRequest, json_body())
+    given = body.model_fields_set
     with field_names(resource="resource_uuid"):
         change = ChangeLink(
-            backend_id=fields.get("backend_id", KEEP),
-            resource=lookups.resource_of(group.offering, fields["resource_uuid"])
-            if "resource_uuid" in fields
-            else KEEP,
-            scope_id=str(fields["scope_id"] or "") if "scope_id" in fields else KEEP,
+            backend_id=body.backend_id if "backend_id" in given else KEEP,
+            resource=lookups.resource_of(group.offering, body.resource_uuid) if "resource_uuid" in given else KEEP,
+            scope_id=(body.scope_id or "") if "scope_id" in given else KEEP,
         )
         group = groups.set_backend_id(g.api_user, group, change)
     return jsonify(OfferingKeycloakGroupOut.dump(group))

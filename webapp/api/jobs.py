@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
-from ..extensions import db
-from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
+from ..models import JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
 from ..services import jobs, lookups, plans
 from ..services.errors import ValidationFailed
 from . import api_bp
@@ -22,23 +21,19 @@ from .docs import (
     ref,
     string,
 )
-from .inputs import choice_param, json_body
+from .inputs import choice_param, json_body, parse_body
 from .pagination import paginated_response
-from .shapes import JobCreateRequest, JobOut, parse_body
+from .shapes import JobCreateRequest, JobOut
 
 TAG, PREFIX = "offering-keycloak-jobs", "offering_keycloak_jobs"
 KINDS = [kind.value for kind in JobKind]
 STATES = [state.value for state in JobState]
 
 
-def _target(fields: dict[str, object]) -> tuple[Offering | None, OfferingKeycloakGroup | None, Plan | None]:
-    group = lookups.group_page(g.api_user, str(fields["group_uuid"])) if fields.get("group_uuid") else None
-    plan = plans.plan_page(g.api_user, str(fields["plan_uuid"])) if fields.get("plan_uuid") else None
-    offering = (
-        lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
-        if fields.get("offering_uuid")
-        else None
-    )
+def _target(body: JobCreateRequest) -> tuple[Offering | None, OfferingKeycloakGroup | None, Plan | None]:
+    group = lookups.group_page(g.api_user, body.group_uuid) if body.group_uuid else None
+    plan = plans.plan_page(g.api_user, body.plan_uuid) if body.plan_uuid else None
+    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid") if body.offering_uuid else None
     for other in (group, plan):
         if offering is not None and other is not None and other.offering_id != offering.id:
             raise ValidationFailed.field("offering_uuid", "The group or plan belongs to another offering.")
@@ -79,19 +74,17 @@ def _target(fields: dict[str, object]) -> tuple[Offering | None, OfferingKeycloa
 @api_bp.route("/offering-keycloak-jobs/", methods=["GET", "POST"])
 def job_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
-        fields = parse_body(JobCreateRequest, json_body())
-        offering, group, plan = _target(fields)
-        asked = jobs.ask_job(g.api_user, JobKind(fields["kind"]), offering, group, plan)
+        body = parse_body(JobCreateRequest, json_body())
+        offering, group, plan = _target(body)
+        asked = jobs.ask_job(g.api_user, JobKind(body.kind), offering, group, plan)
         return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
-    found = jobs.visible_jobs(g.api_user)
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        found = found.where(Job.offering_id == offering.id)
-    if kind := choice_param("kind", KINDS):
-        found = found.where(Job.kind == kind)
-    if state := choice_param("state", STATES):
-        found = found.where(Job.state == state)
-    return paginated_response(found, JobOut.dump)
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
+    )
+    kind, state = choice_param("kind", KINDS) or "", choice_param("state", STATES) or ""
+    return paginated_response(jobs.job_list(g.api_user, offering, kind, state), JobOut.dump)
 
 
 @declare(lambda: detail(PREFIX, TAG, "Job"))
@@ -113,5 +106,4 @@ def job_detail(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-jobs/<uuid>/cancel/")
 def job_cancel(uuid: str) -> tuple[Response, int]:
     job = jobs.cancel_job(g.api_user, jobs.job_page(g.api_user, uuid))
-    db.session.refresh(job)
-    return jsonify(JobOut.dump(job)), 202
+    return jsonify(JobOut.dump(jobs.reloaded(job))), 202

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from flask import Response, g, jsonify, request
-from sqlalchemy import Select, select
-from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole, Resource
-from ..services import access, lookups
+from ..models import MembershipState, OfferingKeycloakMembership
+from ..services import lookups, member_pages
 from ..services.commands import GrantAccess
-from ..services.errors import ObjectNotFound, ValidationFailed
+from ..services.errors import ValidationFailed
 from ..services.grants import create_membership, delete_membership
-from ..services.member_pages import MAX_QUERY_LENGTH, matches_text
-from ..services.uuids import parse_uuid
+from ..services.member_pages import MAX_QUERY_LENGTH
 from . import api_bp
 from .docs import (
     array,
@@ -34,67 +31,45 @@ from .docs import (
     uuid_filter,
 )
 from .formats import list_response
-from .inputs import json_body, uuid_param
+from .inputs import json_body, parse_body, uuid_param
 from .ordering import apply_ordering
-from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, parse_body, serialize_membership
+from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, serialize_membership
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
 STATES = tuple(state.value for state in MembershipState)
 TAG, PREFIX = "offering-keycloak-memberships", "offering_keycloak_memberships"
 
 
-def visible_memberships() -> Select[OfferingKeycloakMembership]:
-    model = OfferingKeycloakMembership
-    return (
-        select(model)
-        .join(OfferingKeycloakGroup, model.group_id == OfferingKeycloakGroup.id)
-        .where(
-            OfferingKeycloakGroup.id.in_(access.visible_groups(g.api_user).with_only_columns(OfferingKeycloakGroup.id))
-        )
-        .options(
-            joinedload(model.group).joinedload(OfferingKeycloakGroup.offering),
-            joinedload(model.group).joinedload(OfferingKeycloakGroup.role),
-            joinedload(model.group).joinedload(OfferingKeycloakGroup.resource),
-        )
-    )
-
-
 def _filtered() -> Select[OfferingKeycloakMembership]:
-    model = OfferingKeycloakMembership
-    query = visible_memberships()
-    if group_uuid := uuid_param("group_uuid"):
-        query = query.where(OfferingKeycloakGroup.uuid == group_uuid)
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        query = query.where(OfferingKeycloakGroup.offering_id == offering.id)
-    if role_uuid := uuid_param("role_uuid"):
-        query = query.where(
-            OfferingKeycloakGroup.role_id.in_(select(OfferingRole.id).where(OfferingRole.uuid == role_uuid))
-        )
-    if resource_uuid := uuid_param("resource_uuid"):
-        query = query.where(
-            OfferingKeycloakGroup.resource_id.in_(select(Resource.id).where(Resource.uuid == resource_uuid))
-        )
-    if username := request.args.get("username"):
-        query = query.where(model.username == username.strip().lower())
-    if email := request.args.get("email"):
-        query = query.where(model.email == email.strip().lower())
-    if text := request.args.get("q", "").strip():
-        if len(text) > MAX_QUERY_LENGTH:
-            raise ValidationFailed.field("q", f"Search for at most {MAX_QUERY_LENGTH} characters.")
-        query = query.where(matches_text(text))
-    for name in ("first_name", "last_name"):
-        if value := request.args.get(name):
-            query = query.where(getattr(model, name).icontains(value, autoescape=True))
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
+    )
+    text = request.args.get("q", "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise ValidationFailed.field("q", f"Search for at most {MAX_QUERY_LENGTH} characters.")
     states = [value for value in request.args.getlist("state") if value]
-    if states:
-        bad = [value for value in states if value not in STATES]
-        if bad:
-            raise ValidationFailed.field(
-                "state", f"Select a valid choice. {bad[0]} is not one of the available choices."
-            )
-        query = query.where(model.state.in_(states))
-    return apply_ordering(query, model, MEMBERSHIP_ORDERING)
+    bad = [value for value in states if value not in STATES]
+    if bad:
+        raise ValidationFailed.field("state", f"Select a valid choice. {bad[0]} is not one of the available choices.")
+    filters = member_pages.MembershipFilter(
+        uuid_param("group_uuid"),
+        offering,
+        uuid_param("role_uuid"),
+        uuid_param("resource_uuid"),
+        request.args.get("username", ""),
+        request.args.get("email", ""),
+        text,
+        request.args.get("first_name", ""),
+        request.args.get("last_name", ""),
+        tuple(states),
+    )
+    found = member_pages.membership_list(g.api_user, filters)
+    return apply_ordering(found, OfferingKeycloakMembership, MEMBERSHIP_ORDERING)
 
 
 @declare(
@@ -135,12 +110,7 @@ def membership_list() -> Response:
 @declare(lambda: detail(PREFIX, TAG, "OfferingKeycloakMembership"))
 @api_bp.get("/offering-keycloak-memberships/<uuid>/")
 def membership_detail(uuid: str) -> Response:
-    membership_uuid = parse_uuid(uuid)
-    membership = membership_uuid and db.session.scalar(
-        visible_memberships().where(OfferingKeycloakMembership.uuid == membership_uuid)
-    )
-    if not membership:
-        raise ObjectNotFound()
+    membership = lookups.membership_page(g.api_user, uuid)
     return jsonify(serialize_membership(membership, g.api_user.is_staff))
 
 
@@ -157,15 +127,15 @@ def membership_detail(uuid: str) -> Response:
 )
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
-    fields = parse_body(OfferingKeycloakMembershipRequest, json_body())
-    offering = lookups.offering_reference(g.api_user, fields["offering"], "offering")
+    body = parse_body(OfferingKeycloakMembershipRequest, json_body())
+    offering = lookups.offering_reference(g.api_user, body.offering, "offering")
     command = GrantAccess(
         offering,
-        lookups.role_of(offering, fields["role"]),
-        lookups.resource_of(offering, fields.get("resource")),
-        fields.get("scope_id") or "",
-        fields["username"],
-        fields.get("email") or "",
+        lookups.role_of(offering, body.role),
+        lookups.resource_of(offering, body.resource),
+        body.scope_id or "",
+        body.username,
+        body.email or "",
     )
     membership = create_membership(g.api_user, command)
     return jsonify(serialize_membership(membership, g.api_user.is_staff)), 201
@@ -183,11 +153,6 @@ def membership_create() -> tuple[Response, int]:
 )
 @api_bp.delete("/offering-keycloak-memberships/<uuid>/")
 def membership_delete(uuid: str) -> tuple[str, int]:
-    membership_uuid = parse_uuid(uuid)
-    membership = membership_uuid and db.session.scalar(
-        visible_memberships().where(OfferingKeycloakMembership.uuid == membership_uuid)
-    )
-    if not membership:
-        raise ObjectNotFound()
+    membership = lookups.membership_page(g.api_user, uuid)
     delete_membership(g.api_user, membership)
     return "", 204

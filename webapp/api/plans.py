@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, g, jsonify, request
 
-from ..extensions import db
-from ..models import Offering, OfferingKeycloakGroup, Plan, PlanState
+from ..models import Offering, OfferingKeycloakGroup, PlanState
 from ..services import jobs, lookups, plans, suggestions
-from ..services.access import visible_groups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
-from ..services.errors import REQUIRED, ObjectNotFound, ValidationFailed
-from ..services.uuids import parse_uuid
+from ..services.errors import REQUIRED, ValidationFailed
 from . import api_bp
 from .docs import (
     declare,
@@ -28,17 +23,16 @@ from .docs import (
     string,
 )
 from .formats import list_response
-from .inputs import choice_param, field_names, json_body
+from .inputs import choice_param, field_names, json_body, parse_body
 from .pagination import paginated_response
 from .shapes import (
     JobOut,
     LinkSuggestionOut,
+    PlanApplyOut,
     PlanApplyRequest,
     PlanCreateRequest,
     PlanItemOut,
-    PlanItemOutcomeOut,
     PlanOut,
-    parse_body,
 )
 
 TAG, PREFIX = "offering-keycloak-plans", "offering_keycloak_plans"
@@ -46,42 +40,28 @@ STATES = [state.value for state in PlanState]
 
 
 def _groups_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGroup]:
-    """The named groups; one the caller cannot see is a 404, one of another offering a 400."""
-    parsed = [parse_uuid(value) for value in uuids]
-    if any(value is None for value in parsed):
-        raise ValidationFailed.field("group_uuids", "Must be a list of valid UUIDs.")
-    wanted = list(dict.fromkeys(value for value in parsed if value))
-    found = {
-        group.uuid: group
-        for group in db.session.scalars(visible_groups(g.api_user).where(OfferingKeycloakGroup.uuid.in_(wanted)))
-    }
-    if len(found) != len(wanted):
-        raise ObjectNotFound()
-    elsewhere = [group.name for group in found.values() if group.offering_id != offering.id]
-    if elsewhere:
-        raise ValidationFailed.field("group_uuids", f"Not groups of this offering: {', '.join(elsewhere)}.")
-    return sorted(found.values(), key=lambda group: (group.name, group.uuid))
+    with field_names(groups="group_uuids"):
+        return lookups.groups_of(g.api_user, offering, uuids)
 
 
-def _preview(fields: dict[str, Any]) -> Preview:
-    offering = lookups.offering_param(g.api_user, fields["offering_uuid"], "offering_uuid")
-    kind = fields["kind"]
-    if kind == "members":
-        if not fields.get("group_uuids"):
+def _preview(body: PlanCreateRequest) -> Preview:
+    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid")
+    if body.kind == "members":
+        if not body.group_uuids:
             raise ValidationFailed.field("group_uuids", REQUIRED)
-        return PreviewMembers(offering, _groups_of(offering, fields["group_uuids"]))
-    if kind == "links":
-        uuids = fields.get("group_uuids")
+        return PreviewMembers(offering, _groups_of(offering, body.group_uuids))
+    if body.kind == "links":
+        uuids = body.group_uuids
         return PreviewLinks(offering, [group.uuid for group in _groups_of(offering, uuids)] if uuids else None)
-    problems = {name: [REQUIRED] for name in ("role_uuid", "remote_group_ids") if not fields.get(name)}
-    if problems:
-        raise ValidationFailed(problems)
+    if not body.role_uuid or not body.remote_group_ids:
+        missing = [name for name in ("role_uuid", "remote_group_ids") if not getattr(body, name)]
+        raise ValidationFailed({name: [REQUIRED] for name in missing})
     with field_names(role="role_uuid", resource="resource_uuid"):
         params = ImportParams(
-            lookups.role_of(offering, fields["role_uuid"]),
-            lookups.resource_of(offering, fields.get("resource_uuid")),
-            (fields.get("scope_id") or "").strip(),
-            fields["remote_group_ids"],
+            lookups.role_of(offering, body.role_uuid),
+            lookups.resource_of(offering, body.resource_uuid),
+            (body.scope_id or "").strip(),
+            body.remote_group_ids,
         )
     return PreviewImport(offering, params)
 
@@ -119,21 +99,20 @@ def _preview(fields: dict[str, Any]) -> Preview:
 @api_bp.route("/offering-keycloak-plans/", methods=["GET", "POST"])
 def plan_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
-        fields = parse_body(PlanCreateRequest, json_body())
-        preview = _preview(fields)
+        preview = _preview(parse_body(PlanCreateRequest, json_body()))
         if isinstance(preview, PreviewMembers) and jobs.preview_runs_in_background(preview):
             asked = jobs.start_preview(g.api_user, preview)
             return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
         plan = plans.create_plan(g.api_user, preview)
         return jsonify(PlanOut.dump(plan)), 201
     plans.expire_open_plans()
-    query = plans.visible_plans(g.api_user).order_by(Plan.created.desc(), Plan.id.desc())
-    if "offering_uuid" in request.args:
-        offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        query = query.where(Plan.offering_id == offering.id)
-    if state := choice_param("state", STATES):
-        query = query.where(Plan.state == state)
-    return paginated_response(query, PlanOut.dump)
+    offering = (
+        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+        if "offering_uuid" in request.args
+        else None
+    )
+    found = plans.plan_list(g.api_user, offering, choice_param("state", STATES) or "")
+    return paginated_response(found, PlanOut.dump)
 
 
 @declare(lambda: detail(PREFIX, TAG, "Plan"))
@@ -186,17 +165,9 @@ def plan_items(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-plans/<uuid>/apply/")
 def plan_apply(uuid: str) -> Response:
     plan = plans.plan_page(g.api_user, uuid)
-    fields = parse_body(PlanApplyRequest, json_body())
-    selection = ApplySelection(fields.get("selection") or {}, fields.get("confirm") or "")
-    result = plans.apply_plan(g.api_user, plan, selection)
-    return jsonify(
-        {
-            "plan_uuid": result.plan.uuid,
-            "state": result.plan.state,
-            "counts": result.counts,
-            "items": [PlanItemOutcomeOut.dump(item) for item in result.items],
-        }
-    )
+    body = parse_body(PlanApplyRequest, json_body())
+    result = plans.apply_plan(g.api_user, plan, ApplySelection(body.selection or {}, body.confirm or ""))
+    return jsonify(PlanApplyOut.dump(result))
 
 
 @declare(

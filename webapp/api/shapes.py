@@ -2,7 +2,7 @@
 
 A response shape is a pydantic model whose fields say, beside their type and description, where the value
 comes from (`From(...)`; by default the attribute of the same name). The same declaration serializes objects
-(`Shape.dump`), parses request bodies with DRF-style messages (`parse_body`) and becomes the OpenAPI
+(`Shape.dump`), is what pydantic validates request bodies against (inputs.parse_body) and becomes the OpenAPI
 components (`component_schemas`). Adding a field to a response is one line here (plus the model).
 """
 
@@ -11,17 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from flask import url_for
-from pydantic import BaseModel, Field
-from pydantic.fields import FieldInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from ..models import MembershipState, OfferingKeycloakMembership
-from ..services.errors import REQUIRED, ValidationFailed
 from ..services.jobs import live_progress
 from ..services.uuids import parse_uuid
-from .inputs import INVALID_UUID
+from .inputs import MAX_LENGTH, MAX_LIST, invalid
 
 Getter = Callable[[Any], Any]
 
@@ -35,18 +42,26 @@ class From:
         self.get: Getter = attrgetter(source) if isinstance(source, str) else source
 
 
-class _UuidKind:
-    """Marks fields declared as `Uuid`: requests parse them as uuids (hex with or without hyphens)."""
+def _uuid(value: Any, _handler: ValidatorFunctionWrapHandler) -> str:
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise invalid("uuid")
+    return parsed
 
 
-class _Ignored:
-    """Marks request fields accepted for compatibility and never read."""
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
 
 
-UUID_KIND = _UuidKind()
-IGNORED = _Ignored()
 UUID_HELP = "32-character hex (input also accepts the hyphenated form)."
-Uuid = Annotated[str, UUID_KIND, Field(description=UUID_HELP, json_schema_extra={"format": "uuid"})]
+# Requests accept hex with or without hyphens and get the 32-character form.
+Uuid = Annotated[str, WrapValidator(_uuid), Field(description=UUID_HELP, json_schema_extra={"format": "uuid"})]
+MaybeUuid = Annotated[Uuid | None, BeforeValidator(_empty_is_none)]
+# Request text: numbers are taken as their text (Request's config), booleans and objects are not.
+Text = Annotated[str, Field(max_length=MAX_LENGTH)]
+Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LENGTH, strict=True)]
+Items = Annotated[list[Item], Field(max_length=MAX_LIST)]
+Choices = Annotated[dict[str, Annotated[str, StringConstraints(strict=True)] | None], Field(max_length=10 * MAX_LIST)]
 Url = Annotated[str, Field(json_schema_extra={"format": "uri"})]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
@@ -261,39 +276,51 @@ class PullMembersOut(BaseModel):
     total_remote: int
 
 
-class SyncedOut(BaseModel):
-    local_name: str
-    remote_name: str
-    backend_id: str
-    local_uuid: Uuid
-    remote_path: str
+class SyncedOut(Shape):  # dumps a (local group, remote group) pair
+    local_name: Annotated[str, From(lambda pair: pair[0].name)]
+    remote_name: Annotated[str, From(lambda pair: pair[1].name)]
+    backend_id: Annotated[str, From(lambda pair: pair[1].id)]
+    local_uuid: Annotated[Uuid, From(lambda pair: pair[0].uuid)]
+    remote_path: Annotated[str, From(lambda pair: pair[1].path)]
 
 
-class LocalOnlyOut(BaseModel):
-    uuid: Uuid
-    name: str
-    backend_id: str
-    broken_link: bool
+class LocalOnlyOut(Shape):  # dumps a (local group, whether its link dangles) pair
+    uuid: Annotated[Uuid, From(lambda pair: pair[0].uuid)]
+    name: Annotated[str, From(lambda pair: pair[0].name)]
+    backend_id: Annotated[str, From(lambda pair: pair[0].backend_id)]
+    broken_link: Annotated[bool, From(lambda pair: pair[1])]
 
 
-class RemoteOnlyOut(BaseModel):
+class RemoteOnlyOut(Shape):
     id: str
     name: str
     path: str
 
 
-class SyncStatusOut(BaseModel):
+class SyncStatusOut(Shape):
     """Waldur's three keys (matched by Keycloak id, sorted by name), then the extra keys the UI uses."""
 
-    local_only: Annotated[list[str], Field(description="Names of local groups with no (or a dangling) backend_id.")]
-    remote_only: Annotated[
-        list[str], Field(description="Names of remote groups in the offering subtree no local group links.")
+    local_only: Annotated[
+        list[str],
+        From(lambda status: [group.name for group, _broken in status.unlinked]),
+        Field(description="Names of local groups with no (or a dangling) backend_id."),
     ]
-    synced: list[SyncedOut]
-    local_only_groups: list[LocalOnlyOut]
-    remote_only_groups: list[RemoteOnlyOut]
+    remote_only: Annotated[
+        list[str],
+        From(lambda status: [group.name for group in status.remote_only]),
+        Field(description="Names of remote groups in the offering subtree no local group links."),
+    ]
+    synced: Annotated[list[SyncedOut], From(lambda status: [SyncedOut.dump(pair) for pair in status.synced])]
+    local_only_groups: Annotated[
+        list[LocalOnlyOut], From(lambda status: [LocalOnlyOut.dump(pair) for pair in status.unlinked])
+    ]
+    remote_only_groups: Annotated[
+        list[RemoteOnlyOut], From(lambda status: [RemoteOnlyOut.dump(group) for group in status.remote_only])
+    ]
     hierarchy_root: Annotated[
-        str | None, Field(description="Path of the offering's group in Keycloak; null when it does not exist.")
+        str | None,
+        From(lambda status: status.root.path if status.root else None),
+        Field(description="Path of the offering's group in Keycloak; null when it does not exist."),
     ]
 
 
@@ -365,11 +392,15 @@ class PlanItemOutcomeOut(Shape):
     message: str
 
 
-class PlanApplyOut(BaseModel):
-    plan_uuid: Uuid
-    state: str
+class PlanApplyOut(Shape):
+    plan_uuid: Annotated[Uuid, From("plan.uuid")]
+    state: Annotated[str, From("plan.state")]
     counts: dict[str, int]
-    items: Annotated[list[PlanItemOutcomeOut], Field(description="The first 200 items with an outcome.")]
+    items: Annotated[
+        list[PlanItemOutcomeOut],
+        From(lambda result: [PlanItemOutcomeOut.dump(item) for item in result.items]),
+        Field(description="The first 200 items with an outcome."),
+    ]
 
 
 class LinkSuggestionOut(Shape):
@@ -401,11 +432,15 @@ class JobOut(Shape):
     error: Annotated[str, Field(description="Why it failed or was cancelled, in words.")]
 
 
-class JobCreateRequest(BaseModel):
+class Request(BaseModel):
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
+class JobCreateRequest(Request):
     kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
-    offering_uuid: Uuid | None = None
-    group_uuid: Uuid | None = None
-    plan_uuid: Uuid | None = None
+    offering_uuid: MaybeUuid = None
+    group_uuid: MaybeUuid = None
+    plan_uuid: MaybeUuid = None
 
 
 class Detail(BaseModel):
@@ -415,153 +450,54 @@ class Detail(BaseModel):
 # -- requests ---------------------------------------------------------------------------------------------
 
 
-class OfferingUUIDRequest(BaseModel):
+class OfferingUUIDRequest(Request):
     offering_uuid: Uuid
 
 
-class ImportRemoteGroupRequest(BaseModel):
+class ImportRemoteGroupRequest(Request):
     offering_uuid: Uuid
     role_uuid: Uuid
-    remote_group_id: Annotated[str, Field(min_length=1, description="Keycloak group id.")]
-    resource_uuid: Uuid | None = None
-    scope_id: str | None = ""
+    remote_group_id: Annotated[Text, Field(min_length=1, description="Keycloak group id.")]
+    resource_uuid: MaybeUuid = None
+    scope_id: Text | None = ""
 
 
-class SetBackendIdRequest(BaseModel):
-    backend_id: Annotated[str | None, Field(description="Empty or null unlinks without calling Keycloak.")] = None
+class SetBackendIdRequest(Request):
+    backend_id: Annotated[Text | None, Field(description="Empty or null unlinks without calling Keycloak.")] = None
     resource_uuid: Annotated[
-        Uuid | None, Field(description="A uuid sets the resource, null clears it, absent keeps it.")
+        MaybeUuid, Field(description="A uuid sets the resource, null clears it, absent keeps it.")
     ] = None
-    scope_id: Annotated[str | None, Field(description="Absent keeps the current value.")] = None
+    scope_id: Annotated[Text | None, Field(description="Absent keeps the current value.")] = None
 
 
-class OfferingKeycloakMembershipRequest(BaseModel):
-    offering: Annotated[str, Field(min_length=1, description="Offering URL or uuid (with or without hyphens).")]
-    role: Annotated[str, Field(min_length=1, description="Role URL or uuid.")]
-    resource: Annotated[str | None, Field(description="Resource URL or uuid.")] = None
-    scope_id: str | None = ""
-    username: Annotated[str, Field(min_length=1, description="Exact Keycloak username; stored lower-case.")]
-    email: str | None = None
-    user: Annotated[str | None, IGNORED, Field(description="Accepted for compatibility; ignored.")] = None
+class OfferingKeycloakMembershipRequest(Request):
+    offering: Annotated[Text, Field(min_length=1, description="Offering URL or uuid (with or without hyphens).")]
+    role: Annotated[Text, Field(min_length=1, description="Role URL or uuid.")]
+    resource: Annotated[Text | None, Field(description="Resource URL or uuid.")] = None
+    scope_id: Text | None = ""
+    username: Annotated[Text, Field(min_length=1, description="Exact Keycloak username; stored lower-case.")]
+    email: Text | None = None
+    user: Annotated[str | None, SkipValidation, Field(description="Accepted for compatibility; ignored.")] = None
 
 
-class PlanCreateRequest(BaseModel):
+class PlanCreateRequest(Request):
     kind: Annotated[Literal["members", "import", "links"], Field(description="What to preview.")]
     offering_uuid: Uuid
     group_uuids: Annotated[
-        list[str] | None, Field(description="members: the linked groups to compare; links: limit to these groups.")
+        Items | None, Field(description="members: the linked groups to compare; links: limit to these groups.")
     ] = None
-    role_uuid: Annotated[Uuid | None, Field(description="import: the role of the new local groups.")] = None
-    resource_uuid: Annotated[Uuid | None, Field(description="import: optional resource.")] = None
-    scope_id: Annotated[str | None, Field(description="import: empty gives each group its name as scope id.")] = ""
-    remote_group_ids: Annotated[list[str] | None, Field(description="import: Keycloak group ids.")] = None
+    role_uuid: Annotated[MaybeUuid, Field(description="import: the role of the new local groups.")] = None
+    resource_uuid: Annotated[MaybeUuid, Field(description="import: optional resource.")] = None
+    scope_id: Annotated[Text | None, Field(description="import: empty gives each group its name as scope id.")] = ""
+    remote_group_ids: Annotated[Items | None, Field(description="import: Keycloak group ids.")] = None
 
 
-class PlanApplyRequest(BaseModel):
+class PlanApplyRequest(Request):
     selection: Annotated[
-        dict[str, str | None] | None,
+        Choices | None,
         Field(description="Item key -> action, or null for not applied; absent keys take their default."),
     ] = None
-    confirm: Annotated[str | None, Field(description="The brake's phrase, when the selection trips it.")] = None
-
-
-MAX_LENGTH = 255  # the size of every text column these values end up in
-MAX_LIST = 10_000  # ids in one request body
-
-
-def _declared_uuid(info: FieldInfo) -> bool:
-    """Whether a request field was declared with `Uuid` (possibly `Uuid | None`)."""
-    if UUID_KIND in info.metadata:
-        return True
-    return any(get_origin(arg) is Annotated and UUID_KIND in get_args(arg) for arg in get_args(info.annotation))
-
-
-def _container(info: FieldInfo) -> type | None:
-    """list or dict when the field is declared as one (possibly `| None`)."""
-    for candidate in (info.annotation, *get_args(info.annotation)):
-        origin = get_origin(candidate)
-        if origin in (list, dict):
-            return origin
-    return None
-
-
-def _literal(info: FieldInfo) -> tuple[Any, ...]:
-    return get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
-
-
-def _list_problem(value: Any) -> str:
-    if not isinstance(value, list):
-        return f'Expected a list of items but got type "{type(value).__name__}".'
-    if len(value) > MAX_LIST:
-        return f"Ensure this field has no more than {MAX_LIST} elements."
-    if not all(isinstance(item, str) and 0 < len(item.strip()) <= MAX_LENGTH for item in value):
-        return f"Each item must be a non-blank string of at most {MAX_LENGTH} characters."
-    return ""
-
-
-def _mapping_problem(value: Any) -> str:
-    if not isinstance(value, dict):
-        return f'Expected a dictionary of items but got type "{type(value).__name__}".'
-    if len(value) > 10 * MAX_LIST:
-        return f"Ensure this field has no more than {10 * MAX_LIST} keys."
-    if not all(isinstance(item, str) or item is None for item in value.values()):
-        return "Each value must be an action name or null."
-    return ""
-
-
-def parse_body(shape: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
-    """Validate a request body against its shape, with DRF's messages, every field's error at once.
-
-    Optional fields absent from the body are left out of the result, so callers can tell "absent" from
-    "explicitly null"; an empty optional uuid means null.
-    """
-    values: dict[str, Any] = {}
-    problems: dict[str, list[str]] = {}
-    for name, info in shape.model_fields.items():
-        if IGNORED in info.metadata:
-            continue
-        required = info.is_required()
-        if name not in data or (data[name] in (None, "") and required):
-            if required:
-                problems[name] = [REQUIRED if data.get(name) is None else "This field may not be blank."]
-            continue
-        value = data[name]
-        container = _container(info)
-        if value is None:
-            values[name] = None
-        elif container is list:
-            problem = _list_problem(value)
-            if problem:
-                problems[name] = [problem]
-            else:
-                values[name] = [item.strip() for item in value]
-        elif container is dict:
-            problem = _mapping_problem(value)
-            if problem:
-                problems[name] = [problem]
-            else:
-                values[name] = value
-        elif _literal(info):
-            allowed = _literal(info)
-            if value not in allowed:
-                problems[name] = [f'"{value}" is not a valid choice.']
-            else:
-                values[name] = value
-        elif _declared_uuid(info):
-            parsed = parse_uuid(value) if value != "" else ""
-            if parsed is None:
-                problems[name] = [INVALID_UUID]
-            else:
-                values[name] = parsed or None
-        elif not isinstance(value, str | int | float) or isinstance(value, bool):
-            problems[name] = ["Not a valid string."]
-        elif len(str(value)) > MAX_LENGTH:
-            problems[name] = [f"Ensure this field has no more than {MAX_LENGTH} characters."]
-        else:
-            values[name] = str(value)
-    if problems:
-        raise ValidationFailed(problems)
-    return values
+    confirm: Annotated[Text | None, Field(description="The brake's phrase, when the selection trips it.")] = None
 
 
 # -- OpenAPI components -----------------------------------------------------------------------------------

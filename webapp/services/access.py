@@ -5,9 +5,10 @@ Queries only; finding one object by a uuid or URL is in lookups.py."""
 from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Offering, OfferingKeycloakGroup, OfferingManager, User
+from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingManager, User
 
 
 def managed_offering_ids(user: User) -> Select[int]:
@@ -42,3 +43,22 @@ def visible_groups(user: User) -> Select[OfferingKeycloakGroup]:
     if not user.is_staff:
         query = query.where(OfferingKeycloakGroup.offering_id.in_(managed_offering_ids(user)))
     return query
+
+
+def visible_memberships(user: User) -> Select[OfferingKeycloakMembership]:
+    """Memberships of the groups the user sees, with what their API shape reads loaded in the same query."""
+    model = OfferingKeycloakMembership
+    return (
+        select(model)
+        .join(OfferingKeycloakGroup, model.group_id == OfferingKeycloakGroup.id)
+        .where(OfferingKeycloakGroup.id.in_(visible_groups(user).with_only_columns(OfferingKeycloakGroup.id)))
+        .options(
+            joinedload(model.group).joinedload(OfferingKeycloakGroup.offering),
+            joinedload(model.group).joinedload(OfferingKeycloakGroup.role),
+            joinedload(model.group).joinedload(OfferingKeycloakGroup.resource),
+        )
+    )
+
+
+def offerings_by_name(user: User) -> Select[Offering]:
+    return visible_offerings(user).order_by(Offering.name, Offering.id)

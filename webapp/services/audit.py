@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditEvent, Offering, User
+from .access import visible_offerings
 from .errors import ValidationFailed
 
 
@@ -66,3 +69,30 @@ def offering_activity_page(
     query = offering_activity(offering, first, last)
     total = int(db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
     return total, list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """The activity list's filters; empty values filter nothing. `offering` is already looked up."""
+
+    offering: Offering | None = None
+    action: str = ""
+    actor: str = ""
+    first: date | None = None
+    last: date | None = None
+
+
+def events(user: User, filters: EventFilter) -> Select[AuditEvent]:
+    """The events the user may read that match (unordered): staff every event, managers their offerings'
+    events and their own account events."""
+    query = select(AuditEvent).options(joinedload(AuditEvent.offering))
+    if not user.is_staff:
+        visible = visible_offerings(user).with_only_columns(Offering.id)
+        query = query.where(or_(AuditEvent.offering_id.in_(visible), AuditEvent.actor_id == user.id))
+    if filters.offering is not None:
+        query = query.where(AuditEvent.offering_id == filters.offering.id)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.actor:
+        query = query.where(AuditEvent.actor_name == filters.actor.strip().lower())
+    return between(query, filters.first, filters.last)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,37 +21,13 @@ class SyncStatus:
     synced: list[tuple[OfferingKeycloakGroup, RemoteGroup]] = field(default_factory=list)
     root: RemoteGroup | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """The API shape: Waldur's three keys, plus details the UI uses."""
-        local_only = sorted([*self.local_only, *self.broken], key=lambda g: (g.name, g.uuid))
+    @property
+    def unlinked(self) -> list[tuple[OfferingKeycloakGroup, bool]]:
+        """Local groups without a (or with a dangling) Keycloak link, by name, each with whether its link is
+        dangling."""
         broken_ids = {group.id for group in self.broken}
-        return {
-            "local_only": [group.name for group in local_only],
-            "remote_only": [group.name for group in self.remote_only],
-            "synced": [
-                {
-                    "local_name": local.name,
-                    "remote_name": remote.name,
-                    "backend_id": remote.id,
-                    "local_uuid": local.uuid,
-                    "remote_path": remote.path,
-                }
-                for local, remote in self.synced
-            ],
-            "local_only_groups": [
-                {
-                    "uuid": group.uuid,
-                    "name": group.name,
-                    "backend_id": group.backend_id,
-                    "broken_link": group.id in broken_ids,
-                }
-                for group in local_only
-            ],
-            "remote_only_groups": [
-                {"id": group.id, "name": group.name, "path": group.path} for group in self.remote_only
-            ],
-            "hierarchy_root": self.root.path if self.root else None,
-        }
+        local_only = sorted([*self.local_only, *self.broken], key=lambda g: (g.name, g.uuid))
+        return [(group, group.id in broken_ids) for group in local_only]
 
 
 def local_groups(offering: Offering) -> list[OfferingKeycloakGroup]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..keycloak import KeycloakGateway, NotFound
 from ..models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingRole, Resource, User
 from . import audit
+from .access import visible_groups
 from .commands import KEEP, ChangeLink, ImportGroup
 from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ValidationFailed
@@ -194,3 +199,43 @@ def bulk_import(
             skipped.append((remote_id, exc.message))
             break  # Keycloak is down: the remaining imports would fail the same way
     return imported, skipped
+
+
+@dataclass(frozen=True)
+class GroupFilter:
+    """The group list's filters; empty values filter nothing. `offering` is already looked up."""
+
+    offering: Offering | None = None
+    role_uuid: str | None = None
+    resource_uuid: str | None = None
+    backend_id: str = ""
+    name: str = ""
+    linked: bool | None = None
+
+
+def group_list(user: User, filters: GroupFilter) -> Select[OfferingKeycloakGroup]:
+    """The groups the user sees that match, with what their API shape reads loaded in the same query (unordered)."""
+    query = visible_groups(user).options(
+        joinedload(OfferingKeycloakGroup.offering),
+        joinedload(OfferingKeycloakGroup.role),
+        joinedload(OfferingKeycloakGroup.resource),
+    )
+    if filters.offering is not None:
+        query = query.where(OfferingKeycloakGroup.offering_id == filters.offering.id)
+    if filters.role_uuid:
+        query = query.join(OfferingRole, OfferingKeycloakGroup.role_id == OfferingRole.id).where(
+            OfferingRole.uuid == filters.role_uuid
+        )
+    if filters.resource_uuid:
+        query = query.join(Resource, OfferingKeycloakGroup.resource_id == Resource.id).where(
+            Resource.uuid == filters.resource_uuid
+        )
+    if filters.backend_id:
+        query = query.where(OfferingKeycloakGroup.backend_id == filters.backend_id)
+    if filters.name:
+        query = query.where(OfferingKeycloakGroup.name.icontains(filters.name, autoescape=True))
+    if filters.linked is True:
+        query = query.where(OfferingKeycloakGroup.backend_id != "")
+    elif filters.linked is False:
+        query = query.where(OfferingKeycloakGroup.backend_id == "")
+    return query

@@ -613,3 +613,26 @@ def backing_off(offering: Offering) -> datetime | None:
     wait = interval * min(2 ** (len(failed) - 1), MAX_BACKOFF_ROUNDS) - interval / 2  # the round's own time: slack
     next_try = aware(failed[0].finished) + wait  # type: ignore[arg-type]
     return next_try if next_try > utcnow() else None
+
+
+def job_list(user: User, offering: Offering | None = None, kind: str = "", state: str = "") -> Select[Job]:
+    """The jobs the user sees, newest first; only `offering`'s, of `kind` and in `state` when given."""
+    query = visible_jobs(user)
+    if offering is not None:
+        query = query.where(Job.offering_id == offering.id)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if state:
+        query = query.where(Job.state == state)
+    return query
+
+
+def offering_jobs(user: User, offering: Offering, limit: int) -> list[Job]:
+    """The offering's newest `limit` jobs the user may see (its jobs tab)."""
+    return list(db.session.scalars(visible_jobs(user).where(Job.offering_id == offering.id).limit(limit)))
+
+
+def reloaded(job: Job) -> Job:
+    """The job as stored now: a worker or a cancel may have written its row behind the loaded object."""
+    db.session.refresh(job)
+    return job

@@ -7,11 +7,13 @@ names "role" and "resource": each caller says which of its own field names those
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource, User
-from .access import visible_groups, visible_offerings
+from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole, Resource, User
+from .access import visible_groups, visible_memberships, visible_offerings
 from .errors import OFFERING_NOT_FOUND, ObjectNotFound, ValidationFailed
 from .uuids import parse_uuid, uuid_from_url_or_hex
 
@@ -79,3 +81,56 @@ def resource_of(offering: Offering, value: object) -> Resource | None:
     if not resource:
         raise ValidationFailed.field("resource", RESOURCE_NOT_FOUND)
     return resource
+
+
+def membership_page(user: User, value: str) -> OfferingKeycloakMembership:
+    membership_uuid = parse_uuid(value)
+    membership = membership_uuid and db.session.scalar(
+        visible_memberships(user).where(OfferingKeycloakMembership.uuid == membership_uuid)
+    )
+    if not membership:
+        raise ObjectNotFound()
+    return membership
+
+
+OwnedT = TypeVar("OwnedT", OfferingRole, Resource)
+
+
+def _owned_page(user: User, model: type[OwnedT], value: str) -> OwnedT:
+    object_uuid = parse_uuid(value)
+    visible = visible_offerings(user).with_only_columns(Offering.id)
+    found = object_uuid and db.session.scalar(
+        select(model).where(model.uuid == object_uuid, model.offering_id.in_(visible))
+    )
+    if not found:
+        raise ObjectNotFound()
+    return found
+
+
+def role_page(user: User, value: str) -> OfferingRole:
+    """A role in a URL path, of an offering the user sees; otherwise ObjectNotFound (404)."""
+    return _owned_page(user, OfferingRole, value)
+
+
+def resource_page(user: User, value: str) -> Resource:
+    """A resource in a URL path, of an offering the user sees; otherwise ObjectNotFound (404)."""
+    return _owned_page(user, Resource, value)
+
+
+def groups_of(user: User, offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGroup]:
+    """The named groups, by name; one the user cannot see is ObjectNotFound, one of another offering a 400 on
+    "groups" (a malformed uuid too)."""
+    parsed = [parse_uuid(value) for value in uuids]
+    if any(value is None for value in parsed):
+        raise ValidationFailed.field("groups", "Must be a list of valid UUIDs.")
+    wanted = list(dict.fromkeys(value for value in parsed if value))
+    found = {
+        group.uuid: group
+        for group in db.session.scalars(visible_groups(user).where(OfferingKeycloakGroup.uuid.in_(wanted)))
+    }
+    if len(found) != len(wanted):
+        raise ObjectNotFound()
+    elsewhere = [group.name for group in found.values() if group.offering_id != offering.id]
+    if elsewhere:
+        raise ValidationFailed.field("groups", f"Not groups of this offering: {', '.join(elsewhere)}.")
+    return sorted(found.values(), key=lambda group: (group.name, group.uuid))

@@ -17,7 +17,16 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..keycloak import NotFound, RemoteUser
-from ..models import MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
+from ..models import (
+    MembershipState,
+    Offering,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+    OfferingRole,
+    Resource,
+    User,
+)
+from .access import visible_memberships
 from .connection import call_keycloak, gateway_for_offering
 from .errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
 from .prefetch import started
@@ -233,3 +242,51 @@ def groups_with_members(offering: Offering) -> list[OfferingKeycloakGroup]:
             .order_by(OfferingKeycloakGroup.name)
         )
     )
+
+
+@dataclass(frozen=True)
+class MembershipFilter:
+    """The API's membership list filters; empty values filter nothing. `offering` is already looked up,
+    `states` are valid state names."""
+
+    group_uuid: str | None = None
+    offering: Offering | None = None
+    role_uuid: str | None = None
+    resource_uuid: str | None = None
+    username: str = ""
+    email: str = ""
+    text: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    states: tuple[str, ...] = ()
+
+
+def membership_list(user: User, filters: MembershipFilter) -> Select[OfferingKeycloakMembership]:
+    """The memberships the user sees that match (unordered)."""
+    model = OfferingKeycloakMembership
+    query = visible_memberships(user)
+    if filters.group_uuid:
+        query = query.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
+    if filters.offering is not None:
+        query = query.where(OfferingKeycloakGroup.offering_id == filters.offering.id)
+    if filters.role_uuid:
+        query = query.where(
+            OfferingKeycloakGroup.role_id.in_(select(OfferingRole.id).where(OfferingRole.uuid == filters.role_uuid))
+        )
+    if filters.resource_uuid:
+        query = query.where(
+            OfferingKeycloakGroup.resource_id.in_(select(Resource.id).where(Resource.uuid == filters.resource_uuid))
+        )
+    if filters.username:
+        query = query.where(model.username == filters.username.strip().lower())
+    if filters.email:
+        query = query.where(model.email == filters.email.strip().lower())
+    if filters.text:
+        query = query.where(matches_text(filters.text))
+    if filters.first_name:
+        query = query.where(model.first_name.icontains(filters.first_name, autoescape=True))
+    if filters.last_name:
+        query = query.where(model.last_name.icontains(filters.last_name, autoescape=True))
+    if filters.states:
+        query = query.where(model.state.in_(filters.states))
+    return query

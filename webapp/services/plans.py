@@ -647,3 +647,13 @@ def _settle(plan: Plan, ids: list[int]) -> Settled:
     if not ids:
         return Settled([])
     return kind_of(plan).settle(plan, read_items(PlanItem.plan_id == plan.id, PlanItem.id.in_(ids)))
+
+
+def plan_list(user: User, offering: Offering | None = None, state: str = "") -> Select[Plan]:
+    """The plans the user sees, newest first; only `offering`'s and only in `state` when given."""
+    query = visible_plans(user).order_by(Plan.created.desc(), Plan.id.desc())
+    if offering is not None:
+        query = query.where(Plan.offering_id == offering.id)
+    if state:
+        query = query.where(Plan.state == state)
+    return query

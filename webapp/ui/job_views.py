@@ -9,7 +9,6 @@ from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from ..extensions import db
 from ..htmx import is_htmx, redirect_to, render, toast_only, wants_fragment
 from ..models import Job, JobKind, Offering
 from ..services import jobs
@@ -110,7 +109,7 @@ def job_list(offering_uuid: str) -> Response:
 
 
 def _job_list_page(offering: Offering, error: str = "", status: int = 200) -> Response:
-    found = db.session.scalars(jobs.visible_jobs(current_user).where(Job.offering_id == offering.id).limit(JOBS_SHOWN))
+    found = jobs.offering_jobs(current_user, offering, JOBS_SHOWN)
     views = [JobView(job) for job in found]
     return render(
         "jobs/list.html", offering=offering, views=views, startable=STARTABLE, tab="jobs", error=error, status=status
