@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 
 from ..extensions import db
-from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
-from ..services import jobs, lookups, plans
+from ..models import Job, JobState, Offering, OfferingKeycloakGroup, Plan
+from ..services import job_kinds, jobs, lookups, plans
 from ..services.errors import ValidationFailed
 from . import api_bp
 from .docs import (
@@ -27,7 +27,6 @@ from .pagination import paginated_response
 from .shapes import JobCreateRequest, JobOut, parse_body
 
 TAG, PREFIX = "offering-keycloak-jobs", "offering_keycloak_jobs"
-KINDS = [kind.value for kind in JobKind]
 STATES = [state.value for state in JobState]
 
 
@@ -68,7 +67,7 @@ def _target(fields: dict[str, object]) -> tuple[Offering | None, OfferingKeycloa
             "Job",
             [
                 offering_filter(),
-                query("kind", string(enum=KINDS), "Only jobs of this kind."),
+                query("kind", string(enum=list(job_kinds.names())), "Only jobs of this kind."),
                 query("state", string(enum=STATES), "Only jobs in this state."),
                 *list_page_parameters(),
             ],
@@ -81,13 +80,13 @@ def job_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
         fields = parse_body(JobCreateRequest, json_body())
         offering, group, plan = _target(fields)
-        asked = jobs.ask_job(g.api_user, JobKind(fields["kind"]), offering, group, plan)
+        asked = jobs.ask_job(g.api_user, str(fields["kind"]), offering, group, plan)
         return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
     found = jobs.visible_jobs(g.api_user)
     if "offering_uuid" in request.args:
         offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         found = found.where(Job.offering_id == offering.id)
-    if kind := choice_param("kind", KINDS):
+    if kind := choice_param("kind", list(job_kinds.names())):
         found = found.where(Job.kind == kind)
     if state := choice_param("state", STATES):
         found = found.where(Job.state == state)

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 
 from ..models import MembershipState, OfferingKeycloakMembership
 from ..services.errors import REQUIRED, ValidationFailed
-from ..services.jobs import live_progress
+from ..services.jobs import JobKindName, live_progress
 from ..services.uuids import parse_uuid
 from .inputs import INVALID_UUID
 
@@ -383,7 +383,7 @@ class LinkSuggestionOut(Shape):
 class JobOut(Shape):
     uuid: Uuid
     url: Annotated[Url, From(link("api.job_detail"))]
-    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
+    kind: JobKindName
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     offering_uuid: Annotated[Uuid | None, From(when("offering", "uuid"))]
     group_uuid: Annotated[Uuid | None, From(when("group", "uuid"))]
@@ -402,7 +402,7 @@ class JobOut(Shape):
 
 
 class JobCreateRequest(BaseModel):
-    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
+    kind: JobKindName
     offering_uuid: Uuid | None = None
     group_uuid: Uuid | None = None
     plan_uuid: Uuid | None = None
