@@ -85,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from . import auth, cli, errors, input_guard, metrics, oidc, security
     from .api import api_bp
     from .jobs import queue
+    from .services import ca_files, jobs
     from .ui import ui_bp
 
     auth.init_app(app)
@@ -93,7 +94,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     security.init_app(app)
     input_guard.init_app(app)
     cli.init_app(app)
-    queue.init_app(app)
+    # The queue runs the job service's work; it imports nothing of the services itself.
+    queue.init_app(app, queue.Handlers(run=jobs.execute, round=jobs.enqueue_periodic_round, local=ca_files.prune))
     metrics.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)

@@ -379,7 +379,6 @@ class Job(TimestampedMixin, Model):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # an apply's selection
     started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_by_name: Mapped[str] = mapped_column(String(150), default="")
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

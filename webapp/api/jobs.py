@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
-from ..models import JobKind, JobState, Offering, OfferingKeycloakGroup, Plan
-from ..services import jobs, lookups, plans
+from ..models import JobState, Offering, OfferingKeycloakGroup, Plan
+from ..services import job_kinds, jobs, lookups, plans
 from ..services.errors import ValidationFailed
 from . import api_bp
 from .docs import (
@@ -26,7 +26,6 @@ from .pagination import paginated_response
 from .shapes import JobCreateRequest, JobOut
 
 TAG, PREFIX = "offering-keycloak-jobs", "offering_keycloak_jobs"
-KINDS = [kind.value for kind in JobKind]
 STATES = [state.value for state in JobState]
 
 
@@ -63,7 +62,7 @@ def _target(body: JobCreateRequest) -> tuple[Offering | None, OfferingKeycloakGr
             "Job",
             [
                 offering_filter(),
-                query("kind", string(enum=KINDS), "Only jobs of this kind."),
+                query("kind", string(enum=list(job_kinds.names())), "Only jobs of this kind."),
                 query("state", string(enum=STATES), "Only jobs in this state."),
                 *list_page_parameters(),
             ],
@@ -76,14 +75,14 @@ def job_list() -> tuple[Response, int] | Response:
     if request.method == "POST":
         body = parse_body(JobCreateRequest, json_body())
         offering, group, plan = _target(body)
-        asked = jobs.ask_job(g.api_user, JobKind(body.kind), offering, group, plan)
+        asked = jobs.ask_job(g.api_user, body.kind, offering, group, plan)
         return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
     offering = (
         lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
         if "offering_uuid" in request.args
         else None
     )
-    kind, state = choice_param("kind", KINDS) or "", choice_param("state", STATES) or ""
+    kind, state = choice_param("kind", list(job_kinds.names())) or "", choice_param("state", STATES) or ""
     return paginated_response(jobs.job_list(g.api_user, offering, kind, state), JobOut.dump)
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from ..models import MembershipState, OfferingKeycloakMembership
-from ..services.jobs import live_progress
+from ..services.jobs import JobKindName, live_progress
 from ..services.uuids import parse_uuid
 from .inputs import MAX_LENGTH, MAX_LIST, invalid
 
@@ -414,7 +414,7 @@ class LinkSuggestionOut(Shape):
 class JobOut(Shape):
     uuid: Uuid
     url: Annotated[Url, From(link("api.job_detail"))]
-    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
+    kind: JobKindName
     state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     offering_uuid: Annotated[Uuid | None, From(when("offering", "uuid"))]
     group_uuid: Annotated[Uuid | None, From(when("group", "uuid"))]
@@ -437,7 +437,7 @@ class Request(BaseModel):
 
 
 class JobCreateRequest(Request):
-    kind: Literal["pull_members", "plan_members", "apply_plan", "sync_pending", "reconcile", "drift_check"]
+    kind: JobKindName
     offering_uuid: MaybeUuid = None
     group_uuid: MaybeUuid = None
     plan_uuid: MaybeUuid = None

@@ -3,20 +3,36 @@
 One task runs any job by uuid; one periodic task, once per OKG_SYNC_INTERVAL, enqueues the periodic jobs of
 every offering. Live progress, heartbeats and cancel requests live in the queue's key-value store: the app's
 database may be locked by the very transaction whose progress they describe (SQLite holds one writer).
+
+The queue knows Huey and nothing of jobs: what its tasks run is handed to it (`Handlers`) by the app factory,
+so the job service depends on the queue and never the other way round.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.constants import EmptyData
+from huey.exceptions import RetryTask
 
 EXTENSION_KEY = "okg_jobs"
+HANDLERS_KEY = "okg_jobs_handlers"
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """What the queue's tasks run, each in an app context."""
+
+    run: Callable[[str], float | None]  # one job by uuid; a number: run it again after that many seconds
+    round: Callable[[], object]  # once per interval, by the first consumer to claim it
+    local: Callable[[], object]  # once per interval in every consumer (its host's own instance folder)
 
 
 class QueueUnavailable(Exception):
@@ -55,31 +71,32 @@ class JobQueue:
         self.run_job = self.huey.task(name=TASK_NAME)(self._run)
         self.huey.periodic_task(lambda moment: moment.minute % minutes == 0, name="okg.tick")(self._tick)
 
-    def _run(self, job_uuid: str) -> None:
-        from ..services import jobs
+    @property
+    def handlers(self) -> Handlers:
+        handlers: Handlers = self.app.extensions[HANDLERS_KEY]
+        return handlers
 
+    def _run(self, job_uuid: str) -> None:
         with self.app.app_context():
-            jobs.execute(job_uuid)
+            again = self.handlers.run(job_uuid)
+        if again is not None:
+            # Huey puts the same task back: on its schedule after a delay, else at the end of the queue.
+            raise RetryTask(delay=again or None)
 
     def _tick(self) -> None:
         """Every consumer's scheduler calls this; the first to claim this minute's key enqueues the round.
         Every consumer sweeps its own instance folder's unused CA files (each host has its own folder)."""
-        from ..services import ca_files, jobs
-
         minute = int(time.time() // 60)
         claimed = self.huey.put_if_empty(f"tick:{minute}", "1")
         with self.app.app_context():
             if claimed:
-                jobs.enqueue_periodic_round()
-            ca_files.prune()
+                self.handlers.round()
+            self.handlers.local()
 
-    def enqueue(self, job_uuid: str, delay: float = 0) -> None:
+    def enqueue(self, job_uuid: str) -> None:
         """Raises QueueUnavailable when the queue's storage cannot be reached."""
         try:
-            if delay:
-                self.run_job.schedule(args=(job_uuid,), delay=delay)
-            else:
-                self.run_job(job_uuid)
+            self.run_job(job_uuid)
         except Exception as exc:  # redis' and sqlite3's connection errors alike
             raise QueueUnavailable(self.describe()) from exc
 
@@ -118,7 +135,8 @@ class JobQueue:
         return consumer
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, handlers: Handlers) -> None:
+    app.extensions[HANDLERS_KEY] = handlers
     app.extensions[EXTENSION_KEY] = JobQueue(app)
 
 

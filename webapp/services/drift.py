@@ -20,6 +20,8 @@ from ..models import (
     OfferingKeycloakMembership,
 )
 from .diff import sync_status
+from .errors import ValidationFailed
+from .job_kinds import JobKindSpec, Report
 
 COUNTS = ("synced", "local_only", "remote_only", "broken", "pending", "removed_remotely")
 
@@ -82,3 +84,20 @@ def overview(offerings: list[Offering]) -> list[OfferingDrift]:
             )
         )
     return rows
+
+
+def _check(job: Job, report: Report) -> dict[str, Any]:
+    if job.offering is None:
+        raise ValidationFailed(["The offering of this job no longer exists."])
+    return check_offering(job.offering)
+
+
+DRIFT_CHECK = JobKindSpec(
+    name=JobKind.DRIFT_CHECK.value,
+    label="Drift check",
+    words="A drift check",
+    work=_check,
+    needs=("offering",),
+    periodic=True,
+    start_label="Check drift now",
+)

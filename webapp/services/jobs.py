@@ -1,5 +1,8 @@
 """Jobs: long work asked for now and done by a worker (webapp/jobs/queue.py), one writer per offering.
 
+What a kind of job needs, counts and does is its registration (job_kinds.py); this module asks, runs and
+records any kind the same way.
+
 A job row is created `queued` and its uuid enqueued. A worker claims it by one conditional UPDATE that fails
 while another job of the same offering runs (that job waits its turn and is retried). While running, the job
 reports progress and a heartbeat to the queue's store; a cancel request is seen at the next page, and the
@@ -16,28 +19,17 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy import Select, and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..jobs.queue import QueueUnavailable, job_queue, parse_minutes
-from ..models import (
-    Job,
-    JobKind,
-    JobState,
-    Offering,
-    OfferingKeycloakGroup,
-    OfferingKeycloakMembership,
-    Plan,
-    PlanState,
-    User,
-    utcnow,
-)
-from . import audit, drift, locks, periodic, plans, pull
+from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
+from . import audit, drift, job_kinds, locks, member_jobs, plan_jobs, plans
 from .access import visible_offerings
 from .commands import ApplySelection, PreviewMembers
 from .errors import (
@@ -50,22 +42,32 @@ from .errors import (
     Unavailable,
     ValidationFailed,
 )
+from .job_kinds import JobKindSpec, KeycloakFailed, Report, Target
+from .member_jobs import expected_members
 from .plan_journal import Interrupted
 from .plan_members import linked_groups
 from .plans import aware, clock
 from .uuids import parse_uuid
 
+# The app's own kinds, in the order the pages and the API list them (and the periodic round asks for them).
+for _spec in (
+    member_jobs.PULL_MEMBERS,
+    plan_jobs.PLAN_MEMBERS,
+    plan_jobs.APPLY_PLAN,
+    member_jobs.SYNC_PENDING,
+    member_jobs.RECONCILE,
+    drift.DRIFT_CHECK,
+):
+    job_kinds.register(_spec)
+
+if TYPE_CHECKING:
+    JobKindName = str
+else:  # the kinds the API takes and lists: those registered when it is imported
+    JobKindName = Literal[job_kinds.names()]
+
 ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
-FINISHED = (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
+JOB_FINISHED = (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
 WAIT_SECONDS = 2.0  # a job whose offering is busy is tried again after this long
-KIND_WORDS = {
-    JobKind.PULL_MEMBERS.value: "A pull",
-    JobKind.PLAN_MEMBERS.value: "A preview",
-    JobKind.APPLY_PLAN.value: "An apply",
-    JobKind.SYNC_PENDING.value: "A pending sync",
-    JobKind.RECONCILE.value: "A reconcile",
-    JobKind.DRIFT_CHECK.value: "A drift check",
-}
 
 
 class JobCancelled(Interrupted):
@@ -74,19 +76,11 @@ class JobCancelled(Interrupted):
     stopped = "The apply was cancelled"
 
 
-class KeycloakFailed(ServiceError):
-    """A periodic job's Keycloak failed; the job fails with these words and its round skips the offering."""
-
-
 class WorkerStopping(Interrupted):
     """Raised inside the work at its next page when its worker is stopping; the job goes back to the queue
     (an apply stops after its current batch instead: what it did in Keycloak cannot be rolled back)."""
 
     stopped = "The worker was stopped"
-
-
-class ApplyStopped(ServiceError):
-    """An apply job stopped before its end; the words say how far it got (the plan has the rest)."""
 
 
 # -- asking -------------------------------------------------------------------------------------------------
@@ -102,7 +96,7 @@ class Asked:
 
 def ask_job(
     actor: User | None,
-    kind: JobKind,
+    kind: str,
     offering: Offering | None = None,
     group: OfferingKeycloakGroup | None = None,
     plan: Plan | None = None,
@@ -119,17 +113,16 @@ def ask_job(
     - at most JOBS_MAX_WAITING jobs of one offering wait in the queue; one more is refused (TooBusy, a 429).
 
     The offering's job lock is held while this is decided, so simultaneous requests are decided one after the
-    other; the partial unique index on `work_key` backs the first rule, for jobs without an offering too."""
-    if kind == JobKind.PLAN_MEMBERS and groups:
-        group = group or groups[0]
-    if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is None:
-        raise ValidationFailed.field("group_uuid", "This kind of job needs a group.")
-    if kind == JobKind.APPLY_PLAN and plan is None:
-        raise ValidationFailed.field("plan_uuid", "This kind of job needs a plan.")
+    other; the partial unique index on `work_key` backs the first rule, for jobs without an offering too.
+
+    What the kind needs (a group, a plan, an offering) and the params it takes are its registration's."""
+    spec = job_kinds.kind_of(kind)
+    group = group or (groups[0] if groups else None)
     offering = offering or (group.offering if group else plan.offering if plan else None)
-    if kind in (JobKind.PULL_MEMBERS, JobKind.APPLY_PLAN, JobKind.RECONCILE, JobKind.DRIFT_CHECK) and not offering:
-        raise ValidationFailed.field("offering_uuid", "This kind of job needs an offering.")
-    key = work_key(kind, offering, group, plan, groups)
+    target = Target(offering, group, plan, tuple(groups or ()))
+    spec.check(target)
+    spec.check_params(params or {})
+    key = work_key(spec, target)
     mark_dead_jobs()
     if offering is not None:
         locks.hold(offering.id, "jobs")  # until the commit (or rollback) below
@@ -139,19 +132,20 @@ def ask_job(
         return Asked(same, existing=True)
     if offering is not None:
         _check_room(offering, wait_if_busy)
+    expected = total or (spec.expected(target) if spec.expected else None)
     job = Job(
-        kind=kind.value,
+        kind=spec.name,
         offering=offering,
         group=group,
         plan=plan,
         created_by_id=actor.id if actor else None,
         created_by_name=actor.username if actor else "system",
-        progress={"done": 0, "total": total or _expected_members(kind, group), "unit": _unit(kind)},
+        progress={"done": 0, "total": expected, "unit": spec.unit},
         params=params or {},
         work_key=key,
     )
     db.session.add(job)
-    audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": kind.value})
+    audit.record(actor, offering, "job.queued", job, {"job": job.uuid, "kind": spec.name})
     try:
         db.session.commit()
     except IntegrityError:
@@ -172,7 +166,7 @@ def ask_job(
 
 def create_job(
     actor: User | None,
-    kind: JobKind,
+    kind: str,
     offering: Offering | None = None,
     group: OfferingKeycloakGroup | None = None,
     plan: Plan | None = None,
@@ -184,24 +178,11 @@ def create_job(
     return ask_job(actor, kind, offering, group, plan, wait_if_busy, params, total).job
 
 
-def work_key(
-    kind: JobKind,
-    offering: Offering | None,
-    group: OfferingKeycloakGroup | None,
-    plan: Plan | None,
-    groups: list[OfferingKeycloakGroup] | None = None,
-) -> str:
+def work_key(spec: JobKindSpec, target: Target) -> str:
     """What a job does to what, as one bounded string: its kind, its offering and its target (the group or
     groups of a pull or preview, the plan of an apply; the periodic kinds' target is their offering)."""
-    if kind == JobKind.PLAN_MEMBERS:
-        target = ",".join(sorted({item.uuid for item in groups or ([group] if group else [])}))
-    elif kind == JobKind.PULL_MEMBERS:
-        target = group.uuid if group else ""
-    elif kind == JobKind.APPLY_PLAN:
-        target = plan.uuid if plan else ""
-    else:
-        target = ""
-    described = f"{kind.value}|{offering.uuid if offering else '*'}|{target}"
+    offering = target.offering
+    described = f"{spec.name}|{offering.uuid if offering else '*'}|{spec.work_target(target)}"
     return hashlib.sha256(described.encode()).hexdigest()
 
 
@@ -230,33 +211,6 @@ def _check_room(offering: Offering, wait_if_busy: bool) -> None:
         )
         db.session.rollback()
         raise TooBusy(words)
-
-
-def _expected_members(kind: JobKind, group: OfferingKeycloakGroup | None) -> int | None:
-    """What a pull or preview counts up to, as far as it is known before it starts (Keycloak has no count)."""
-    if kind in (JobKind.PULL_MEMBERS, JobKind.PLAN_MEMBERS) and group is not None:
-        return expected_members(group)
-    return None
-
-
-def expected_members(group: OfferingKeycloakGroup) -> int | None:
-    """The group's size in Keycloak as last seen: its last pull, else the members recorded here."""
-    if group.remote_member_count is not None:
-        return group.remote_member_count or None
-    pulled = db.session.scalar(
-        select(Job.result)
-        .where(Job.group_id == group.id, Job.kind == JobKind.PULL_MEMBERS.value, Job.state == JobState.SUCCEEDED.value)
-        .order_by(Job.id.desc())
-        .limit(1)
-    )
-    if pulled and pulled.get("total_remote"):
-        return int(pulled["total_remote"])
-    recorded = db.session.scalar(
-        select(func.count())
-        .select_from(OfferingKeycloakMembership)
-        .where(OfferingKeycloakMembership.group_id == group.id)
-    )
-    return int(recorded or 0) or None
 
 
 def runs_in_background(count: int | None) -> bool:
@@ -296,13 +250,10 @@ def start_preview(actor: User, preview: PreviewMembers) -> Asked:
     )
 
 
-def _unit(kind: JobKind) -> str:
-    return {JobKind.APPLY_PLAN: "items", JobKind.SYNC_PENDING: "memberships"}.get(kind, "members")
-
-
 def _described(job: Job) -> tuple[str, str]:
     """("A pull of users", "queued, asked 14:03 by alice") or (…, "running, started 14:04 by alice")."""
-    what = KIND_WORDS.get(job.kind, "A job")
+    spec = job_kinds.find(job.kind)
+    what = spec.words if spec else "A job"
     count = len((job.params or {}).get("group_uuids") or [])
     about = f" of {job.group.name}" if job.group else f" of {job.offering.name}" if job.offering else ""
     about = f" of {count} groups" if count > 1 else about
@@ -323,10 +274,11 @@ def already_words(job: Job) -> str:
 
 
 def cancel_job(actor: User, job: Job) -> Job:
-    if job.state in FINISHED:
+    if job.state in JOB_FINISHED:
         raise Refused(f"This job already ended ({job.state}).")
-    if job.state == JobState.RUNNING.value and job.kind == JobKind.APPLY_PLAN.value:
-        raise Refused("An apply that has started cannot be cancelled: its changes in Keycloak are made one by one.")
+    spec = job_kinds.find(job.kind)
+    if job.state == JobState.RUNNING.value and spec is not None and spec.cancel_refused_running:
+        raise Refused(spec.cancel_refused_running)
     job_queue().set_live(job.uuid, "cancel", True)
     if job.state == JobState.QUEUED.value:
         _finish(job, JobState.CANCELLED, error=f"Cancelled by {actor.username} before it started.")
@@ -378,34 +330,35 @@ def mark_dead_jobs() -> int:
 
 
 def _dead_words(job: Job) -> str:
-    """What a job whose worker died leaves: a pull or a preview is one transaction, so nothing; an apply's
-    Keycloak changes were recorded as it went, so the plan is ended from that record (and says how far)."""
-    if job.kind == JobKind.APPLY_PLAN.value and job.plan is not None:
-        return plans.stop_apply(job.plan, "The worker stopped", run=job.uuid)
-    return "The worker stopped while running this job; nothing it did was kept."
+    """What a job whose worker died leaves: its work is one transaction, so nothing, unless its kind says
+    otherwise (an apply's Keycloak changes were recorded as it went: its plan is ended from that record)."""
+    spec = job_kinds.find(job.kind)
+    words = spec.died(job) if spec is not None and spec.died is not None else None
+    return words or "The worker stopped while running this job; nothing it did was kept."
 
 
 # -- running (in the worker) ----------------------------------------------------------------------------------
 
 
-def execute(job_uuid: str) -> None:
-    """Run one job by uuid: claim it (or wait while its offering is busy), do the work, record the outcome."""
+def execute(job_uuid: str) -> float | None:
+    """Run one job by uuid: claim it (or wait while its offering is busy), do the work, record the outcome.
+
+    A number says the job is still queued and should be run again after that many seconds (the queue retries
+    the same task): its offering was busy, or this worker is stopping and another one should take it."""
     job = db.session.scalar(select(Job).where(Job.uuid == job_uuid))
     if job is None or job.state != JobState.QUEUED.value:
-        return  # cancelled, or already run by another worker
+        return None  # cancelled, or already run by another worker
     if not _claim(job):
-        job_queue().enqueue(job.uuid, delay=WAIT_SECONDS)  # another job of this offering runs: wait its turn
-        return
+        return WAIT_SECONDS  # another job of this offering runs: wait its turn
     queue = job_queue()
     queue.set_live(job.uuid, "heartbeat", time.time())
     try:
         result = _work(job)
     except WorkerStopping:
         db.session.rollback()
-        job.state, job.started, job.heartbeat = JobState.QUEUED.value, None, None
+        job.state, job.started = JobState.QUEUED.value, None
         db.session.commit()
-        queue.enqueue(job.uuid)  # for the next worker; this one is shutting down
-        return
+        return 0  # for the next worker at once; this one is shutting down
     except JobCancelled:
         db.session.rollback()
         _finish(job, JobState.CANCELLED, error="Cancelled while running; everything it had done was rolled back.")
@@ -422,6 +375,7 @@ def execute(job_uuid: str) -> None:
         job.result = result
         _finish(job, JobState.SUCCEEDED)
     db.session.commit()
+    return None
 
 
 def _claim(job: Job) -> bool:
@@ -438,7 +392,7 @@ def _claim(job: Job) -> bool:
         condition.append(~busy)
     now = utcnow()
     claimed = db.session.execute(
-        update(Job).where(*condition).values(state=JobState.RUNNING.value, started=now, heartbeat=now),
+        update(Job).where(*condition).values(state=JobState.RUNNING.value, started=now),
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
@@ -446,7 +400,7 @@ def _claim(job: Job) -> bool:
     return bool(getattr(claimed, "rowcount", 0))
 
 
-def _reporter(job: Job) -> Any:
+def _reporter(job: Job) -> Report:
     """The progress callback handed to the work: stores progress and a heartbeat, and stops it on cancel."""
     queue = job_queue()
     unit = (job.progress or {}).get("unit", "members")
@@ -464,72 +418,10 @@ def _reporter(job: Job) -> Any:
 
 
 def _work(job: Job) -> dict[str, Any]:
-    report = _reporter(job)
-    if job.kind == JobKind.PULL_MEMBERS.value:
-        if job.group is None:
-            raise ValidationFailed(["The group of this job no longer exists."])
-        pulled = pull.pull_members(_actor(job), job.group, progress=report)
-        job.progress = {"done": pulled.total_remote, "total": pulled.total_remote, "unit": "members"}
-        return pulled.as_dict()
-    if job.kind == JobKind.PLAN_MEMBERS.value:
-        if job.group is None or job.offering is None:
-            raise ValidationFailed(["The group of this job no longer exists."])
-        made = plans.create_plan(_required_actor(job), PreviewMembers(job.offering, _groups_of(job)), progress=report)
-        return {"plan_uuid": made.uuid, "summary": made.summary}
-    if job.kind == JobKind.APPLY_PLAN.value:
-        if job.plan is None:
-            raise ValidationFailed(["The plan of this job no longer exists."])
-        params = job.params or {}
-        selection = ApplySelection(dict(params.get("choices") or {}), str(params.get("confirm") or ""))
-        try:
-            applied = plans.apply_plan(_required_actor(job), job.plan, selection, progress=report, run=job.uuid)
-        except Interrupted as exc:
-            db.session.refresh(job.plan)
-            if job.plan.state == PlanState.OPEN.value:
-                raise  # stopped before its first write: the plan is still applicable, the job goes on as asked
-            # Stopped between two batches: the plan was ended from its record, and says how far it got.
-            raise ApplyStopped(str((job.plan.result or {}).get("error") or exc.stopped)) from exc
-        done = sum(count for outcome, count in applied.counts.items() if outcome != plans.NOT_SELECTED)
-        job.progress = {**(job.progress or {}), "done": done}
-        return {"plan_uuid": job.plan.uuid, "state": applied.plan.state, "counts": applied.counts}
-    if job.kind == JobKind.DRIFT_CHECK.value:
-        if job.offering is None:
-            raise ValidationFailed(["The offering of this job no longer exists."])
-        return drift.check_offering(job.offering)
-    summary = (
-        periodic.sync_pending(job.offering)
-        if job.kind == JobKind.SYNC_PENDING.value
-        else periodic.reconcile(job.offering)
-    )
-    if summary.keycloak_failed and job.offering is not None:  # what it did before is committed, row by row
-        raise KeycloakFailed(summary.keycloak_failed)
-    return {key: value for key, value in vars(summary).items() if key != "keycloak_failed"}
-
-
-def _groups_of(job: Job) -> list[OfferingKeycloakGroup]:
-    """The groups a preview job compares: its group, or the several it was asked for."""
-    uuids = (job.params or {}).get("group_uuids") or ([job.group.uuid] if job.group else [])
-    found = list(
-        db.session.scalars(
-            select(OfferingKeycloakGroup)
-            .where(OfferingKeycloakGroup.offering_id == job.offering_id, OfferingKeycloakGroup.uuid.in_(uuids))
-            .order_by(OfferingKeycloakGroup.name, OfferingKeycloakGroup.uuid)
-        )
-    )
-    if not found or len(found) != len(set(uuids)):
-        raise ValidationFailed(["Some groups of this preview no longer exist."])
-    return found
-
-
-def _actor(job: Job) -> User | None:
-    return db.session.get(User, job.created_by_id) if job.created_by_id else None
-
-
-def _required_actor(job: Job) -> User:
-    actor = _actor(job)
-    if actor is None:
-        raise ValidationFailed(["The user who asked for this job no longer exists."])
-    return actor
+    spec = job_kinds.find(job.kind)
+    if spec is None:
+        raise ValidationFailed(["This kind of job is no longer known."])
+    return spec.work(job, _reporter(job))
 
 
 def _finish(job: Job, state: JobState, error: str = "") -> None:
@@ -546,8 +438,12 @@ def _finish(job: Job, state: JobState, error: str = "") -> None:
 # -- periodic -----------------------------------------------------------------------------------------------
 
 
-PERIODIC = (JobKind.SYNC_PENDING, JobKind.RECONCILE, JobKind.DRIFT_CHECK)
 MAX_BACKOFF_ROUNDS = 16  # an offering whose Keycloak keeps failing is tried at least every 16 intervals
+
+
+def periodic_kinds() -> list[str]:
+    """The kinds the periodic round asks for, in the order it asks."""
+    return [spec.name for spec in job_kinds.kinds() if spec.periodic]
 
 
 def enqueue_periodic_round() -> list[Job]:
@@ -563,7 +459,7 @@ def enqueue_periodic_round() -> list[Job]:
     for offering in offerings:
         if backing_off(offering):
             continue
-        for kind in PERIODIC:
+        for kind in periodic_kinds():
             try:
                 asked = ask_job(None, kind, offering, wait_if_busy=True)
             except TooBusy as exc:
@@ -581,7 +477,7 @@ def _skip_rest_of_round(failed: Job) -> None:
             Job.offering_id == failed.offering_id,
             Job.state == JobState.QUEUED.value,
             Job.created_by_id.is_(None),
-            Job.kind.in_([kind.value for kind in PERIODIC]),
+            Job.kind.in_(periodic_kinds()),
         )
     ):
         _finish(job, JobState.CANCELLED, error=f"Skipped this round: {failed.error}")
@@ -593,10 +489,8 @@ def backing_off(offering: Offering) -> datetime | None:
     rounds = list(
         db.session.scalars(
             select(Job)
-            .where(
-                Job.offering_id == offering.id, Job.created_by_id.is_(None), Job.kind.in_([k.value for k in PERIODIC])
-            )
-            .where(Job.state.in_(FINISHED))
+            .where(Job.offering_id == offering.id, Job.created_by_id.is_(None), Job.kind.in_(periodic_kinds()))
+            .where(Job.state.in_(JOB_FINISHED))
             .order_by(Job.id.desc())
             .limit(3 * (MAX_BACKOFF_ROUNDS.bit_length() + 1))
         )

@@ -6,24 +6,12 @@ from dataclasses import dataclass
 
 from flask import url_for
 
-from ..models import Job, JobKind, JobState
-from ..services.jobs import FINISHED, live_progress
+from ..models import Job, JobState
+from ..services import job_kinds
+from ..services.jobs import JOB_FINISHED, live_progress
 from ..services.plans import FINISHED as PLAN_FINISHED
 from ..services.plans import clock
 
-KIND_LABELS = {
-    "pull_members": "Pull members",
-    "plan_members": "Preview members",
-    "apply_plan": "Apply a preview",
-    "sync_pending": "Sync pending",
-    "reconcile": "Reconcile",
-    "drift_check": "Drift check",
-}
-START_LABELS = {  # the offering's periodic work, started by hand from its Jobs page
-    JobKind.SYNC_PENDING: "Sync pending now",
-    JobKind.RECONCILE: "Reconcile now",
-    JobKind.DRIFT_CHECK: "Check drift now",
-}
 STATE_LABELS = {
     JobState.QUEUED.value: "Queued",
     JobState.RUNNING.value: "Running",
@@ -33,16 +21,25 @@ STATE_LABELS = {
 }
 
 
+def start_labels() -> dict[str, str]:
+    """The kinds an offering's Jobs page starts by hand (its periodic work, "now"), with their buttons' words."""
+    return {spec.name: spec.start_label for spec in job_kinds.kinds() if spec.start_label}
+
+
 @dataclass(frozen=True)
 class JobView:
     job: Job
+
+    @property
+    def kind(self) -> job_kinds.JobKindSpec | None:
+        return job_kinds.find(self.job.kind)
 
     @property
     def title(self) -> str:
         target = self.job.group.name if self.job.group else self.job.offering.name if self.job.offering else ""
         several = len((self.job.params or {}).get("group_uuids") or [])
         target = f"{several} groups" if several > 1 else target  # one preview of several groups
-        return f"{KIND_LABELS.get(self.job.kind, self.job.kind)}: {target}"
+        return f"{self.kind.label if self.kind else self.job.kind}: {target}"
 
     @property
     def state_label(self) -> str:
@@ -50,7 +47,7 @@ class JobView:
 
     @property
     def finished(self) -> bool:
-        return self.job.state in FINISHED
+        return self.job.state in JOB_FINISHED
 
     @property
     def progress_words(self) -> str:
@@ -62,7 +59,7 @@ class JobView:
         if self.finished or not total or done > total:
             counted = f"{done:,} {unit}" if not total or done > total else f"{done:,} of {total:,} {unit}"
             return f"page {pages} · {counted}" if pages and not self.finished else counted
-        about = "about " if self.job.kind != JobKind.APPLY_PLAN.value else ""
+        about = "about " if self.kind is None or self.kind.estimated_total else ""
         counted = f"{done:,} of {about}{total:,} {unit}"
         if not pages:
             return counted
@@ -74,13 +71,14 @@ class JobView:
         """Where a finished job's outcome lives: the preview it made, the result of the apply it ran."""
         plan_uuid = (self.job.result or {}).get("plan_uuid")
         plan = self.job.plan
-        if self.job.kind == JobKind.APPLY_PLAN.value and plan is not None and plan.state in PLAN_FINISHED:
+        leads_to = self.kind.leads_to if self.kind else ""
+        if leads_to == "result" and plan is not None and plan.state in PLAN_FINISHED:
             plan_uuid = plan.uuid  # an apply that stopped midway has its record on the result page too
         elif self.job.state != JobState.SUCCEEDED.value:
             return None
         if not plan_uuid or self.job.offering is None:
             return None
-        if self.job.kind == JobKind.PLAN_MEMBERS.value:
+        if leads_to == "preview":
             return "Open the preview", url_for(
                 "ui.plan_detail", offering_uuid=self.job.offering.uuid, plan_uuid=plan_uuid
             )
@@ -102,9 +100,6 @@ class JobView:
         if job.error:
             return job.error
         result = job.result or {}
-        if job.kind == "pull_members" and result:
-            return (
-                f"{result.get('created', 0)} new · {result.get('updated', 0)} updated · "
-                f"{result.get('removed_remotely', 0)} removed in Keycloak · {result.get('total_remote', 0)} in Keycloak"
-            )
+        if self.kind is not None and self.kind.outcome is not None and result:
+            return self.kind.outcome(result)
         return ", ".join(f"{key}: {value}" for key, value in result.items() if not isinstance(value, list | dict))

@@ -16,10 +16,9 @@ from ..services.errors import ObjectNotFound, TooBusy
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404
-from .job_rows import START_LABELS, JobView
+from .job_rows import JobView, start_labels
 
 JOBS_SHOWN = 100
-STARTABLE = {kind.value: label for kind, label in START_LABELS.items()}
 STOP_POLLING = 286  # htmx stops an `every 1s` poll when the answer has this status
 
 
@@ -76,9 +75,9 @@ def job_start(offering_uuid: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     kind = request.form.get("kind", "")
-    if kind not in STARTABLE:
+    if kind not in start_labels():
         abort(400)
-    return start_job(offering, lambda: jobs.ask_job(current_user, JobKind(kind), offering))
+    return start_job(offering, lambda: jobs.ask_job(current_user, kind, offering))
 
 
 @ui_bp.get("/offerings/<offering_uuid>/jobs/<job_uuid>")
@@ -112,5 +111,11 @@ def _job_list_page(offering: Offering, error: str = "", status: int = 200) -> Re
     found = jobs.offering_jobs(current_user, offering, JOBS_SHOWN)
     views = [JobView(job) for job in found]
     return render(
-        "jobs/list.html", offering=offering, views=views, startable=STARTABLE, tab="jobs", error=error, status=status
+        "jobs/list.html",
+        offering=offering,
+        views=views,
+        startable=start_labels(),
+        tab="jobs",
+        error=error,
+        status=status,
     )
