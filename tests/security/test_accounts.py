@@ -493,6 +493,25 @@ def test_signing_out_everywhere_and_a_new_password_revoke_the_api_tokens(
     assert api(client.application.test_client(), world.tokens["staff"]).status_code == 200  # others' tokens stay
 
 
+def test_a_password_reset_by_load_data_revokes_the_api_tokens_and_ends_the_sessions(
+    client: FlaskClient, world: World, tmp_path: Path
+) -> None:
+    sign_in(client, "manager")
+    stolen = world.tokens["manager"]
+    assert api(client, stolen).status_code == 200
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"users": [{"username": "manager", "password": "reset-by-staff-1"}]}))
+    result = client.application.test_cli_runner().invoke(args=["load-data", str(data)])
+    assert result.exit_code == 0, result.output
+    refused = api(client.application.test_client(), stolen)
+    assert refused.status_code == 401 and refused.get_json() == {"detail": "Invalid token."}
+    assert send(client, "GET", "/account").status_code in (302, 303)  # the old session is over: sign in again
+    assert api(client.application.test_client(), world.tokens["staff"]).status_code == 200
+    tokens = db.session.scalar(select(func.count()).select_from(ApiToken))
+    result = client.application.test_cli_runner().invoke(args=["load-data", str(data)])  # the same file again
+    assert result.exit_code == 0 and db.session.scalar(select(func.count()).select_from(ApiToken)) == tokens
+
+
 # -- 7. username squatting -------------------------------------------------------------------------------
 
 

@@ -155,8 +155,9 @@ def test_3_the_database_refuses_a_second_active_job_for_the_same_work(world: Wor
 
 
 def test_3_asking_for_a_job_or_a_preview_does_not_wait_for_the_offerings_long_apply(app: Flask, world: World) -> None:
-    """An apply holds the offering row locked for its whole transaction (minutes when it is large). The rules
-    above take a lock of their own, so a request during an apply is answered at once, not after it."""
+    """Whoever holds the offering row locked for long (an apply of an older version held it for its whole
+    transaction; a settings save still holds it while it writes): the rules above take a lock of their own, so a
+    request meanwhile is answered at once, not after it."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one write lock for the whole database: there every write waits for an apply")
     group_uuid, offering_uuid = linked_group(world, "users").uuid, world.offering.uuid
@@ -294,6 +295,22 @@ def test_4_a_large_api_preview_runs_as_a_job(client: FlaskClient, world: World, 
     small = linked_group(world, "small")
     body["group_uuids"] = [small.uuid]
     assert client.post(f"{PLANS}/", json=body, headers=headers).status_code == 201  # small: the plan at once
+
+
+def test_4_a_big_group_never_pulled_and_unknown_here_is_asked_of_keycloak(
+    client: FlaskClient, world: World, small_threshold: None
+) -> None:
+    """Nothing here says how big the group is (no pull, no local members): one Keycloak request finds out that it
+    reaches the threshold, and its first preview goes to a worker; a group below it still previews at once."""
+    big = linked_group(world, "unseen", members=2)
+    headers = world.headers("manager")
+    body = {"kind": "members", "offering_uuid": world.offering.uuid, "group_uuids": [big.uuid]}
+    answer = client.post(f"{PLANS}/", json=body, headers=headers)
+    assert answer.status_code == 202 and answer.json["kind"] == "plan_members"
+    assert db.session.query(Plan).count() == 0  # nothing computed in the request
+    small = linked_group(world, "unseen-small", members=1)
+    body["group_uuids"] = [small.uuid]
+    assert client.post(f"{PLANS}/", json=body, headers=headers).status_code == 201
 
 
 def test_4_a_large_preview_of_several_groups_runs_as_one_job(

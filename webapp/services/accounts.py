@@ -78,6 +78,16 @@ def change_password(user: User, current: str, new: str) -> int | None:
     return revoked
 
 
+def reset_password(user: User, password: str) -> int:
+    """Set a password someone else chose (load-data): as with a changed one, every session of the user ends and
+    every API token of theirs is revoked. Returns how many tokens; the caller commits."""
+    set_password(user, password)
+    user.session_version += 1
+    revoked = _revoke_all_tokens(user)
+    audit.record(None, None, "user.password_reset", None, {"username": user.username, "tokens_revoked": revoked})
+    return revoked
+
+
 def sign_out_everywhere(user: User) -> int:
     """End every other session of the user and revoke every API token of theirs; returns how many tokens."""
     user.session_version += 1

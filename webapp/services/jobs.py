@@ -43,7 +43,7 @@ from .errors import (
     ValidationFailed,
 )
 from .job_kinds import JobKindSpec, KeycloakFailed, Report, Target
-from .member_jobs import expected_members
+from .member_jobs import at_least_in_keycloak, expected_members
 from .plan_journal import Interrupted
 from .plan_members import linked_groups
 from .plans import aware, clock
@@ -227,8 +227,17 @@ def start_apply(actor: User, plan: Plan, selection: ApplySelection) -> Asked:
 
 
 def preview_size(preview: PreviewMembers) -> int:
-    """How many members a members preview compares, as far as is known before it starts."""
-    return sum(expected_members(group) or 0 for group in preview.groups)
+    """How many members a members preview compares, as far as is known before it starts. A group never pulled
+    and without members here is asked of Keycloak whether it reaches the threshold (one request), so that a
+    big group's first preview does not run in the request."""
+    threshold = int(current_app.config["BACKGROUND_THRESHOLD"])
+    total = 0
+    for group in preview.groups:
+        known = expected_members(group)
+        if known is None and at_least_in_keycloak(group, threshold):
+            known = threshold
+        total += known or 0
+    return total
 
 
 def preview_runs_in_background(preview: PreviewMembers) -> bool:

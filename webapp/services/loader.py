@@ -12,7 +12,7 @@ from ..extensions import db
 from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_prefixes
 from ..models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
 from . import ca_files
-from .accounts import set_password
+from .accounts import reset_password, set_password
 from .errors import ValidationFailed
 from .naming import template_errors
 from .placement import check_place
@@ -108,8 +108,10 @@ def _load_user(entry: Any, index: int, counts: dict[str, int]) -> User:
     user = user or User(username=username)
     changed = _set(user, email=str(entry.get("email") or "").lower(), is_staff=bool(entry.get("is_staff", False)))
     password = entry.get("password")
-    if password and (created or not _password_matches(user, password)):
+    if password and created:
         set_password(user, str(password))
+    elif password and not _password_matches(user, password):
+        reset_password(user, str(password))  # whoever had the old one loses their sessions and tokens
         changed = True
     _track(user, created, changed, counts)
     return user

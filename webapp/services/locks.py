@@ -2,9 +2,9 @@
 
 Two kinds:
 - **Decisions about one offering** (`hold`): asking for a job and superseding a preview each read what exists
-  and then write; two requests at once must not both decide on the same reading. They must not wait for the
-  offering's long work either (an apply may hold the offering row for minutes), so on PostgreSQL they take an
-  advisory lock of their own.
+  and then write; two requests at once must not both decide on the same reading. They must not wait for whatever
+  else holds the offering row (an apply claims it and commits at once, but a settings save or an older instance
+  may hold it longer), so on PostgreSQL they take an advisory lock of their own.
 - **Writers of one group's memberships** (`lock_group`, then `lock_membership`): a grant, a revoke, a pull,
   the pending sync and the reconcile each write what they just read or did in Keycloak, so on every instance
   they run one after the other per group, each seeing in Keycloak what the one before it left there. They take

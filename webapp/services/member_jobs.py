@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..keycloak.errors import KeycloakError
 from ..models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
 from . import periodic, pull
-from .errors import ValidationFailed
+from .connection import gateway_for_offering
+from .errors import ServiceError, ValidationFailed
 from .job_kinds import JobKindSpec, KeycloakFailed, Report, Target, Work, actor_of
 
 
@@ -33,6 +35,19 @@ def expected_members(group: OfferingKeycloakGroup) -> int | None:
         .where(OfferingKeycloakMembership.group_id == group.id)
     )
     return int(recorded or 0) or None
+
+
+def at_least_in_keycloak(group: OfferingKeycloakGroup, count: int) -> bool:
+    """Whether the group's Keycloak side has `count` members or more, for a group never pulled and without
+    members here: one request for the member at position count-1. Keycloak out of reach says no (the work then
+    runs where it was asked and fails there in its own words)."""
+    if not group.backend_id or count < 1:
+        return False
+    try:
+        found = gateway_for_offering(group.offering).group_members_page(group.backend_id, count - 1, 1)
+    except (KeycloakError, ServiceError):
+        return False
+    return bool(found)
 
 
 def group_size(target: Target) -> int | None:
