@@ -159,7 +159,7 @@ def test_3_asking_for_a_job_or_a_preview_does_not_wait_for_the_offerings_long_ap
     transaction; a settings save still holds it while it writes): the rules above take a lock of their own, so a
     request meanwhile is answered at once, not after it."""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one write lock for the whole database: there every write waits for an apply")
+        pytest.skip("SQLite has one write lock for the whole database: there every write waits for its holder")
     group_uuid, offering_uuid = linked_group(world, "users").uuid, world.offering.uuid
     headers = world.headers("manager")
     pool = ThreadPoolExecutor(max_workers=1)
