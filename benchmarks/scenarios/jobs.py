@@ -39,7 +39,7 @@ from webapp.models import (
     OfferingRole,
     User,
 )
-from webapp.services import jobs
+from webapp.services.jobs import core as jobs
 
 from ..harness import ENCRYPTION_KEY, SECRET_KEY, BenchContext, Timings, app_config, timed
 from ..report import Check, Result
@@ -153,7 +153,7 @@ def pull_result(ctx: BenchContext, storage: str, jobs_url: str) -> Result:
         target=f"job (enqueue → succeeded) ≤ {PULL_RATIO}x the pull in-process",
         checks=[Check("ratio", round(ratio, 3), PULL_RATIO, ratio <= PULL_RATIO)],
         extra={
-            "floor_is": "the same pull in-process (services.pull.pull_members), into an empty local group",
+            "floor_is": "the same pull in-process (services.memberships.pull.pull_members), into an empty local group",
             "queue": storage,
             "runs_ours_s": [round(t, 4) for t in timings.ours],
             "runs_floor_s": [round(t, 4) for t in timings.floor],

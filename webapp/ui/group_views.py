@@ -10,11 +10,15 @@ from wtforms.fields.choices import SelectChoice
 
 from ..htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 from ..models import JobKind, Offering
-from ..services import groups as group_service
-from ..services import hierarchy, jobs, lookups, member_pages, plans, remote
-from ..services import pull as pull_service
+from ..services import lookups
 from ..services.commands import ChangeLink, ImportGroup, ImportParams, PreviewImport
-from ..services.member_pages import PageRequest, RemotePage
+from ..services.groups import hierarchy, remote
+from ..services.groups import register as group_service
+from ..services.jobs import core as jobs
+from ..services.memberships import pages as member_pages
+from ..services.memberships import pull as pull_service
+from ..services.memberships.pages import PageRequest, RemotePage
+from ..services.plans import core as plans
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm

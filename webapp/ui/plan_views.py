@@ -10,9 +10,11 @@ from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
 from ..models import Offering, Plan, PlanState
-from ..services import jobs, lookups, plans
+from ..services import lookups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import ObjectNotFound, ValidationFailed
+from ..services.jobs import core as jobs
+from ..services.plans import core as plans
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, status_of
