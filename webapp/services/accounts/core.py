@@ -144,7 +144,7 @@ def is_expired(token: ApiToken, now: datetime | None = None) -> bool:
 
 def user_for_token(plain: str) -> User | None:
     """The user an API token belongs to; None for no such token. Raises TokenRefused (in words) when the token
-    expired, or when Keycloak says its owner's account may no longer be used (account_checks.py)."""
+    expired, or when Keycloak says its owner's account may no longer be used (checks.py)."""
     # Looked up by its SHA-256: comparing in the index reveals nothing of a token whose hash is unknown.
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or not token.user.active:

@@ -1,6 +1,6 @@
 """Jobs: long work asked for now and done by a worker (webapp/jobs/queue.py), one writer per offering.
 
-What a kind of job needs, counts and does is its registration (job_kinds.py); this module asks, runs and
+What a kind of job needs, counts and does is its registration (kinds.py); this module asks, runs and
 records any kind the same way.
 
 A job row is created `queued` and its uuid enqueued. A worker claims it by one conditional UPDATE that fails

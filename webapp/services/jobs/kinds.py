@@ -1,8 +1,9 @@
 """Job kinds, registered: what a kind of job needs, what its progress counts, what it does and its words.
 
-A kind is one `JobKindSpec`, defined beside the service that does its work (member_jobs, plan_jobs, drift) and
-registered once (services/jobs/core.py registers the app's own, in the order the pages and the API list them). Asking
-(`jobs.ask_job`), the worker, the pages and the API read the registration; none of them names a kind.
+A kind is one `JobKindSpec`, defined beside the service that does its work (memberships/jobs.py,
+plans/jobs.py, groups/drift.py) and registered once (core.py registers the app's own, in the order the pages
+and the API list them). Asking (`jobs.ask_job`), the worker, the pages and the API read the registration; none
+of them names a kind.
 
 This module knows the models and nothing of the services, so every service can define a kind without a cycle.
 """

@@ -2,7 +2,7 @@
 
 A plan records what it was computed from (its fingerprint). Applying reads Keycloak and the register again
 and refuses, writing nothing, when anything differs; then each chosen item succeeds or fails alone, and what
-was done is committed as it goes (plan_journal), never holding a transaction across a Keycloak call. One
+was done is committed as it goes (journal.py), never holding a transaction across a Keycloak call. One
 apply runs per offering at a time (its slot is the plan's `applying` state, taken under the offering row's
 lock and released at once), and an applied plan answers its result again instead of applying twice.
 
@@ -441,7 +441,7 @@ def apply_plan(
     progress: ApplyProgress | None = None,
     run: str | None = None,
 ) -> ApplyResult:
-    """Apply the chosen items, recording as it goes (plan_journal). `progress(0, done)` is called after each
+    """Apply the chosen items, recording as it goes (journal.py). `progress(0, done)` is called after each
     recorded batch (a job's heartbeat; it may raise Interrupted to stop there); `run` names who applies."""
     if plan.state in FINISHED:
         return recorded_result(plan)  # a second apply writes nothing

@@ -1,5 +1,5 @@
 """The plan work that runs as jobs: a members preview too big for a request, and an apply (their
-registrations; the work itself is in plans.py)."""
+registrations; the work itself is in core.py)."""
 
 from __future__ import annotations
 

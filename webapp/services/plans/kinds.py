@@ -1,10 +1,10 @@
 """Plan kinds (docs/PLAN-APPLY.md §1): what makes one kind of plan differ from another, and their registry.
 
-plans.py does what is the same for every kind: it stores the items, resolves the selection, holds the brake,
+core.py does what is the same for every kind: it stores the items, resolves the selection, holds the brake,
 takes the offering's apply slot, keeps the journal and ends the plan. A kind says the rest: how its items are
 computed from a preview, what the plan is computed again from, what makes it stale and how each chosen item
 is carried out, its words on the pages, and how long its plan stays open. A kind registers itself with
-`register()` when its module is imported; plans.py imports the modules of the built-in kinds.
+`register()` when its module is imported; core.py imports the modules of the built-in kinds (members.py, groups.py).
 """
 
 from __future__ import annotations
