@@ -11,7 +11,6 @@ from .paging import Pager, pager
 
 LOCAL_PANEL = "local-members"
 KEYCLOAK_PANEL = "keycloak-members"
-BOTH_PANELS = "member-panels"
 
 RECORDED_WORDS = {
     MembershipState.ACTIVE.value: "recorded here",

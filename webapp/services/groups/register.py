@@ -16,9 +16,8 @@ from ..access import visible_groups
 from ..commands import KEEP, ChangeLink, ImportGroup
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.subtree import find_offering_root, is_inside, keycloak_id, scoped_group
-from ..errors import REMOTE_GROUP_NOT_FOUND, RemoteFailure, ValidationFailed
+from ..errors import REMOTE_GROUP_NOT_FOUND, ValidationFailed
 from ..scoping import Scope, check_scope, existing_group, group_with_backend_id
-from .remote import remote_group
 
 ALREADY_IMPORTED = "A local group already exists for this remote Keycloak group."
 SCOPE_TAKEN = "A local group already exists for this role, resource and scope."
@@ -179,26 +178,6 @@ def _commit_or_explain(message: str) -> None:
     except IntegrityError as exc:
         db.session.rollback()
         raise ValidationFailed([message]) from exc
-
-
-def bulk_import(
-    actor: User, offering: Offering, role: OfferingRole, resource: Resource | None, remote_group_ids: list[str]
-) -> tuple[list[OfferingKeycloakGroup], list[tuple[str, str]]]:
-    """Import several groups with one role. Each gets its Keycloak name as scope id, so that several groups
-    can share a role and resource; each import stands alone, so one bad group does not block the others.
-    Returns (imported groups, [(remote id, reason) for each one skipped])."""
-    imported: list[OfferingKeycloakGroup] = []
-    skipped: list[tuple[str, str]] = []
-    for remote_id in dict.fromkeys(remote_group_ids):
-        try:
-            name = remote_group(offering, remote_id).name
-            imported.append(import_remote(actor, ImportGroup(offering, role, resource, name, remote_id)))
-        except ValidationFailed as exc:
-            skipped.append((remote_id, exc.message))
-        except RemoteFailure as exc:
-            skipped.append((remote_id, exc.message))
-            break  # Keycloak is down: the remaining imports would fail the same way
-    return imported, skipped
 
 
 @dataclass(frozen=True)

@@ -187,10 +187,6 @@ def recorded_states(group: OfferingKeycloakGroup, usernames: Sequence[str]) -> d
     return {str(username).lower(): str(state) for username, state in rows}
 
 
-def remote_members(offering: Offering, group: OfferingKeycloakGroup, paging: PageRequest) -> RemotePage:
-    return start_remote_members(offering, group, paging)()
-
-
 def start_remote_members(
     offering: Offering, group: OfferingKeycloakGroup, paging: PageRequest
 ) -> Callable[[], RemotePage]:
