@@ -127,7 +127,7 @@ def _row(actions: Mapping[str, ActionWords], item: PlanItem, picked: str | None)
     return Row(item, symbol, word, f"Include: {phrase}", choices, *outcome)
 
 
-def plan_page(
+def build_plan_page(
     plan: Plan,
     action: str = "",
     query: str = "",
