@@ -22,7 +22,7 @@ from ..services.plans import core as plans
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
-from .helpers import Outcome, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
+from .helpers import Attempted, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .job_views import start_job
 from .member_rows import KEYCLOAK_PANEL, LOCAL_PANEL, keycloak_panel, local_panel, remote_size
 from .paging import page_number, page_request
@@ -287,7 +287,7 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
         found = member_pages.local_members(group, local_paging)
         local = local_panel(offering, group, found, local_paging, remote_paging.page)
     if reading is not None:
-        read = attempt(reading.value) if reading.value is not None else Outcome[RemotePage](failure=reading.failure)
+        read = attempt(reading.value) if reading.value is not None else Attempted[RemotePage](failure=reading.failure)
         if read.value is not None:
             remote = keycloak_panel(offering, group, read.value, remote_paging, local_paging.page)
             about = remote_size(read.value)
