@@ -51,7 +51,6 @@ LATENCY_P50 = 0.200
 LATENCY_SAMPLES = 15
 RECONCILE_OFFERINGS = 50
 RECONCILE_RATIO = 0.7
-FINISHED = (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
 
 
 # ------------------------------------------------------------------------------------------- plumbing
@@ -106,7 +105,7 @@ def wait_all(uuids: list[str], timeout: float = 600) -> list[Job]:
     while True:
         db.session.expire_all()
         found = list(db.session.scalars(select(Job).where(Job.uuid.in_(uuids))))
-        if all(job.state in FINISHED for job in found) or time.monotonic() > deadline:
+        if all(job.state in jobs.JOB_FINISHED for job in found) or time.monotonic() > deadline:
             db.session.commit()  # end the read transaction: the workers write next
             failed = [f"{job.kind}: {job.state} {job.error}" for job in found if job.state != JobState.SUCCEEDED.value]
             assert not failed, failed[:3]

@@ -9,8 +9,7 @@ from flask import url_for
 from ..models import Job, JobState
 from ..services.jobs import kinds as job_kinds
 from ..services.jobs.core import JOB_FINISHED, live_progress
-from ..services.plans.core import FINISHED as PLAN_FINISHED
-from ..services.plans.core import clock
+from ..services.plans.core import PLAN_FINISHED, clock
 
 STATE_LABELS = {
     JobState.QUEUED.value: "Queued",

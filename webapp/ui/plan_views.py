@@ -21,8 +21,6 @@ from .helpers import attempt, group_or_404, local_url, offering_or_404, status_o
 from .job_views import start_job
 from .plan_rows import PRESETS, build_plan_page, preset_action, result_heading, result_timeline
 
-FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
-
 
 def plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
     try:
@@ -93,7 +91,7 @@ def _page_args() -> dict[str, object]:
 def plan_detail(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
-    if plan.state in FINISHED:
+    if plan.state in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
     page = build_plan_page(plan, **_page_args())  # type: ignore[arg-type]
     if plan.state != PlanState.OPEN.value:
@@ -173,7 +171,7 @@ def _confirm_removals(
 def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
-    if plan.state not in FINISHED:
+    if plan.state not in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_detail", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
     page = build_plan_page(
         plan,

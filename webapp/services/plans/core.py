@@ -49,9 +49,9 @@ from .kinds import (
 )
 from .members import MembersKind
 
-FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
+PLAN_FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
 # Plans that can never be applied again: their items go after the retention period.
-ENDED = (*FINISHED, PlanState.STALE.value, PlanState.EXPIRED.value, PlanState.DISCARDED.value)
+ENDED = (*PLAN_FINISHED, PlanState.STALE.value, PlanState.EXPIRED.value, PlanState.DISCARDED.value)
 SWEEP_BATCH = 20  # plans whose items one transaction of the retention sweep deletes (each may hold 50,000)
 RESULT_ITEMS = 200
 BATCH_SIZE = 1000
@@ -354,7 +354,7 @@ def preview_of(plan: Plan) -> Preview | Any:
 def discard_plan(actor: User, plan: Plan) -> None:
     if plan.state == PlanState.APPLYING.value:
         raise Conflict("This preview is being applied; it cannot be discarded now.")
-    if plan.state in FINISHED:
+    if plan.state in PLAN_FINISHED:
         raise Refused("This preview was applied; there is nothing to discard.")
     if plan.state != PlanState.DISCARDED.value:
         plan.state = PlanState.DISCARDED.value
@@ -443,7 +443,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply the chosen items, recording as it goes (journal.py). `progress(0, done)` is called after each
     recorded batch (a job's heartbeat; it may raise Interrupted to stop there); `run` names who applies."""
-    if plan.state in FINISHED:
+    if plan.state in PLAN_FINISHED:
         return recorded_result(plan)  # a second apply writes nothing
     rows, chosen = _checked(plan, selection)
     journal = Journal(plan, run or new_uuid(), len(chosen), progress)
@@ -481,7 +481,7 @@ def changes_count(plan: Plan) -> int:
 
 def check_apply(plan: Plan, selection: ApplySelection) -> int:
     """Refuse what apply_plan would refuse before it writes anything; the number of items it would apply."""
-    if plan.state in FINISHED:
+    if plan.state in PLAN_FINISHED:
         raise Refused(f"This preview was already applied ({plan.state}).")
     return len(_checked(plan, selection)[1])
 
@@ -552,7 +552,7 @@ def _claim(actor: User, plan: Plan, run: str) -> bool:
     _stop_stuck_applies(plan.offering_id)  # before taking the lock: settling them may ask Keycloak
     lock_offering(plan)
     db.session.refresh(plan)
-    if plan.state in FINISHED:
+    if plan.state in PLAN_FINISHED:
         db.session.rollback()
         return False
     if plan.state != PlanState.OPEN.value:
