@@ -23,7 +23,7 @@ from webapp.extensions import db
 from webapp.keycloak.admin_gateway import AdminGateway
 from webapp.keycloak.registry import EXTENSION_KEY
 from webapp.models import Offering
-from webapp.services.connection import connection_settings
+from webapp.services.connection.gateway import connection_settings
 
 from .seed import DbSeed, RealmSeed
 

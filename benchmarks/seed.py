@@ -40,7 +40,7 @@ from webapp.models import (
     new_uuid,
     utcnow,
 )
-from webapp.services.accounts import create_token, set_password
+from webapp.services.accounts.core import create_token, set_password
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REALM = "okg-bench"

@@ -224,7 +224,7 @@ def seed_drift() -> None:
     from webapp.extensions import db
     from webapp.keycloak import gateway_for
     from webapp.models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole
-    from webapp.services.connection import connection_settings
+    from webapp.services.connection.gateway import connection_settings
 
     app = create_app()
     with app.app_context():

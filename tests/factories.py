@@ -17,7 +17,7 @@ from webapp.models import (
     Resource,
     User,
 )
-from webapp.services.accounts import create_token, set_password
+from webapp.services.accounts.core import create_token, set_password
 
 PASSWORD = "correct horse battery"
 

@@ -85,7 +85,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from . import auth, cli, errors, input_guard, metrics, oidc, security
     from .api import api_bp
     from .jobs import queue
-    from .services import ca_files, jobs
+    from .services.connection import ca_files
+    from .services.jobs import core as jobs
     from .ui import ui_bp
 
     auth.init_app(app)

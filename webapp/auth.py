@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 from .extensions import db, login_manager
 from .htmx import htmx_redirect, is_htmx
 from .models import User
-from .services import account_checks
-from .services.accounts import TokenRefused, user_for_token
+from .services.accounts import checks as account_checks
+from .services.accounts.core import TokenRefused, user_for_token
 
 
 def init_app(app: Flask) -> None:

@@ -10,12 +10,12 @@ from flask import Flask
 
 from .crypto import SecretDecryptionError
 from .jobs.queue import job_queue
-from .services import jobs
-from .services.accounts import MAX_TOKEN_DAYS, create_token, user_named
+from .services.accounts.core import MAX_TOKEN_DAYS, create_token, user_named
+from .services.connection.secrets import rotate_secrets
+from .services.jobs import core as jobs
 from .services.loader import LoadError, load_data
-from .services.periodic import RunSummary, reconcile, sync_pending
-from .services.plans import expire_open_plans, remove_old_items
-from .services.secrets import rotate_secrets
+from .services.memberships.periodic import RunSummary, reconcile, sync_pending
+from .services.plans.core import expire_open_plans, remove_old_items
 
 
 def _report(name: str, summary: RunSummary) -> None:

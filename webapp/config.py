@@ -25,7 +25,8 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         # Requests: how many proxies stand in front (X-Forwarded-*), and which Host headers are ours.
         "TRUSTED_PROXIES": 0,
         "TRUSTED_HOSTS": None,  # comma-separated host names; unset accepts any Host
-        # Login throttling (webapp/services/throttle.py): a slowed attempt is a 429 with Retry-After, never a wait.
+        # Login throttling (webapp/services/accounts/throttle.py): a slowed attempt is a 429 with Retry-After,
+        # never a wait.
         "LOGIN_FAILURE_WINDOW_SECONDS": 900,
         "LOGIN_ADDRESS_SLOW_AFTER": 5,  # failures from one address before its next attempt must wait
         "LOGIN_ADDRESS_MAX_FAILURES": 20,  # failures from one address before it is refused for the window

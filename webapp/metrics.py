@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from .extensions import db
 from .models import Job, Offering
 from .secret_compare import secrets_equal
-from .services import drift
+from .services.groups import drift
 
 metrics_bp = Blueprint("metrics", __name__)
 

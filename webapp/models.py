@@ -100,7 +100,7 @@ class User(UserMixin, TimestampedMixin, Model):
     # Signing in with Keycloak: the issuer and `sub` this account is linked to (once, never re-linked).
     oidc_issuer: Mapped[str | None] = mapped_column(String(500))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
-    # What Keycloak last said about the linked account (webapp/services/account_checks.py), shared by every
+    # What Keycloak last said about the linked account (webapp/services/accounts/checks.py), shared by every
     # instance: when it last answered, when we last asked, whether the account may go on and why not.
     oidc_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     oidc_check_tried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -236,7 +236,7 @@ class StoredEnum(TypeDecorator[E]):
 
 
 class MembershipState(enum.StrEnum):
-    """Changed only by webapp/services/lifecycle.py, which holds the transitions between them."""
+    """Changed only by webapp/services/memberships/lifecycle.py, which holds the transitions between them."""
 
     PENDING = "pending"
     ACTIVE = "active"

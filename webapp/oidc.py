@@ -19,8 +19,8 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, request
 from joserfc.errors import JoseError
 
-from .services import account_checks
-from .services.sign_in import KeycloakIdentity
+from .services.accounts import checks as account_checks
+from .services.accounts.sign_in import KeycloakIdentity
 
 EXTENSION_KEY = "okg_oidc"
 FAILURES: tuple[type[Exception], ...] = (AuthlibBaseError, JoseError, requests.RequestException, ValueError, KeyError)

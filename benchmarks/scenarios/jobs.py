@@ -39,7 +39,7 @@ from webapp.models import (
     OfferingRole,
     User,
 )
-from webapp.services import jobs
+from webapp.services.jobs import core as jobs
 
 from ..harness import ENCRYPTION_KEY, SECRET_KEY, BenchContext, Timings, app_config, timed
 from ..report import Check, Result
@@ -51,7 +51,6 @@ LATENCY_P50 = 0.200
 LATENCY_SAMPLES = 15
 RECONCILE_OFFERINGS = 50
 RECONCILE_RATIO = 0.7
-FINISHED = (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
 
 
 # ------------------------------------------------------------------------------------------- plumbing
@@ -106,7 +105,7 @@ def wait_all(uuids: list[str], timeout: float = 600) -> list[Job]:
     while True:
         db.session.expire_all()
         found = list(db.session.scalars(select(Job).where(Job.uuid.in_(uuids))))
-        if all(job.state in FINISHED for job in found) or time.monotonic() > deadline:
+        if all(job.state in jobs.JOB_FINISHED for job in found) or time.monotonic() > deadline:
             db.session.commit()  # end the read transaction: the workers write next
             failed = [f"{job.kind}: {job.state} {job.error}" for job in found if job.state != JobState.SUCCEEDED.value]
             assert not failed, failed[:3]
@@ -153,7 +152,7 @@ def pull_result(ctx: BenchContext, storage: str, jobs_url: str) -> Result:
         target=f"job (enqueue → succeeded) ≤ {PULL_RATIO}x the pull in-process",
         checks=[Check("ratio", round(ratio, 3), PULL_RATIO, ratio <= PULL_RATIO)],
         extra={
-            "floor_is": "the same pull in-process (services.pull.pull_members), into an empty local group",
+            "floor_is": "the same pull in-process (services.memberships.pull.pull_members), into an empty local group",
             "queue": storage,
             "runs_ours_s": [round(t, 4) for t in timings.ours],
             "runs_floor_s": [round(t, 4) for t in timings.floor],

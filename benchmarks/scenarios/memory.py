@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-from webapp.services.pull import BATCH_SIZE
+from webapp.services.memberships.pull import BATCH_SIZE
 
 from ..harness import BenchContext, timed
 from ..report import Check, Result

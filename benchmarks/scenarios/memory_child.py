@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, User
-from webapp.services import plans
-from webapp.services import pull as members
 from webapp.services.commands import PreviewMembers
+from webapp.services.memberships import pull as members
+from webapp.services.plans import core as plans
 
 from ..harness import KeycloakCounter, SqlCounter, build_app, gateway_of
 from ..seed import MANAGER, PlainKeycloak

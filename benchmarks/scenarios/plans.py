@@ -19,8 +19,8 @@ from sqlalchemy import select, text
 
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, Plan, User, utcnow
-from webapp.services import plans
 from webapp.services.commands import ApplySelection, PreviewMembers
+from webapp.services.plans import core as plans
 
 from ..harness import BenchContext, RunStats, interleave, timed
 from ..report import Check, Result

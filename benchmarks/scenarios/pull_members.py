@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, User
-from webapp.services import pull as members
+from webapp.services.memberships import pull as members
 
 from ..harness import BenchContext, RunStats, interleave
 from ..report import Check, Result

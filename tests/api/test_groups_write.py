@@ -291,7 +291,7 @@ def test_pull_members_keycloak_down_changes_nothing(client, world: World) -> Non
 
 
 def test_pull_members_failure_mid_write_rolls_back(client, world: World, monkeypatch) -> None:
-    from webapp.services import pull as members
+    from webapp.services.memberships import pull as members
 
     remote_id = world.realm.add_path("/base/hpc/users")
     seed_members(world, remote_id, [f"u{i}" for i in range(30)])

@@ -224,7 +224,7 @@ def test_keycloak_lost_after_group_creation_keeps_a_recorded_pending_row(client,
 
     world.realm.faults.clear()
     world.realm.down = False
-    from webapp.services.periodic import sync_pending
+    from webapp.services.memberships.periodic import sync_pending
 
     summary = sync_pending()
     assert summary.activated == 1

@@ -18,7 +18,7 @@ from tests.factories import World
 from webapp.extensions import db
 from webapp.keycloak.fake_gateway import Fault
 from webapp.models import AuditEvent, OfferingKeycloakGroup, OfferingKeycloakMembership
-from webapp.services.pull import pull_members
+from webapp.services.memberships.pull import pull_members
 
 BASE = "/api/offering-keycloak-memberships/"
 DUPLICATE = ["This keycloak membership already exists."]
@@ -228,7 +228,7 @@ def test_a_pull_inside_a_grant_waits_for_it(app: Flask, world: World) -> None:
 def test_a_revoke_during_the_reconcile_waits_for_it(app: Flask, world: World) -> None:
     """The reconcile reads the group's members while a revoke deletes one of its rows. It used to write that
     row's check time afterwards and fail on the row being gone; now the revoke waits for the group's lock."""
-    from webapp.services.periodic import reconcile
+    from webapp.services.memberships.periodic import reconcile
 
     for name in ("alice", "bob"):
         world.realm.add_user(name)

@@ -18,7 +18,7 @@ from webapp import create_app
 from webapp.crypto import encrypt
 from webapp.extensions import db
 from webapp.models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
-from webapp.services.accounts import set_password
+from webapp.services.accounts.core import set_password
 
 SIGN_IN_CLIENT, SIGN_IN_SECRET = "okg-app", "okg-app-e2e-secret"
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")

@@ -12,9 +12,9 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from tests.factories import PASSWORD
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, User
-from webapp.services import plans
 from webapp.services.commands import ApplySelection, PreviewMembers
-from webapp.services.pull import pull_members
+from webapp.services.memberships.pull import pull_members
+from webapp.services.plans import core as plans
 
 from .conftest import LiveApp
 from .pages import GroupsPage, LoginPage

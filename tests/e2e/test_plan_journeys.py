@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from tests.factories import PASSWORD
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole
-from webapp.services.pull import pull_members
+from webapp.services.memberships.pull import pull_members
 
 from .conftest import LiveApp
 from .pages import GroupsPage, LoginPage, PlanPage

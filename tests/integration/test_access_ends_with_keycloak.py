@@ -33,7 +33,7 @@ from tests.tcpproxy import TcpProxy
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Offering, Organization, User
-from webapp.services.accounts import create_token
+from webapp.services.accounts.core import create_token
 
 CHECKER, CHECKER_SECRET = "okg-account-checker", "okg-account-checker-secret"
 GROUPS = "/api/offering-keycloak-groups/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership
-from webapp.services.periodic import sync_pending
+from webapp.services.memberships.periodic import sync_pending
 
 from .conftest import RealWorld
 

@@ -11,7 +11,7 @@ from tests.html import parse
 from tests.security.matrix import Call, send_ui, settings_form, sign_in
 from webapp.extensions import db
 from webapp.models import Offering, OfferingKeycloakGroup
-from webapp.services.groups import NOT_CREATED_HERE
+from webapp.services.groups.register import NOT_CREATED_HERE
 from webapp.services.naming import render_group_name
 
 from .conftest import RealWorld

@@ -104,7 +104,7 @@ def test_a_pull_job_reports_progress_to_the_end(client, real: RealWorld, worker)
 
 def test_two_jobs_of_one_offering_run_one_after_the_other(client, real: RealWorld, worker, app: Flask) -> None:
     from webapp.models import JobKind
-    from webapp.services import jobs
+    from webapp.services.jobs import core as jobs
 
     group, other = big_group(real, "jobs-b", 200), big_group(real, "jobs-g", 200)
     first = jobs.create_job(real.world.manager, JobKind.PULL_MEMBERS, group=group)

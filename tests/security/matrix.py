@@ -22,9 +22,10 @@ from tests.factories import PASSWORD, World
 from tests.signin import csrf_token_of, log_in, send
 from webapp.extensions import db
 from webapp.models import ApiToken, Job, JobKind, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan
-from webapp.services import jobs, plans
-from webapp.services.accounts import create_token
+from webapp.services.accounts.core import create_token
 from webapp.services.commands import ApplySelection, PreviewMembers
+from webapp.services.jobs import core as jobs
+from webapp.services.plans import core as plans
 
 PERSONAS = ("anonymous", "nobody", "other", "manager", "staff")
 USERNAMES = {"nobody": "nobody", "other": "othermanager", "manager": "manager", "staff": "staff"}

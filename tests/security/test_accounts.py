@@ -33,8 +33,10 @@ from tests.signin import csrf_token_of, send
 from tests.ui.test_sign_in_refusals import CLIENT, FakeProvider, come_back, good_claims, make_app
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditEvent, LoginAttempt, Offering, Organization, User, utcnow
-from webapp.services import account_checks, accounts, devices, throttle
-from webapp.services.accounts import create_token
+from webapp.services.accounts import checks as account_checks
+from webapp.services.accounts import core as accounts
+from webapp.services.accounts import devices, throttle
+from webapp.services.accounts.core import create_token
 
 GROUPS = "/api/offering-keycloak-groups/"
 

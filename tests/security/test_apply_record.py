@@ -39,10 +39,11 @@ from webapp.models import (
     PlanItem,
     new_uuid,
 )
-from webapp.services import jobs, plans
 from webapp.services.commands import ApplySelection, PreviewMembers
 from webapp.services.errors import Conflict
-from webapp.services.plan_journal import BATCH_ITEMS, Journal
+from webapp.services.jobs import core as jobs
+from webapp.services.plans import core as plans
+from webapp.services.plans.journal import BATCH_ITEMS, Journal
 
 from .matrix import sign_in
 

@@ -35,12 +35,12 @@ from webapp.keycloak.destinations import NOT_ALLOWED, is_allowed, parse_prefixes
 from webapp.keycloak.registry import EXTENSION_KEY, GatewayRegistry
 from webapp.keycloak.trust import ca_file
 from webapp.models import AuditEvent, MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
-from webapp.services import ca_files
-from webapp.services.groups import MOVED_AWAY, NOT_CREATED_HERE
+from webapp.services.connection import ca_files
+from webapp.services.connection.settings import STAFF_ONLY
+from webapp.services.groups.register import MOVED_AWAY, NOT_CREATED_HERE
 from webapp.services.loader import LoadError, load_data
+from webapp.services.memberships.periodic import sync_pending
 from webapp.services.naming import render_group_name
-from webapp.services.offerings import STAFF_ONLY
-from webapp.services.periodic import sync_pending
 
 GROUPS = "/api/offering-keycloak-groups"
 MEMBERSHIPS = "/api/offering-keycloak-memberships/"

@@ -39,8 +39,9 @@ from webapp.models import (
     PlanItem,
     utcnow,
 )
-from webapp.services import jobs, plans
 from webapp.services.commands import ApplySelection, PreviewMembers
+from webapp.services.jobs import core as jobs
+from webapp.services.plans import core as plans
 
 JOBS = "/api/offering-keycloak-jobs"
 PLANS = "/api/offering-keycloak-plans"

@@ -24,7 +24,7 @@ from webapp.extensions import db
 from webapp.keycloak.admin_gateway import AdminGateway
 from webapp.keycloak.registry import EXTENSION_KEY, GatewayRegistry
 from webapp.models import ApiToken, Offering, User
-from webapp.services.connection import connection_settings
+from webapp.services.connection.gateway import connection_settings
 
 from .matrix import ROWS, Call, csrf_token_of, send, send_api, send_ui, settings_form, sign_in
 

@@ -12,8 +12,8 @@ from webapp.downloads import cell
 from webapp.extensions import db
 from webapp.keycloak.fake_gateway import Fault
 from webapp.models import AuditEvent, OfferingKeycloakMembership, utcnow
-from webapp.services import plans
 from webapp.services.commands import PreviewMembers
+from webapp.services.plans import core as plans
 
 MEMBERSHIPS = "/api/offering-keycloak-memberships/"
 

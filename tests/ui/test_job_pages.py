@@ -14,8 +14,9 @@ from tests.html import parse, text_of
 from webapp.extensions import db
 from webapp.jobs.queue import job_queue
 from webapp.models import Job, OfferingKeycloakMembership, Plan
-from webapp.services import jobs, plans
 from webapp.services.commands import PreviewMembers
+from webapp.services.jobs import core as jobs
+from webapp.services.plans import core as plans
 from webapp.ui.job_rows import JobView
 
 

@@ -6,7 +6,7 @@ from tests.factories import World
 from tests.html import parse, text_of
 from webapp.extensions import db
 from webapp.models import Job, OfferingKeycloakMembership
-from webapp.services import jobs
+from webapp.services.jobs import core as jobs
 
 
 def drifted(world: World) -> None:

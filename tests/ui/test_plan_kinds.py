@@ -15,10 +15,11 @@ from tests.factories import World
 from tests.html import parse, text_of
 from webapp.extensions import db
 from webapp.models import AuditEvent, Offering, Plan, PlanItem, User
-from webapp.services import plan_kinds, plans
 from webapp.services.commands import ApplySelection
 from webapp.services.errors import Conflict
-from webapp.services.plan_kinds import (
+from webapp.services.plans import core as plans
+from webapp.services.plans import kinds as plan_kinds
+from webapp.services.plans.kinds import (
     ActionWords,
     Built,
     Chosen,

@@ -12,7 +12,7 @@ from webapp.crypto import decrypt
 from webapp.extensions import db
 from webapp.jobs.queue import parse_minutes
 from webapp.models import ApiToken, Job, Offering, OfferingKeycloakMembership, OfferingManager, User
-from webapp.services.accounts import hash_token
+from webapp.services.accounts.core import hash_token
 
 ORG = "11111111111111111111111111111111"
 OFFERING = "22222222-2222-2222-2222-222222222222"
@@ -167,7 +167,7 @@ def test_sync_pending_skips_an_offering_after_its_keycloak_failed_once(app, worl
 
 
 def test_a_membership_deleted_meanwhile_is_left_alone_by_the_pending_sync(app, world: World, monkeypatch) -> None:
-    from webapp.services import periodic
+    from webapp.services.memberships import periodic
 
     row = add_pending(world, "gone-soon")
     world.realm.add_user("gone-soon")

@@ -15,8 +15,9 @@ from tests.factories import World
 from webapp.extensions import db
 from webapp.jobs.queue import job_queue
 from webapp.models import Job
-from webapp.services import job_kinds, jobs
-from webapp.services.job_kinds import JobKindSpec, Report
+from webapp.services.jobs import core as jobs
+from webapp.services.jobs import kinds as job_kinds
+from webapp.services.jobs.kinds import JobKindSpec, Report
 
 WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
 
@@ -87,7 +88,7 @@ def _imports(path: Path) -> set[str]:
 def test_the_queue_imports_no_service_and_the_registry_no_kind() -> None:
     queue = _imports(WEBAPP / "jobs" / "queue.py")
     assert not [name for name in queue if name.startswith(("webapp.services", "webapp.ui", "webapp.api"))]
-    registry = _imports(WEBAPP / "services" / "job_kinds.py")
+    registry = _imports(WEBAPP / "services" / "jobs" / "kinds.py")
     assert {name for name in registry if name.startswith("webapp.")} <= {
         "webapp.extensions",
         "webapp.models",

@@ -29,7 +29,7 @@ def test_a_job_waits_while_another_job_of_its_offering_runs(app: Flask, world: W
     import time
 
     from webapp.models import JobKind, utcnow
-    from webapp.services import jobs
+    from webapp.services.jobs import core as jobs
 
     remote_id = world.realm.add_path("/base/hpc/busy")
     busy = jobs.create_job(world.manager, JobKind.PULL_MEMBERS, group=world.add_group("busy", backend_id=remote_id))
@@ -73,7 +73,7 @@ def test_an_offering_whose_keycloak_fails_is_skipped_for_the_round_and_then_back
     from datetime import timedelta
 
     from webapp.models import OfferingKeycloakMembership
-    from webapp.services import jobs
+    from webapp.services.jobs import core as jobs
 
     group = world.add_group("users", backend_id=world.realm.add_path("/base/hpc/users"))
     db.session.add(OfferingKeycloakMembership(group=group, username="late", state="pending"))

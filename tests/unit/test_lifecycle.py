@@ -1,5 +1,5 @@
-"""The membership lifecycle (services/lifecycle.py): its table of transitions, the refusal of every transition
-from a state it does not start from, and a scan of webapp/ showing no other module writes a membership state.
+"""The membership lifecycle (services/memberships/lifecycle.py): its table of transitions, the refusal of every
+transition from a state it does not start from, and a scan of webapp/ showing no other module writes a membership state.
 
 Runs in memory: rows are built without a session, and a refused transition raises before it writes anything.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from webapp.models import OfferingKeycloakMembership
-from webapp.services import lifecycle
-from webapp.services.lifecycle import ABSENT, IllegalTransition, MembershipState, Transition
+from webapp.services.memberships import lifecycle
+from webapp.services.memberships.lifecycle import ABSENT, IllegalTransition, MembershipState, Transition
 
 PENDING, ACTIVE, REMOVED = MembershipState.PENDING, MembershipState.ACTIVE, MembershipState.REMOVED_REMOTELY
 EVERY_STATE = [ABSENT, *MembershipState]
@@ -205,7 +205,8 @@ def test_only_the_lifecycle_writes_membership_state() -> None:
 
 
 def test_the_scan_sees_the_writes_it_forbids() -> None:
-    assert state_writes((WEBAPP / "services" / "lifecycle.py").read_text())  # the lifecycle itself writes
+    own_file = WEBAPP / "services" / "memberships" / "lifecycle.py"
+    assert state_writes(own_file.read_text())  # the lifecycle itself writes
     membership_module = "from webapp.models import OfferingKeycloakMembership\n"
     forbidden = [
         "row.state = MembershipState.ACTIVE.value",

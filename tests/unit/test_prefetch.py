@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from webapp.services.prefetch import prefetched
+from webapp.services.connection.prefetch import prefetched
 
 
 def test_yields_everything_in_order() -> None:

@@ -1,4 +1,4 @@
-"""Hypothesis properties of the group-name template (services/naming.py) and the sync diff (services/diff.py).
+"""Hypothesis properties of the group-name template (services/naming.py) and the sync diff (services/groups/diff.py).
 
 Everything runs in memory: models are built without a session, and sync_status gets its local groups and its
 Keycloak tree from monkeypatched loaders, so no database, app or Keycloak is needed.
@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from webapp.api.shapes import SyncStatusOut
 from webapp.keycloak import RemoteGroup
 from webapp.models import NAME_LENGTH, Offering, OfferingKeycloakGroup, OfferingRole, Organization, Resource
-from webapp.services import diff as sync
+from webapp.services.groups import diff as sync
+from webapp.services.groups.remote import RemoteTree
 from webapp.services.naming import TEMPLATE_VARIABLES, render_group_name, template_errors
-from webapp.services.remote import RemoteTree
 from webapp.ui import diff_rows
 
 PROPERTY = settings(max_examples=200, deadline=None)

@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING
 from flask import Response, current_app, g, jsonify, request
 
 from ..models import Offering, OfferingKeycloakGroup
-from ..services import diff, groups, lookups, pull, remote
+from ..services import lookups
 from ..services.commands import KEEP, ChangeLink, ImportGroup
 from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
+from ..services.groups import diff, remote
+from ..services.groups import register as groups
+from ..services.memberships import pull
 from . import api_bp
 from .docs import (
     boolean,

@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 
 from ..models import JobState, Offering, OfferingKeycloakGroup, Plan
-from ..services import job_kinds, jobs, lookups, plans
+from ..services import lookups
 from ..services.errors import ValidationFailed
+from ..services.jobs import core as jobs
+from ..services.jobs import kinds as job_kinds
+from ..services.plans import core as plans
 from . import api_bp
 from .docs import (
     declare,

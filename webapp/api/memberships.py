@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from flask import Response, g, jsonify, request
 
 from ..models import MembershipState, OfferingKeycloakMembership
-from ..services import lookups, member_pages
+from ..services import lookups
 from ..services.commands import GrantAccess
 from ..services.errors import ValidationFailed
-from ..services.grants import create_membership, delete_membership
-from ..services.member_pages import MAX_QUERY_LENGTH
+from ..services.memberships import pages as member_pages
+from ..services.memberships.grants import create_membership, delete_membership
+from ..services.memberships.pages import MAX_QUERY_LENGTH
 from . import api_bp
 from .docs import (
     array,

@@ -1,13 +1,16 @@
-"""/api/offering-keycloak-plans/ (plan → apply) and link suggestions. Thin: parse, call services/plans.py, dump."""
+"""/api/offering-keycloak-plans/ (plan → apply) and link suggestions. Thin: parse, call services/plans/core.py, dump."""
 
 from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
 from ..models import Offering, OfferingKeycloakGroup, PlanState
-from ..services import jobs, lookups, plans, suggestions
+from ..services import lookups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import REQUIRED, ValidationFailed
+from ..services.groups import suggestions
+from ..services.jobs import core as jobs
+from ..services.plans import core as plans
 from . import api_bp
 from .docs import (
     declare,

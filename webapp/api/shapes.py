@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from ..models import MembershipState, OfferingKeycloakMembership
-from ..services.jobs import JobKindName, live_progress
+from ..services.jobs.core import JobKindName, live_progress
 from ..services.uuids import parse_uuid
 from .inputs import MAX_LENGTH, MAX_LIST, invalid
 

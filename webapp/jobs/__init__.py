@@ -1,1 +1,1 @@
-"""Background jobs on Huey: the queue carries job uuids, the `job` table says what happened (services/jobs.py)."""
+"""Background jobs on Huey: the queue carries job uuids, the `job` table says what happened (services/jobs/core.py)."""

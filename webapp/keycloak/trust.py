@@ -3,7 +3,7 @@
 Verification is on by default. A private CA comes from the offering's "CA certificate" field (PEM text)
 or from OKG_KEYCLOAK_CA_BUNDLE (a file path); requests wants a file, so PEM text is written once to the
 instance folder under a name derived from its content. Those files are a cache of what the database holds:
-which of them are still needed is the service layer's decision (webapp/services/ca_files.py); a file removed
+which of them are still needed is the service layer's decision (webapp/services/connection/ca_files.py); a file removed
 too early is simply written again when it is next needed.
 """
 

@@ -11,11 +11,11 @@ from ..crypto import decrypt, encrypt
 from ..extensions import db
 from ..keycloak.destinations import NOT_ALLOWED, is_allowed, normalized, parse_prefixes
 from ..models import Offering, OfferingManager, OfferingRole, Organization, Resource, User
-from . import ca_files
-from .accounts import reset_password, set_password
+from .accounts.core import reset_password, set_password
+from .connection import ca_files
+from .connection.placement import check_place
 from .errors import ValidationFailed
 from .naming import template_errors
-from .placement import check_place
 from .uuids import parse_uuid
 
 

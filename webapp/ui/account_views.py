@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
-from ..services.accounts import change_password, sign_out_everywhere, tokens_of
+from ..services.accounts.core import change_password, sign_out_everywhere, tokens_of
 from . import ui_bp
 from .forms import ChangePasswordForm, ConfirmForm
 

@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response
 
 from .. import oidc
 from ..htmx import render
-from ..services import access, devices, sign_in
-from ..services.accounts import authenticate, note_signed_in
-from ..services.throttle import TooManyAttempts
+from ..services import access
+from ..services.accounts import devices, sign_in
+from ..services.accounts.core import authenticate, note_signed_in
+from ..services.accounts.throttle import TooManyAttempts
 from . import ui_bp
 from .forms import ConfirmForm, LoginForm
 from .helpers import attempt, local_url
@@ -53,7 +54,7 @@ def login() -> Response:
 
 
 def _remember_device(response: Response, cookie: str) -> None:
-    """This browser is now known for the username (webapp/services/devices.py); only the login form reads it."""
+    """This browser is now known for the username (services/accounts/devices.py); only the login form reads it."""
     response.set_cookie(
         devices.COOKIE,
         cookie,

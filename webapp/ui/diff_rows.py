@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
-from ..services.diff import SyncStatus, local_groups, sync_status
-from ..services.remote import RemoteTree
-from ..services.subtree import offering_root_path
-from ..services.suggestions import Suggestion, link_suggestions
+from ..services.connection.subtree import offering_root_path
+from ..services.groups.diff import SyncStatus, local_groups, sync_status
+from ..services.groups.remote import RemoteTree
+from ..services.groups.suggestions import Suggestion, link_suggestions
 from .helpers import attempt
 
 STATUS_LABELS = {

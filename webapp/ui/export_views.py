@@ -11,7 +11,9 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from ..downloads import csv_response, primed, shape_csv
-from ..services import audit, exports, plans
+from ..services import audit
+from ..services.memberships import exports
+from ..services.plans import core as plans
 from . import ui_bp
 from .diff_rows import DIFF_COLUMNS, diff_export
 from .helpers import attempt, group_or_404, offering_or_404

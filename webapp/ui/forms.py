@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..services.accounts import TOKEN_LIFETIMES_DAYS
+from ..services.accounts.core import TOKEN_LIFETIMES_DAYS
 from ..services.naming import TEMPLATE_HELP, template_errors
 
 

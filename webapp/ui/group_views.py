@@ -10,15 +10,19 @@ from wtforms.fields.choices import SelectChoice
 
 from ..htmx import FRAGMENT_PAGE, add_toast, redirect_to, render, wants_fragment
 from ..models import JobKind, Offering
-from ..services import groups as group_service
-from ..services import hierarchy, jobs, lookups, member_pages, plans, remote
-from ..services import pull as pull_service
+from ..services import lookups
 from ..services.commands import ChangeLink, ImportGroup, ImportParams, PreviewImport
-from ..services.member_pages import PageRequest, RemotePage
+from ..services.groups import hierarchy, remote
+from ..services.groups import register as group_service
+from ..services.jobs import core as jobs
+from ..services.memberships import pages as member_pages
+from ..services.memberships import pull as pull_service
+from ..services.memberships.pages import PageRequest, RemotePage
+from ..services.plans import core as plans
 from . import ui_bp
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
-from .helpers import Outcome, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
+from .helpers import Attempted, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
 from .job_views import start_job
 from .member_rows import KEYCLOAK_PANEL, LOCAL_PANEL, keycloak_panel, local_panel, remote_size
 from .paging import page_number, page_request
@@ -283,7 +287,7 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
         found = member_pages.local_members(group, local_paging)
         local = local_panel(offering, group, found, local_paging, remote_paging.page)
     if reading is not None:
-        read = attempt(reading.value) if reading.value is not None else Outcome[RemotePage](failure=reading.failure)
+        read = attempt(reading.value) if reading.value is not None else Attempted[RemotePage](failure=reading.failure)
         if read.value is not None:
             remote = keycloak_panel(offering, group, read.value, remote_paging, local_paging.page)
             about = remote_size(read.value)

@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Outcome(Generic[T]):
+class Attempted(Generic[T]):
     """What a service call gave: its value, or the service error to show in place (status 400, or 502 when
     Keycloak failed)."""
 
@@ -62,12 +62,12 @@ def status_of(failure: ServiceError) -> int:
     return 409 if isinstance(failure, Conflict) else 400
 
 
-def attempt(operation: Callable[[], T]) -> Outcome[T]:
+def attempt(operation: Callable[[], T]) -> Attempted[T]:
     """The one place views catch service errors: pages and dialogs show `outcome.error` where it belongs."""
     try:
-        return Outcome(operation())
+        return Attempted(operation())
     except ServiceError as exc:
-        return Outcome(failure=exc)
+        return Attempted(failure=exc)
 
 
 def offering_or_404(offering_uuid: str) -> Offering:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from flask import url_for
 
 from ..models import Job, JobState
-from ..services import job_kinds
-from ..services.jobs import JOB_FINISHED, live_progress
-from ..services.plans import FINISHED as PLAN_FINISHED
-from ..services.plans import clock
+from ..services.jobs import kinds as job_kinds
+from ..services.jobs.core import JOB_FINISHED, live_progress
+from ..services.plans.core import PLAN_FINISHED, clock
 
 STATE_LABELS = {
     JobState.QUEUED.value: "Queued",

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from ..htmx import is_htmx, redirect_to, render, toast_only, wants_fragment
 from ..models import Job, JobKind, Offering
-from ..services import jobs
 from ..services.errors import ObjectNotFound, TooBusy
+from ..services.jobs import core as jobs
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404

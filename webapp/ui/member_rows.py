@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..models import MembershipState, Offering, OfferingKeycloakGroup
-from ..services.member_pages import LocalPage, PageRequest, RemotePage
-from ..services.plans import clock
+from ..services.memberships.pages import LocalPage, PageRequest, RemotePage
+from ..services.plans.core import clock
 from .paging import Pager, pager
 
 LOCAL_PANEL = "local-members"
 KEYCLOAK_PANEL = "keycloak-members"
-BOTH_PANELS = "member-panels"
 
 RECORDED_WORDS = {
     MembershipState.ACTIVE.value: "recorded here",

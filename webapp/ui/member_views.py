@@ -13,10 +13,12 @@ from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
 from ..models import Offering, OfferingKeycloakMembership
-from ..services import lookups, member_pages, plans
+from ..services import lookups
 from ..services.commands import GrantAccess
-from ..services.grants import create_membership, delete_membership
-from ..services.member_pages import MAX_QUERY_LENGTH, MemberFilter, PageRequest
+from ..services.memberships import pages as member_pages
+from ..services.memberships.grants import create_membership, delete_membership
+from ..services.memberships.pages import MAX_QUERY_LENGTH, MemberFilter, PageRequest
+from ..services.plans import core as plans
 from . import ui_bp
 from .forms import AddMemberForm, RemoveMembersForm
 from .helpers import attempt, offering_or_404, resource_choices, role_choices

@@ -11,14 +11,15 @@ from werkzeug.wrappers import Response
 
 from ..htmx import FRAGMENT_PAGE, redirect_to, render
 from ..models import Offering
-from ..services import audit, remote
-from ..services.errors import RemoteFailure, ValidationFailed
-from ..services.offerings import (
+from ..services import audit
+from ..services.connection.settings import (
     STAFF_ONLY_FIELDS,
     KeycloakSettingsInput,
     overlapping_offering_names,
     update_keycloak_settings,
 )
+from ..services.errors import RemoteFailure, ValidationFailed
+from ..services.groups import remote
 from . import ui_bp
 from .forms import ConfirmForm, KeycloakSettingsForm
 from .helpers import attempt, offering_or_404, show_field_errors

@@ -10,8 +10,10 @@ from werkzeug.wrappers import Response
 
 from ..htmx import is_htmx, redirect_to, render, toast_only
 from ..models import JobKind, Offering
-from ..services import access, drift, jobs
+from ..services import access
 from ..services.errors import ServiceError, TooBusy
+from ..services.groups import drift
+from ..services.jobs import core as jobs
 from . import ui_bp
 from .forms import ConfirmForm
 from .job_rows import JobView

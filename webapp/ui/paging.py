@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
-from ..services.member_pages import MAX_QUERY_LENGTH, PageRequest
+from ..services.memberships.pages import MAX_QUERY_LENGTH, PageRequest
 
 MAX_PAGE = 1_000_000
 

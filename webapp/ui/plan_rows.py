@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..models import Plan, PlanItem, PlanState
-from ..services import plans
-from ..services.plan_kinds import ActionWords
-from ..services.plans import clock
+from ..services.plans import core as plans
+from ..services.plans.core import clock
+from ..services.plans.kinds import ActionWords
 from .paging import Pager, pager
 
 PAGE_SIZE = 200
@@ -127,7 +127,7 @@ def _row(actions: Mapping[str, ActionWords], item: PlanItem, picked: str | None)
     return Row(item, symbol, word, f"Include: {phrase}", choices, *outcome)
 
 
-def plan_page(
+def build_plan_page(
     plan: Plan,
     action: str = "",
     query: str = "",

@@ -10,16 +10,16 @@ from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
 from ..models import Offering, Plan, PlanState
-from ..services import jobs, lookups, plans
+from ..services import lookups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import ObjectNotFound, ValidationFailed
+from ..services.jobs import core as jobs
+from ..services.plans import core as plans
 from . import ui_bp
 from .forms import ConfirmForm
 from .helpers import attempt, group_or_404, local_url, offering_or_404, status_of
 from .job_views import start_job
-from .plan_rows import PRESETS, plan_page, preset_action, result_heading, result_timeline
-
-FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
+from .plan_rows import PRESETS, build_plan_page, preset_action, result_heading, result_timeline
 
 
 def plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
@@ -91,9 +91,9 @@ def _page_args() -> dict[str, object]:
 def plan_detail(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
-    if plan.state in FINISHED:
+    if plan.state in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
-    page = plan_page(plan, **_page_args())  # type: ignore[arg-type]
+    page = build_plan_page(plan, **_page_args())  # type: ignore[arg-type]
     if plan.state != PlanState.OPEN.value:
         page.error = plans.state_words(plan, page=True)
     return render("plans/plan.html", "plans/_plan_body.html", offering=offering, view=page, tab="groups")
@@ -140,7 +140,7 @@ def plan_apply(offering_uuid: str, plan_uuid: str) -> Response:
         failure, error = applied.failure, applied.error
     if isinstance(failure, ValidationFailed) and isinstance(failure.errors, dict) and "confirm" in failure.errors:
         return _confirm_removals(offering, plan, picks, selection, removals, failure.errors["confirm"][0])
-    page = plan_page(plan, preset=request.form.get("preset", "safe"), picks=picks)
+    page = build_plan_page(plan, preset=request.form.get("preset", "safe"), picks=picks)
     page.error = error
     status = status_of(failure) if failure else 400
     return render("plans/plan.html", offering=offering, view=page, tab="groups", status=status)
@@ -155,7 +155,7 @@ def _confirm_removals(
     refusal: str = "",
 ) -> Response:
     """The destructive step: what will be removed in Keycloak, and the typed phrase when the brake trips."""
-    page = plan_page(plan, preset=request.form.get("preset", "safe"), picks=picks)
+    page = build_plan_page(plan, preset=request.form.get("preset", "safe"), picks=picks)
     brake = attempt(lambda: plans.selection_brake(plan, selection))
     page.confirm = {
         "title": f"Remove {count} member{'' if count == 1 else 's'} from Keycloak?",
@@ -171,9 +171,9 @@ def _confirm_removals(
 def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
     offering = offering_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
-    if plan.state not in FINISHED:
+    if plan.state not in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_detail", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
-    page = plan_page(
+    page = build_plan_page(
         plan,
         action=request.args.get("action", ""),
         page=request.args.get("page", 1, type=int) or 1,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import ApiToken, utcnow
-from ..services.accounts import is_expired
+from ..services.accounts.core import is_expired
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
-from ..services.accounts import create_token, revoke_token, tokens_of
+from ..services.accounts.core import create_token, revoke_token, tokens_of
 from . import ui_bp
 from .forms import ConfirmForm, TokenForm
 from .token_rows import token_rows
