@@ -23,14 +23,32 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, timezone-aware on the way in and out: PostgreSQL keeps the zone, SQLite gives back naive
+    text, which was written in UTC. Nobody downstream needs to know which database answered."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: say it is UTC (models.utcnow())")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def new_uuid() -> str:
     return uuid_module.uuid4().hex
 
 
 class TimestampedMixin:
     uuid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uuid)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    modified: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Organization(TimestampedMixin, Model):
@@ -102,8 +120,8 @@ class User(UserMixin, TimestampedMixin, Model):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     # What Keycloak last said about the linked account (webapp/services/accounts/checks.py), shared by every
     # instance: when it last answered, when we last asked, whether the account may go on and why not.
-    oidc_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    oidc_check_tried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    oidc_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    oidc_check_tried_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     oidc_check_ok: Mapped[bool | None] = mapped_column(Boolean)
     oidc_check_reason: Mapped[str | None] = mapped_column(String(300))
 
@@ -121,7 +139,7 @@ class LoginAttempt(Model):
     """A sign-in attempt that has not succeeded (yet): the throttle counts these per address and username."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     username: Mapped[str] = mapped_column(String(150), index=True)
     # The known-device cookie's nonce when the attempt came from a browser its owner signed in on before: such
@@ -145,8 +163,8 @@ class ApiToken(TimestampedMixin, Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12), default="")
-    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: until revoked
+    last_used: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    expires: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: until revoked
 
     user: Mapped[User] = relationship()
 
@@ -170,7 +188,7 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     created_backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="", server_default="")
     # Keycloak has no member count: the size of the Keycloak group at its last pull, and when that was.
     remote_member_count: Mapped[int | None] = mapped_column(default=None)
-    remote_counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    remote_counted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     offering: Mapped[Offering] = relationship()
     role: Mapped[OfferingRole] = relationship()
@@ -254,7 +272,7 @@ class OfferingKeycloakMembership(TimestampedMixin, Model):
     state: Mapped[MembershipState] = mapped_column(
         StoredEnum(MembershipState, 20), default=MembershipState.PENDING, index=True
     )
-    last_checked: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_checked: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     error_message: Mapped[str] = mapped_column(Text, default="")
     error_traceback: Mapped[str] = mapped_column(Text, default="")
 
@@ -296,18 +314,18 @@ class Plan(TimestampedMixin, Model):
     state: Mapped[str] = mapped_column(String(20), default=PlanState.OPEN.value, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_by_name: Mapped[str] = mapped_column(String(150), default="")
-    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime] = mapped_column(UtcDateTime())
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # What the plan was computed from: per Keycloak group (and the local rows) a hash and a count.
     fingerprint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     summary: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     brake: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     applied_by_name: Mapped[str] = mapped_column(String(150), default="")
-    apply_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    apply_started: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished: Mapped[datetime | None] = mapped_column(UtcDateTime())
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts, selection size, partial, error
     # When the retention sweep deleted the items of this ended plan; the row, summary and result stay.
-    items_removed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    items_removed: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     offering: Mapped[Offering] = relationship()
 
@@ -377,8 +395,8 @@ class Job(TimestampedMixin, Model):
     state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED.value, index=True)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {done, total, unit}
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # an apply's selection
-    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_by_name: Mapped[str] = mapped_column(String(150), default="")
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

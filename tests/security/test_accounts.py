@@ -443,7 +443,7 @@ def test_tokens_expire_and_the_page_lists_created_last_used_and_expires(client: 
     plain = text_of(parse(page.get_data(as_text=True)).select_one("#new-token"))
     row = db.session.scalar(select(ApiToken).where(ApiToken.prefix == plain[:8]))
     assert row is not None and row.expires is not None
-    expires = row.expires if row.expires.tzinfo else row.expires.replace(tzinfo=utcnow().tzinfo)
+    expires = row.expires
     assert timedelta(days=29, hours=23) < expires - utcnow() <= timedelta(days=30)
     assert api(client, plain).status_code == 200
     listing = parse(send(client, "GET", "/tokens").get_data(as_text=True))

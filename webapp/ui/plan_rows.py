@@ -225,6 +225,6 @@ def result_timeline(plan: Plan, changes: int) -> str:
         of = f" ({selected} of {changes} selected)" if selected is not None else ""
         parts.append(f"applied {clock(plan.apply_started)} by {plan.applied_by_name}{of}")
     if plan.finished and plan.apply_started:
-        seconds = (plans.aware(plan.finished) - plans.aware(plan.apply_started)).total_seconds()
+        seconds = (plan.finished - plan.apply_started).total_seconds()
         parts.append(f"finished {clock(plan.finished)} ({seconds:.1f} s)")
     return " → ".join(parts)

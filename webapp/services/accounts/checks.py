@@ -67,11 +67,6 @@ def _checker() -> AccountChecker | None:
     return checker
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
-    return moment.replace(tzinfo=utcnow().tzinfo) if moment is not None and moment.tzinfo is None else moment
-
-
 def is_checked(user: User) -> bool:
     """Whether Keycloak is asked about this account: linked to the configured sign-in realm, and an admin
     account to ask with."""
@@ -94,7 +89,7 @@ def confirm(user: User) -> None:
         return
     interval = timedelta(seconds=float(current_app.config["OIDC_RECHECK_SECONDS"]))
     now = utcnow()
-    checked, tried = _aware(user.oidc_checked_at), _aware(user.oidc_check_tried_at)
+    checked, tried = user.oidc_checked_at, user.oidc_check_tried_at
     fresh = checked is not None and now - checked < interval
     down_lately = tried is not None and (checked is None or tried > checked) and now - tried < interval / 10
     within_grace = checked is not None and now - checked < 2 * interval

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -133,13 +133,8 @@ def create_token(user: User, expires_days: int | None = None) -> tuple[ApiToken,
     return token, plain
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def is_expired(token: ApiToken, now: datetime | None = None) -> bool:
-    return token.expires is not None and _aware(token.expires) <= (now or utcnow())
+    return token.expires is not None and token.expires <= (now or utcnow())
 
 
 def user_for_token(plain: str) -> User | None:
@@ -152,8 +147,7 @@ def user_for_token(plain: str) -> User | None:
     now = utcnow()
     if is_expired(token, now):
         raise TokenRefused(
-            f"This token expired on {_aware(token.expires or now):%Y-%m-%d %H:%M} UTC; create a new one on the API "
-            "tokens page."
+            f"This token expired on {token.expires or now:%Y-%m-%d %H:%M} UTC; create a new one on the API tokens page."
         )
     try:
         account_checks.confirm(token.user)
@@ -161,7 +155,7 @@ def user_for_token(plain: str) -> User | None:
         raise TokenRefused(f"{exc.message} Its API tokens cannot be used.") from exc
     last = token.last_used
     # Writing on every request would serialize API traffic on one row; a minute's precision is plenty.
-    if last is None or (now - _aware(last)).total_seconds() > 60:
+    if last is None or (now - last).total_seconds() > 60:
         token.last_used = now
         db.session.commit()
     return token.user

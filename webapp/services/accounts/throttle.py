@@ -62,11 +62,6 @@ def in_words(seconds: int) -> str:
     return f"{minutes} minutes"
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def _wait(failures: int, slow_after: int) -> float:
     config = current_app.config
     return min(
@@ -84,9 +79,9 @@ def _seconds_left(budget: _Budget, attempt_id: int, now: datetime) -> int:
     )
     failures, oldest, latest = db.session.execute(query).one()
     if budget.max_failures is not None and failures >= budget.max_failures:
-        until = _aware(oldest) + window  # the window slides: the oldest failure leaving it frees one attempt
+        until = oldest + window  # the window slides: the oldest failure leaving it frees one attempt
     elif failures and failures >= budget.slow_after:
-        until = _aware(latest) + timedelta(seconds=_wait(failures, budget.slow_after))
+        until = latest + timedelta(seconds=_wait(failures, budget.slow_after))
     else:
         return 0
     left = (until - now).total_seconds()

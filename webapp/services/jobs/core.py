@@ -47,7 +47,7 @@ from ..memberships import jobs as member_jobs
 from ..memberships.jobs import at_least_in_keycloak, expected_members
 from ..plans import core as plans
 from ..plans import jobs as plan_jobs
-from ..plans.core import aware, clock
+from ..plans.core import clock
 from ..plans.journal import Interrupted
 from ..plans.members import linked_groups
 from ..uuids import parse_uuid
@@ -335,7 +335,7 @@ def mark_dead_jobs() -> int:
     queue = job_queue()
     dead = 0
     for job in list(db.session.scalars(select(Job).where(Job.state == JobState.RUNNING.value))):
-        beat = queue.live(job.uuid, "heartbeat") or (aware(job.started).timestamp() if job.started else 0)
+        beat = queue.live(job.uuid, "heartbeat") or (job.started.timestamp() if job.started else 0)
         if time.time() - float(beat) > limit:
             _finish(job, JobState.FAILED, error=_dead_words(job))
             db.session.commit()
@@ -519,7 +519,7 @@ def backing_off(offering: Offering) -> datetime | None:
         return None
     interval = timedelta(minutes=parse_minutes(current_app.config.get("SYNC_INTERVAL", "15m")))
     wait = interval * min(2 ** (len(failed) - 1), MAX_BACKOFF_ROUNDS) - interval / 2  # the round's own time: slack
-    next_try = aware(failed[0].finished) + wait  # type: ignore[arg-type]
+    next_try = failed[0].finished + wait
     return next_try if next_try > utcnow() else None
 
 

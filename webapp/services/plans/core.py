@@ -60,12 +60,8 @@ BATCH_SIZE = 1000
 KINDS = [register(kind) for kind in (MembersKind(), ImportKind(), LinksKind())]
 
 
-def aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
-
-
 def clock(value: datetime) -> str:
-    return aware(value).strftime("%H:%M UTC")
+    return value.strftime("%H:%M UTC")
 
 
 # -- create -------------------------------------------------------------------------------------------------
@@ -269,10 +265,10 @@ def items_removed_words(plan: Plan) -> str:
     """ "The items of this preview were removed on 2026-01-31, 30 days after it ended; …" or ""."""
     if plan.items_removed is None:
         return ""
-    ended = aware(plan.finished or plan.expires)
-    days = max(0, (aware(plan.items_removed) - ended).days)
+    ended = plan.finished or plan.expires
+    days = max(0, (plan.items_removed - ended).days)
     return (
-        f"The items of this preview were removed on {aware(plan.items_removed):%Y-%m-%d}, {days} day"
+        f"The items of this preview were removed on {plan.items_removed:%Y-%m-%d}, {days} day"
         f"{'' if days == 1 else 's'} after it ended (plans keep their items for a limited time); its counts "
         "and outcome are kept."
     )
@@ -287,7 +283,7 @@ def plan_page(user: User, value: str) -> Plan:
     plan = plan_uuid and db.session.scalar(visible_plans(user).where(Plan.uuid == plan_uuid))
     if not plan:
         raise ObjectNotFound()
-    if plan.state == PlanState.OPEN.value and aware(plan.expires) < utcnow():
+    if plan.state == PlanState.OPEN.value and plan.expires < utcnow():
         plan.state = PlanState.EXPIRED.value
         db.session.commit()
     if _stuck(plan):
@@ -497,7 +493,7 @@ def _checked(plan: Plan, selection: ApplySelection) -> tuple[list[Item], list[Ch
 
 
 def _check_open(plan: Plan) -> None:
-    if plan.state == PlanState.OPEN.value and aware(plan.expires) < utcnow():
+    if plan.state == PlanState.OPEN.value and plan.expires < utcnow():
         plan.state = PlanState.EXPIRED.value
         db.session.commit()
     words = STATE_WORDS.get(plan.state)
