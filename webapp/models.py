@@ -169,6 +169,24 @@ class ApiToken(TimestampedMixin, Model):
     user: Mapped[User] = relationship()
 
 
+class StoredEnum(TypeDecorator[E]):
+    """A StrEnum kept as its value in a plain string column, as the migrations created it (no database enum
+    type): a read gives the member, a write takes the member or its value and refuses anything else."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_class(value)
+
+
 class GroupOrigin(enum.StrEnum):
     CREATED = "created"
     IMPORTED = "imported"
@@ -182,7 +200,7 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     scope_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
-    origin: Mapped[str] = mapped_column(String(20), default=GroupOrigin.CREATED.value)
+    origin: Mapped[GroupOrigin] = mapped_column(StoredEnum(GroupOrigin, 20), default=GroupOrigin.CREATED)
     # The Keycloak id of the group this application created for this row ("" when it adopted or was linked to
     # an existing one): the only Keycloak group a delete with delete_remote may remove.
     created_backend_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="", server_default="")
@@ -233,24 +251,6 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
             postgresql_where=text("backend_id <> ''"),
         ),
     )
-
-
-class StoredEnum(TypeDecorator[E]):
-    """A StrEnum kept as its value in a plain string column, as the migrations created it (no database enum
-    type): a read gives the member, a write takes the member or its value and refuses anything else."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, enum_class: type[E], length: int) -> None:
-        super().__init__(length)
-        self.enum_class = enum_class
-
-    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum_class(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
-        return None if value is None else self.enum_class(value)
 
 
 class MembershipState(enum.StrEnum):
@@ -311,7 +311,7 @@ class Plan(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20), default=PlanState.OPEN.value, index=True)
+    state: Mapped[PlanState] = mapped_column(StoredEnum(PlanState, 20), default=PlanState.OPEN, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_by_name: Mapped[str] = mapped_column(String(150), default="")
     expires: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -392,7 +392,7 @@ class Job(TimestampedMixin, Model):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="SET NULL"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20), default=JobState.QUEUED.value, index=True)
+    state: Mapped[JobState] = mapped_column(StoredEnum(JobState, 20), default=JobState.QUEUED, index=True)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {done, total, unit}
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")  # an apply's selection
     started: Mapped[datetime | None] = mapped_column(UtcDateTime())

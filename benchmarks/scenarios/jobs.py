@@ -107,7 +107,7 @@ def wait_all(uuids: list[str], timeout: float = 600) -> list[Job]:
         found = list(db.session.scalars(select(Job).where(Job.uuid.in_(uuids))))
         if all(job.state in jobs.JOB_FINISHED for job in found) or time.monotonic() > deadline:
             db.session.commit()  # end the read transaction: the workers write next
-            failed = [f"{job.kind}: {job.state} {job.error}" for job in found if job.state != JobState.SUCCEEDED.value]
+            failed = [f"{job.kind}: {job.state} {job.error}" for job in found if job.state != JobState.SUCCEEDED]
             assert not failed, failed[:3]
             return found
         db.session.commit()

@@ -319,7 +319,7 @@ def test_a_relinked_created_group_is_never_deleted_in_keycloak(client: FlaskClie
 def test_the_pending_sync_adopting_a_group_does_not_make_it_ours(client: FlaskClient, world: World) -> None:
     existing = precious(world, "/base/hpc/adopt-me")
     group = world.add_group("adopt-me")  # unlinked, as after an unlink; a pending member waits for an account
-    db.session.add(OfferingKeycloakMembership(group=group, username="late", state=MembershipState.PENDING.value))
+    db.session.add(OfferingKeycloakMembership(group=group, username="late", state=MembershipState.PENDING))
     db.session.commit()
     world.realm.add_user("late", "late@example.org")
     assert sync_pending().activated == 1

@@ -220,7 +220,7 @@ def test_the_scan_sees_the_writes_it_forbids() -> None:
     for snippet in forbidden:
         assert state_writes(membership_module + snippet), snippet
     allowed = [
-        "plan.state = PlanState.OPEN.value",
+        "plan.state = PlanState.OPEN",
         "def f(job, state: JobState):\n    job.state = state.value",
         "changes = {'state': [row.state, ACTIVE]}",
         "if row.state == ACTIVE:\n    pass",

@@ -12,11 +12,11 @@ from ..services.jobs.core import JOB_FINISHED, live_progress
 from ..services.plans.core import PLAN_FINISHED, clock
 
 STATE_LABELS = {
-    JobState.QUEUED.value: "Queued",
-    JobState.RUNNING.value: "Running",
-    JobState.SUCCEEDED.value: "Succeeded",
-    JobState.FAILED.value: "Failed",
-    JobState.CANCELLED.value: "Cancelled",
+    JobState.QUEUED: "Queued",
+    JobState.RUNNING: "Running",
+    JobState.SUCCEEDED: "Succeeded",
+    JobState.FAILED: "Failed",
+    JobState.CANCELLED: "Cancelled",
 }
 
 
@@ -73,7 +73,7 @@ class JobView:
         leads_to = self.kind.leads_to if self.kind else ""
         if leads_to == "result" and plan is not None and plan.state in PLAN_FINISHED:
             plan_uuid = plan.uuid  # an apply that stopped midway has its record on the result page too
-        elif self.job.state != JobState.SUCCEEDED.value:
+        elif self.job.state != JobState.SUCCEEDED:
             return None
         if not plan_uuid or self.job.offering is None:
             return None

@@ -12,10 +12,10 @@ from .paging import Pager, pager
 LOCAL_PANEL = "local-members"
 KEYCLOAK_PANEL = "keycloak-members"
 
-RECORDED_WORDS = {
-    MembershipState.ACTIVE.value: "recorded here",
-    MembershipState.PENDING.value: "recorded here (pending)",
-    MembershipState.REMOVED_REMOTELY.value: "recorded here as removed",
+RECORDED_WORDS: dict[str, str] = {
+    MembershipState.ACTIVE: "recorded here",
+    MembershipState.PENDING: "recorded here (pending)",
+    MembershipState.REMOVED_REMOTELY: "recorded here as removed",
 }
 
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
-from ..models import Offering, OfferingKeycloakMembership
+from ..models import MembershipState, Offering, OfferingKeycloakMembership
 from ..services import lookups
 from ..services.commands import GrantAccess
 from ..services.memberships import pages as member_pages
@@ -142,7 +142,11 @@ def member_add(offering_uuid: str) -> Response:
     membership = created.value
     if membership is None:
         return _page(offering, form, created.error, created.status)
-    state = "added in Keycloak" if membership.state == "active" else "pending until the Keycloak account exists"
+    state = (
+        "added in Keycloak"
+        if membership.state == MembershipState.ACTIVE
+        else "pending until the Keycloak account exists"
+    )
     flash(f"{membership.username} is now a member of “{membership.group.name}” ({state}).", "success")
     return redirect_to(url_for("ui.members", offering_uuid=offering.uuid))
 

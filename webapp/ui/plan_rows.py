@@ -97,7 +97,7 @@ class PlanPage:
 
     @property
     def is_open(self) -> bool:
-        return self.plan.state == PlanState.OPEN.value
+        return self.plan.state == PlanState.OPEN
 
     @property
     def no_changes(self) -> bool:

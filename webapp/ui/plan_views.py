@@ -94,7 +94,7 @@ def plan_detail(offering_uuid: str, plan_uuid: str) -> Response:
     if plan.state in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
     page = build_plan_page(plan, **_page_args())  # type: ignore[arg-type]
-    if plan.state != PlanState.OPEN.value:
+    if plan.state != PlanState.OPEN:
         page.error = plans.state_words(plan, page=True)
     return render("plans/plan.html", "plans/_plan_body.html", offering=offering, view=page, tab="groups")
 

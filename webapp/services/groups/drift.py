@@ -64,12 +64,12 @@ def overview(offerings: list[Offering]) -> list[OfferingDrift]:
             db.session.scalars(
                 select(Job)
                 .where(Job.offering_id == offering.id, Job.kind == JobKind.DRIFT_CHECK.value)
-                .where(Job.state.in_((JobState.SUCCEEDED.value, JobState.FAILED.value)))
+                .where(Job.state.in_((JobState.SUCCEEDED, JobState.FAILED)))
                 .order_by(Job.finished.desc(), Job.id.desc())
                 .limit(5)
             )
         )
-        good = next((job for job in checks if job.state == JobState.SUCCEEDED.value), None)
+        good = next((job for job in checks if job.state == JobState.SUCCEEDED), None)
         latest = checks[0] if checks else None
         last_job = db.session.scalar(
             select(Job).where(Job.offering_id == offering.id).order_by(Job.created.desc(), Job.id.desc()).limit(1)
@@ -79,7 +79,7 @@ def overview(offerings: list[Offering]) -> list[OfferingDrift]:
                 offering,
                 {key: int(good.result.get(key, 0)) for key in COUNTS} if good else None,
                 good.finished if good else None,
-                latest.error if latest is not None and latest.state == JobState.FAILED.value else "",
+                latest.error if latest is not None and latest.state == JobState.FAILED else "",
                 last_job,
             )
         )

@@ -83,7 +83,7 @@ def link_to(group: OfferingKeycloakGroup, remote: RemoteGroup, created: CreatedG
     if remote.id in created.ids:
         group.created_backend_id = remote.id
     group.backend_id = remote.id
-    group.origin = (GroupOrigin.CREATED if group.remote_created_here else GroupOrigin.IMPORTED).value
+    group.origin = GroupOrigin.CREATED if group.remote_created_here else GroupOrigin.IMPORTED
 
 
 @dataclass(frozen=True)

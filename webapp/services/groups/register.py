@@ -47,7 +47,7 @@ def import_remote(actor: User, command: ImportGroup) -> OfferingKeycloakGroup:
         scope_id=scope.scope_id,
         name=remote.name,
         backend_id=remote.id,
-        origin=GroupOrigin.IMPORTED.value,
+        origin=GroupOrigin.IMPORTED,
     )
     db.session.add(group)
     audit.record(actor, offering, "group.imported", group, {"backend_id": remote.id, "path": remote.path})
@@ -105,7 +105,7 @@ def set_backend_id(actor: User, group: OfferingKeycloakGroup, change: ChangeLink
     group.backend_id = backend_id
     if backend_id and not keep_link:
         # Linked by hand to a group that already exists: created here only if it is the very group we made.
-        group.origin = (GroupOrigin.CREATED if group.remote_created_here else GroupOrigin.IMPORTED).value
+        group.origin = GroupOrigin.CREATED if group.remote_created_here else GroupOrigin.IMPORTED
     group.resource = resource
     group.scope_id = new_scope_id
     action = "group.updated" if keep_link else ("group.linked" if backend_id else "group.unlinked")
@@ -134,7 +134,7 @@ def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool 
     offering = group.offering
     if delete_remote and group.backend_id and not group.remote_created_here:
         raise ValidationFailed.field("delete_remote", NOT_CREATED_HERE)
-    if delete_remote and group.origin != GroupOrigin.CREATED.value:
+    if delete_remote and group.origin != GroupOrigin.CREATED:
         raise ValidationFailed.field("delete_remote", IMPORTED_NEVER_DELETED)
     remote_deleted = False
     if delete_remote and group.remote_created_here:

@@ -70,8 +70,8 @@ if TYPE_CHECKING:
 else:  # the kinds the API takes and lists: those registered when it is imported
     JobKindName = Literal[job_kinds.names()]
 
-ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
-JOB_FINISHED = (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+JOB_FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 WAIT_SECONDS = 2.0  # a job whose offering is busy is tried again after this long
 
 
@@ -201,8 +201,8 @@ def _check_room(offering: Offering, wait_if_busy: bool) -> None:
     active = list(
         db.session.scalars(select(Job).where(Job.offering_id == offering.id, Job.state.in_(ACTIVE)).order_by(Job.id))
     )
-    running = next((job for job in active if job.state == JobState.RUNNING.value), None)
-    waiting = [job for job in active if job.state == JobState.QUEUED.value]
+    running = next((job for job in active if job.state == JobState.RUNNING), None)
+    waiting = [job for job in active if job.state == JobState.QUEUED]
     limit = int(current_app.config["JOBS_MAX_WAITING"])
     if running is not None and not wait_if_busy:
         words = busy_words(running)
@@ -271,7 +271,7 @@ def _described(job: Job) -> tuple[str, str]:
     count = len((job.params or {}).get("group_uuids") or [])
     about = f" of {job.group.name}" if job.group else f" of {job.offering.name}" if job.offering else ""
     about = f" of {count} groups" if count > 1 else about
-    if job.state == JobState.RUNNING.value and job.started:
+    if job.state == JobState.RUNNING and job.started:
         return f"{what}{about}", f"running, started {clock(job.started)} by {job.created_by_name}"
     return f"{what}{about}", f"queued, asked {clock(job.created)} by {job.created_by_name}"
 
@@ -291,10 +291,10 @@ def cancel_job(actor: User, job: Job) -> Job:
     if job.state in JOB_FINISHED:
         raise Refused(f"This job already ended ({job.state}).")
     spec = job_kinds.find(job.kind)
-    if job.state == JobState.RUNNING.value and spec is not None and spec.cancel_refused_running:
+    if job.state == JobState.RUNNING and spec is not None and spec.cancel_refused_running:
         raise Refused(spec.cancel_refused_running)
     job_queue().set_live(job.uuid, "cancel", True)
-    if job.state == JobState.QUEUED.value:
+    if job.state == JobState.QUEUED:
         _finish(job, JobState.CANCELLED, error=f"Cancelled by {actor.username} before it started.")
     audit.record(actor, job.offering, "job.cancel_requested", job, {"job": job.uuid, "kind": job.kind})
     db.session.commit()
@@ -322,7 +322,7 @@ def job_page(user: User, value: str) -> Job:
 
 def live_progress(job: Job) -> dict[str, Any]:
     """The stored progress, or while the job runs what its worker last reported."""
-    if job.state == JobState.RUNNING.value:
+    if job.state == JobState.RUNNING:
         reported = job_queue().live(job.uuid, "progress")
         if isinstance(reported, dict):
             return reported
@@ -334,7 +334,7 @@ def mark_dead_jobs() -> int:
     limit = float(current_app.config["JOB_STALE_SECONDS"])
     queue = job_queue()
     dead = 0
-    for job in list(db.session.scalars(select(Job).where(Job.state == JobState.RUNNING.value))):
+    for job in list(db.session.scalars(select(Job).where(Job.state == JobState.RUNNING))):
         beat = queue.live(job.uuid, "heartbeat") or (job.started.timestamp() if job.started else 0)
         if time.time() - float(beat) > limit:
             _finish(job, JobState.FAILED, error=_dead_words(job))
@@ -360,7 +360,7 @@ def execute(job_uuid: str) -> float | None:
     A number says the job is still queued and should be run again after that many seconds (the queue retries
     the same task): its offering was busy, or this worker is stopping and another one should take it."""
     job = db.session.scalar(select(Job).where(Job.uuid == job_uuid))
-    if job is None or job.state != JobState.QUEUED.value:
+    if job is None or job.state != JobState.QUEUED:
         return None  # cancelled, or already run by another worker
     if not _claim(job):
         return WAIT_SECONDS  # another job of this offering runs: wait its turn
@@ -370,7 +370,7 @@ def execute(job_uuid: str) -> float | None:
         result = _work(job)
     except WorkerStopping:
         db.session.rollback()
-        job.state, job.started = JobState.QUEUED.value, None
+        job.state, job.started = JobState.QUEUED, None
         db.session.commit()
         return 0  # for the next worker at once; this one is shutting down
     except JobCancelled:
@@ -396,9 +396,9 @@ def _claim(job: Job) -> bool:
     """queued → running, unless another job of the same offering runs (one writer per offering)."""
     other = aliased(Job)
     busy = exists().where(
-        and_(other.offering_id == job.offering_id, other.state == JobState.RUNNING.value, other.id != job.id)
+        and_(other.offering_id == job.offering_id, other.state == JobState.RUNNING, other.id != job.id)
     )
-    condition = [Job.id == job.id, Job.state == JobState.QUEUED.value]
+    condition = [Job.id == job.id, Job.state == JobState.QUEUED]
     if job.offering_id is not None:
         # The offering row's lock first: on PostgreSQL two claims would otherwise each miss the other's
         # uncommitted "running"; the second now waits, and its UPDATE then sees the first one committed.
@@ -406,7 +406,7 @@ def _claim(job: Job) -> bool:
         condition.append(~busy)
     now = utcnow()
     claimed = db.session.execute(
-        update(Job).where(*condition).values(state=JobState.RUNNING.value, started=now),
+        update(Job).where(*condition).values(state=JobState.RUNNING, started=now),
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
@@ -439,7 +439,7 @@ def _work(job: Job) -> dict[str, Any]:
 
 
 def _finish(job: Job, state: JobState, error: str = "") -> None:
-    job.state = state.value
+    job.state = state
     job.finished = utcnow()
     job.error = error
     if state != JobState.SUCCEEDED:
@@ -489,7 +489,7 @@ def _skip_rest_of_round(failed: Job) -> None:
     for job in db.session.scalars(
         select(Job).where(
             Job.offering_id == failed.offering_id,
-            Job.state == JobState.QUEUED.value,
+            Job.state == JobState.QUEUED,
             Job.created_by_id.is_(None),
             Job.kind.in_(periodic_kinds()),
         )
@@ -511,9 +511,9 @@ def backing_off(offering: Offering) -> datetime | None:
     )
     failed = []
     for job in rounds:
-        if job.state == JobState.SUCCEEDED.value:
+        if job.state == JobState.SUCCEEDED:
             break
-        if job.state == JobState.FAILED.value and job.finished:
+        if job.state == JobState.FAILED and job.finished:
             failed.append(job)
     if len(failed) < 2:
         return None

@@ -75,7 +75,7 @@ def _locked_group(offering: Offering, scope: Scope, username: str) -> OfferingKe
                 resource=scope.resource,
                 scope_id=scope.scope_id,
                 name=render_group_name(offering, scope.role, scope.resource, scope.scope_id),
-                origin=GroupOrigin.CREATED.value,
+                origin=GroupOrigin.CREATED,
             )
             db.session.add(group)
             try:

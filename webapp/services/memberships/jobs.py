@@ -23,7 +23,7 @@ def expected_members(group: OfferingKeycloakGroup) -> int | None:
         return group.remote_member_count or None
     pulled = db.session.scalar(
         select(Job.result)
-        .where(Job.group_id == group.id, Job.kind == JobKind.PULL_MEMBERS.value, Job.state == JobState.SUCCEEDED.value)
+        .where(Job.group_id == group.id, Job.kind == JobKind.PULL_MEMBERS.value, Job.state == JobState.SUCCEEDED)
         .order_by(Job.id.desc())
         .limit(1)
     )

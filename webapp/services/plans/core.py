@@ -49,9 +49,9 @@ from .kinds import (
 )
 from .members import MembersKind
 
-PLAN_FINISHED = (PlanState.APPLIED.value, PlanState.PARTIALLY_APPLIED.value, PlanState.FAILED.value)
+PLAN_FINISHED = (PlanState.APPLIED, PlanState.PARTIALLY_APPLIED, PlanState.FAILED)
 # Plans that can never be applied again: their items go after the retention period.
-ENDED = (*PLAN_FINISHED, PlanState.STALE.value, PlanState.EXPIRED.value, PlanState.DISCARDED.value)
+ENDED = (*PLAN_FINISHED, PlanState.STALE, PlanState.EXPIRED, PlanState.DISCARDED)
 SWEEP_BATCH = 20  # plans whose items one transaction of the retention sweep deletes (each may hold 50,000)
 RESULT_ITEMS = 200
 BATCH_SIZE = 1000
@@ -79,7 +79,7 @@ def create_plan(actor: User, preview: Preview | Any, progress: Progress | None =
     plan = Plan(
         offering=offering,
         kind=kind.name,
-        state=PlanState.OPEN.value,
+        state=PlanState.OPEN,
         created_by_id=actor.id,
         created_by_name=actor.username,
         expires=now + kind.ttl(),
@@ -120,13 +120,13 @@ def _supersede(actor: User, plan: Plan) -> None:
         select(Plan).where(
             Plan.offering_id == plan.offering_id,
             Plan.kind == plan.kind,
-            Plan.state == PlanState.OPEN.value,
+            Plan.state == PlanState.OPEN,
             Plan.id != plan.id,
         )
     ):
         if _same_preview(older.params) != wanted:
             continue
-        older.state = PlanState.DISCARDED.value
+        older.state = PlanState.DISCARDED
         older.finished = now
         older.result = {
             **older.result,
@@ -213,9 +213,7 @@ def brake_for(plan: Plan, removals: Counter[int]) -> dict[str, str] | None:
 def expire_open_plans() -> int:
     """Mark every open plan past its expiry as expired (the periodic sweep; reads call it too)."""
     result = db.session.execute(
-        update(Plan)
-        .where(Plan.state == PlanState.OPEN.value, Plan.expires < utcnow())
-        .values(state=PlanState.EXPIRED.value),
+        update(Plan).where(Plan.state == PlanState.OPEN, Plan.expires < utcnow()).values(state=PlanState.EXPIRED),
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
@@ -283,8 +281,8 @@ def plan_page(user: User, value: str) -> Plan:
     plan = plan_uuid and db.session.scalar(visible_plans(user).where(Plan.uuid == plan_uuid))
     if not plan:
         raise ObjectNotFound()
-    if plan.state == PlanState.OPEN.value and plan.expires < utcnow():
-        plan.state = PlanState.EXPIRED.value
+    if plan.state == PlanState.OPEN and plan.expires < utcnow():
+        plan.state = PlanState.EXPIRED
         db.session.commit()
     if _stuck(plan):
         stop_apply(plan, "The apply timed out")
@@ -348,12 +346,12 @@ def preview_of(plan: Plan) -> Preview | Any:
 
 
 def discard_plan(actor: User, plan: Plan) -> None:
-    if plan.state == PlanState.APPLYING.value:
+    if plan.state == PlanState.APPLYING:
         raise Conflict("This preview is being applied; it cannot be discarded now.")
     if plan.state in PLAN_FINISHED:
         raise Refused("This preview was applied; there is nothing to discard.")
-    if plan.state != PlanState.DISCARDED.value:
-        plan.state = PlanState.DISCARDED.value
+    if plan.state != PlanState.DISCARDED:
+        plan.state = PlanState.DISCARDED
         plan.finished = utcnow()
         audit.record(actor, plan.offering, "plan.discarded", plan, {"plan": plan.uuid, "kind": plan.kind})
         db.session.commit()
@@ -493,8 +491,8 @@ def _checked(plan: Plan, selection: ApplySelection) -> tuple[list[Item], list[Ch
 
 
 def _check_open(plan: Plan) -> None:
-    if plan.state == PlanState.OPEN.value and plan.expires < utcnow():
-        plan.state = PlanState.EXPIRED.value
+    if plan.state == PlanState.OPEN and plan.expires < utcnow():
+        plan.state = PlanState.EXPIRED
         db.session.commit()
     words = STATE_WORDS.get(plan.state)
     if words is not None:
@@ -512,15 +510,15 @@ class StateWords:
 
 
 STATE_WORDS = {
-    PlanState.APPLYING.value: StateWords(
+    PlanState.APPLYING: StateWords(
         Conflict,
         "An apply by {who} is running for this offering since {since}: wait for it.",
         "This preview is being applied.",
         False,
     ),
-    PlanState.EXPIRED.value: StateWords(Refused, "This preview expired at {expires}. Preview again.", "", False),
-    PlanState.STALE.value: StateWords(Conflict, "Keycloak changed since this preview. Preview again.", "", True),
-    PlanState.DISCARDED.value: StateWords(
+    PlanState.EXPIRED: StateWords(Refused, "This preview expired at {expires}. Preview again.", "", False),
+    PlanState.STALE: StateWords(Conflict, "Keycloak changed since this preview. Preview again.", "", True),
+    PlanState.DISCARDED: StateWords(
         Refused, "This preview was discarded. Preview again.", "This preview was discarded.", True
     ),
 }
@@ -551,17 +549,17 @@ def _claim(actor: User, plan: Plan, run: str) -> bool:
     if plan.state in PLAN_FINISHED:
         db.session.rollback()
         return False
-    if plan.state != PlanState.OPEN.value:
+    if plan.state != PlanState.OPEN:
         db.session.rollback()
         _check_open(plan)
     other = db.session.scalar(
-        select(Plan).where(Plan.offering_id == plan.offering_id, Plan.state == PlanState.APPLYING.value).limit(1)
+        select(Plan).where(Plan.offering_id == plan.offering_id, Plan.state == PlanState.APPLYING).limit(1)
     )
     if other is not None:
         words = state_words(other)
         db.session.rollback()
         raise Conflict(words)
-    plan.state = PlanState.APPLYING.value
+    plan.state = PlanState.APPLYING
     plan.applied_by_name = actor.username
     plan.apply_started = utcnow()
     plan.result = {"run": run, "beat": time.time()}
@@ -572,12 +570,12 @@ def _claim(actor: User, plan: Plan, run: str) -> bool:
 def _stuck(plan: Plan) -> bool:
     """An apply that recorded nothing for PLAN_APPLY_TIMEOUT_SECONDS: its process died (or hangs)."""
     timeout = float(current_app.config["PLAN_APPLY_TIMEOUT_SECONDS"])
-    return plan.state == PlanState.APPLYING.value and beat_of(plan) + timeout < time.time()
+    return plan.state == PlanState.APPLYING and beat_of(plan) + timeout < time.time()
 
 
 def _stop_stuck_applies(offering_id: int) -> None:
     for stuck in list(
-        db.session.scalars(select(Plan).where(Plan.offering_id == offering_id, Plan.state == PlanState.APPLYING.value))
+        db.session.scalars(select(Plan).where(Plan.offering_id == offering_id, Plan.state == PlanState.APPLYING))
     ):
         if _stuck(stuck):
             stop_apply(stuck, "The apply timed out")
@@ -585,14 +583,14 @@ def _stop_stuck_applies(offering_id: int) -> None:
 
 def _release(plan: Plan) -> None:
     db.session.rollback()
-    plan.state = PlanState.OPEN.value
+    plan.state = PlanState.OPEN
     plan.apply_started = None
     plan.result = {}
     db.session.commit()
 
 
 def _finish(plan: Plan, state: PlanState, result: dict[str, Any]) -> None:
-    plan.state = state.value
+    plan.state = state
     plan.finished = utcnow()
     plan.result = {**plan.result, **result}
     db.session.commit()
@@ -618,9 +616,9 @@ def stop_apply(plan: Plan, stopped: str, run: str | None = None) -> str:
     Commits (callers have nothing pending); no transaction is open while Keycloak is asked."""
     db.session.commit()
     db.session.refresh(plan)
-    if plan.state == PlanState.OPEN.value or (run is not None and (plan.result or {}).get("run") != run):
+    if plan.state == PlanState.OPEN or (run is not None and (plan.result or {}).get("run") != run):
         return f"{stopped} before the apply started; nothing was changed."
-    if plan.state != PlanState.APPLYING.value:
+    if plan.state != PlanState.APPLYING:
         return f"{stopped} after the apply ended; its outcome is on the plan's result page."
     journal = plan.result or {}
     if "progress" not in journal:  # stopped while Keycloak was read again, before its first write

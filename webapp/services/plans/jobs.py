@@ -52,7 +52,7 @@ def _apply(job: Job, report: Report) -> dict[str, Any]:
         applied = plans.apply_plan(required_actor(job), job.plan, selection, progress=report, run=job.uuid)
     except Interrupted as exc:
         db.session.refresh(job.plan)
-        if job.plan.state == PlanState.OPEN.value:
+        if job.plan.state == PlanState.OPEN:
             raise  # stopped before its first write: the plan is still applicable, the job goes on as asked
         # Stopped between two batches: the plan was ended from its record, and says how far it got.
         raise ApplyStopped(str((job.plan.result or {}).get("error") or exc.stopped)) from exc

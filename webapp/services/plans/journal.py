@@ -86,7 +86,7 @@ class Journal:
         no longer being applied."""
         written = db.session.execute(
             update(Plan)
-            .where(Plan.id == self.plan.id, Plan.state == PlanState.APPLYING.value)
+            .where(Plan.id == self.plan.id, Plan.state == PlanState.APPLYING)
             .values(result=self.state(), modified=utcnow()),
             execution_options={"synchronize_session": False},
         )
@@ -229,7 +229,7 @@ def retally(plan: Plan) -> None:
     current = db.session.scalar(select(Plan.result).where(Plan.id == plan.id)) or {}
     found = tally(plan)
     result = _result(found, current.get("progress") or {}, str(current.get("error") or ""))
-    db.session.execute(update(Plan).where(Plan.id == plan.id).values(result=result, state=found.state.value))
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(result=result, state=found.state))
 
 
 def finish(
@@ -243,7 +243,7 @@ def finish(
     """End an applying plan from its recorded outcomes (plus `settled` ones, written first), with one
     `plan.applied` audit event; commits. False when it was no longer applying (someone else ended it)."""
     opened = db.session.execute(
-        update(Plan).where(Plan.id == plan.id, Plan.state == PlanState.APPLYING.value).values(modified=utcnow()),
+        update(Plan).where(Plan.id == plan.id, Plan.state == PlanState.APPLYING).values(modified=utcnow()),
         execution_options={"synchronize_session": False},
     )
     if not _rowcount(opened):
@@ -255,7 +255,7 @@ def finish(
     db.session.execute(
         update(Plan)
         .where(Plan.id == plan.id)
-        .values(state=found.state.value, finished=utcnow(), result=_result(found, progress, error)),
+        .values(state=found.state, finished=utcnow(), result=_result(found, progress, error)),
         execution_options={"synchronize_session": False},
     )
     details: dict[str, Any] = {
