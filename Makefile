@@ -16,7 +16,7 @@ PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST
 # Start the Keycloak(s) in the background, run the rest of the recipe with KEYCLOAK_URL set, stop what was started.
 KEYCLOAK_ENV = kc_env="$$(scripts/test-keycloak env)" && eval "$$kc_env"
 
-.PHONY: test-keycloak-begin install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python test-keycloak-begin-tls pytest-newest lint format clean bench load soak
+.PHONY: test-keycloak-begin install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python test-keycloak-begin-tls pytest-newest coverage lint format clean bench load soak
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
@@ -69,6 +69,18 @@ test: test-keycloak-begin-tls install browser
 	@status=0; \
 	  $(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache && $(KEYCLOAK_ENV) && $(PYTEST) || status=$$?; \
 	  scripts/test-keycloak end; exit $$status
+
+## coverage: the suite of make test (without lint) measuring webapp/'s lines and branches, the `flask worker`
+## processes the tests start included (.coveragerc); prints the files not fully covered
+## and the total, writes .coverage and coverage.json (compare two with scripts/coverage-compare)
+coverage: test-keycloak-begin-tls install browser
+	@status=0; rm -f .coverage .coverage.* coverage.json; \
+	  { $(KEYCLOAK_ENV) && $(PYTEST) --cov --cov-report=; } || status=$$?; \
+	  scripts/test-keycloak end; \
+	  if ls .coverage.* >/dev/null 2>&1; then $(BIN)/coverage combine --append --quiet || status=$$?; fi; \
+	  $(BIN)/coverage json --quiet && $(BIN)/coverage report --skip-covered && \
+	  echo "coverage: $$($(BIN)/coverage report --format=total) % of webapp/ (lines and branches); coverage.json written" \
+	  || status=$$?; exit $$status
 
 # Keycloak starts (and on a new machine downloads and builds) while the virtualenv installs and lint runs.
 test-keycloak-begin:
