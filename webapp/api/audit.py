@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Response, g, request
+from flask import Response, g
 
 from ..models import AuditEvent
 from ..services import audit, lookups
 from . import api_bp
-from .docs import declare, list_page_parameters, offering_filter, ordering_parameter, paged_list, query, string
+from .docs import declare, list_page_parameters, ordering_parameter, paged_list, query_parameters
 from .formats import list_response
+from .inputs import parse_query
 from .ordering import apply_ordering
+from .queries import AuditQuery
 from .shapes import AuditEventOut
 
 if TYPE_CHECKING:
@@ -21,14 +23,9 @@ AUDIT_ORDERING = ("created", "action")
 
 
 def _events() -> Select[AuditEvent]:
-    offering = (
-        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        if "offering_uuid" in request.args
-        else None
-    )
-    first = audit.parse_day(request.args.get("created_from"), "created_from")
-    last = audit.parse_day(request.args.get("created_to"), "created_to")
-    filters = audit.EventFilter(offering, request.args.get("action", ""), request.args.get("actor", ""), first, last)
+    asked = parse_query(AuditQuery)
+    offering = lookups.optional_offering(g.api_user, asked.offering_uuid, "offering_uuid")
+    filters = audit.EventFilter(offering, asked.action, asked.actor, asked.created_from, asked.created_to)
     return apply_ordering(audit.events(g.api_user, filters), AuditEvent, AUDIT_ORDERING)
 
 
@@ -38,11 +35,7 @@ def _events() -> Select[AuditEvent]:
         "offering-keycloak-audit",
         "AuditEvent",
         [
-            offering_filter(),
-            query("action", string(), "Exact action name, e.g. group.imported."),
-            query("actor", string(), "Username of who did it."),
-            query("created_from", string(format="date"), "First day (UTC, YYYY-MM-DD), included."),
-            query("created_to", string(format="date"), "Last day (UTC, YYYY-MM-DD), included."),
+            *query_parameters(AuditQuery),
             ordering_parameter(AUDIT_ORDERING),
             *list_page_parameters(),
         ],

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app
+from pydantic import BaseModel
+
+from .shapes import openapi30
 
 Schema = dict[str, Any]
 PathItem = dict[str, Schema]
@@ -114,6 +117,24 @@ def query(name: str, schema: Schema, description: str = "", required: bool = Fal
     return parameter
 
 
+def query_parameters(model: type[BaseModel]) -> list[Schema]:
+    """The query parameters of one endpoint, from its query model (queries.py): name, schema, description,
+    required; a list field is a repeatable parameter."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)  # the enums it refers to are components already
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = openapi30(prop)
+        description = prop.pop("description", "")
+        if prop.get("default") is None or prop.get("default") == "" or prop.get("default") == []:
+            prop.pop("default", None)
+        prop.pop("nullable", None)  # absent, not null
+        extra = {"style": "form", "explode": True} if prop.get("type") == "array" else {}
+        parameters.append(query(name, prop, description, required=name in required, **extra))
+    return parameters
+
+
 def page_parameters(default_size: int) -> list[Schema]:
     max_size = _setting("API_MAX_PAGE_SIZE")
     page = {"oneOf": [integer(minimum=1), string(enum=["last"])]}
@@ -139,19 +160,6 @@ def ordering_parameter(fields: tuple[str, ...]) -> Schema:
         "Ordering, comma-separated; '-' for descending. Default -created; unknown names are ignored.",
         style="form",
         explode=False,
-    )
-
-
-def uuid_filter(name: str, description: str = "") -> Schema:
-    return query(name, uuid(), description or f'Malformed is 400 {{"{name}": ["Must be a valid UUID."]}}.')
-
-
-def offering_filter(required: bool = False) -> Schema:
-    return query(
-        "offering_uuid",
-        uuid(),
-        'Unknown or not visible is 400 {"offering_uuid": ["Offering not found."]}.',
-        required=required,
     )
 
 

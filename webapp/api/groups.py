@@ -4,38 +4,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify
 
-from ..models import Offering, OfferingKeycloakGroup
+from ..models import OfferingKeycloakGroup
 from ..services import lookups
 from ..services.commands import KEEP, ChangeLink, ImportGroup
-from ..services.errors import REQUIRED, RemoteFailure, ValidationFailed
+from ..services.errors import RemoteFailure
 from ..services.groups import diff, remote
 from ..services.groups import register as groups
 from ..services.memberships import pull
 from . import api_bp
 from .docs import (
-    boolean,
     declare,
     detail,
     error_refs,
     header,
     json_response,
     list_page_parameters,
-    offering_filter,
     operation,
     ordering_parameter,
     page_parameters,
     paged_list,
-    query,
+    query_parameters,
     read,
     ref,
-    string,
-    uuid_filter,
 )
-from .inputs import bool_param, field_names, json_body, parse_body, uuid_param
+from .inputs import field_names, json_body, parse_body, parse_query
 from .ordering import apply_ordering
 from .pagination import link_headers, page_request, paginated_response, resolve_page
+from .queries import (
+    GroupDeleteQuery,
+    GroupListQuery,
+    OfferingQuery,
+    RemoteGroupMembersQuery,
+    RemoteGroupsQuery,
+    RemoteUsersQuery,
+)
 from .shapes import (
     ImportRemoteGroupRequest,
     OfferingKeycloakGroupOut,
@@ -54,18 +58,14 @@ TAG, PREFIX = "offering-keycloak-groups", "offering_keycloak_groups"
 
 
 def _filtered_groups() -> Select[OfferingKeycloakGroup]:
-    offering = (
-        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        if "offering_uuid" in request.args
-        else None
-    )
+    asked = parse_query(GroupListQuery)
     filters = groups.GroupFilter(
-        offering,
-        uuid_param("role_uuid"),
-        uuid_param("resource_uuid"),
-        request.args.get("backend_id", ""),
-        request.args.get("name", ""),
-        bool_param("linked"),
+        lookups.optional_offering(g.api_user, asked.offering_uuid, "offering_uuid"),
+        asked.role_uuid,
+        asked.resource_uuid,
+        asked.backend_id,
+        asked.name,
+        asked.linked,
     )
     return apply_ordering(groups.group_list(g.api_user, filters), OfferingKeycloakGroup, GROUP_ORDERING)
 
@@ -76,12 +76,7 @@ def _filtered_groups() -> Select[OfferingKeycloakGroup]:
         TAG,
         "OfferingKeycloakGroup",
         [
-            offering_filter(),
-            uuid_filter("role_uuid"),
-            uuid_filter("resource_uuid"),
-            query("backend_id", string(), "Exact Keycloak group id."),
-            query("name", string(), "Case-insensitive substring of the name."),
-            query("linked", boolean(), "true: has a backend_id; false: unlinked. Also 1/0, yes/no."),
+            *query_parameters(GroupListQuery),
             ordering_parameter(GROUP_ORDERING),
             *list_page_parameters(),
         ],
@@ -106,22 +101,14 @@ def group_detail(uuid: str) -> Response:
             "Delete a local group and its memberships",
             TAG,
             {"204": {"description": "Deleted."}, **error_refs(400, 404, 502)},
-            [
-                query(
-                    "delete_remote",
-                    boolean(),
-                    "Also delete the Keycloak group: only the very group this application created for it "
-                    "(imported, adopted or re-linked groups: 400, nothing deleted).",
-                )
-            ],
+            query_parameters(GroupDeleteQuery),
         )
     }
 )
 @api_bp.delete("/offering-keycloak-groups/<uuid>/")
 def group_delete(uuid: str) -> tuple[str, int]:
     group = lookups.group_page(g.api_user, uuid)
-    delete_remote = bool_param("delete_remote") or False
-    groups.delete_group(g.api_user, group, delete_remote=delete_remote)
+    groups.delete_group(g.api_user, group, delete_remote=parse_query(GroupDeleteQuery).delete_remote)
     return "", 204
 
 
@@ -162,29 +149,20 @@ def group_test_connection() -> tuple[Response, int]:
     return jsonify(body), 200
 
 
-def _offering_param() -> Offering:
-    if not request.args.get("offering_uuid"):
-        raise ValidationFailed.field("offering_uuid", REQUIRED)
-    return lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-
-
 @declare(
     lambda: paged_list(
         f"{PREFIX}_remote_groups",
         TAG,
         "RemoteGroup",
-        [
-            offering_filter(True),
-            query("search", string(), "Case-insensitive substring of the name."),
-            *list_page_parameters(),
-        ],
+        [*query_parameters(RemoteGroupsQuery), *list_page_parameters()],
         (400, 404, 502),
     )
 )
 @api_bp.get("/offering-keycloak-groups/remote_groups/")
 def group_remote_groups() -> Response:
-    offering = _offering_param()
-    found = remote.remote_groups(offering, request.args.get("search", ""))
+    asked = parse_query(RemoteGroupsQuery)
+    offering = lookups.offering_param(g.api_user, asked.offering_uuid, "offering_uuid")
+    found = remote.remote_groups(offering, asked.search)
     return paginated_response(found, RemoteGroupOut.dump)
 
 
@@ -193,19 +171,16 @@ def group_remote_groups() -> Response:
         f"{PREFIX}_remote_group_members",
         TAG,
         "RemoteGroupMember",
-        [
-            offering_filter(True),
-            query("group_id", string(minLength=1), "Keycloak group id; unknown is 400 on group_id.", required=True),
-            *list_page_parameters(),
-        ],
+        [*query_parameters(RemoteGroupMembersQuery), *list_page_parameters()],
         (400, 404, 502),
     )
 )
 @api_bp.get("/offering-keycloak-groups/remote_group_members/")
 def group_remote_group_members() -> Response:
-    offering = _offering_param()
+    asked = parse_query(RemoteGroupMembersQuery)
+    offering = lookups.offering_param(g.api_user, asked.offering_uuid, "offering_uuid")
     with field_names(remote_group="group_id"):
-        found = remote.remote_group_members(offering, request.args.get("group_id", "").strip())
+        found = remote.remote_group_members(offering, asked.group_id)
     return paginated_response(found, RemoteGroupMemberOut.dump)
 
 
@@ -215,10 +190,7 @@ def group_remote_group_members() -> Response:
         TAG,
         "RemoteGroupMember",
         [
-            offering_filter(True),
-            query(
-                "q", string(minLength=1), "Matches username, email, first or last name; blank is 400.", required=True
-            ),
+            *query_parameters(RemoteUsersQuery),
             *page_parameters(current_app.config["SEARCH_USERS_DEFAULT_LIMIT"]),
         ],
         (400, 404, 502),
@@ -226,15 +198,14 @@ def group_remote_group_members() -> Response:
 )
 @api_bp.get("/offering-keycloak-groups/search_remote_users/")
 def group_search_remote_users() -> Response:
-    offering = _offering_param()
+    asked = parse_query(RemoteUsersQuery)
+    offering = lookups.offering_param(g.api_user, asked.offering_uuid, "offering_uuid")
     default_size = current_app.config["SEARCH_USERS_DEFAULT_LIMIT"]
     wanted = page_request(default_size)
-    total, users = remote.search_remote_users(
-        offering, request.args.get("q"), first=max(wanted.offset, 0), limit=wanted.size
-    )
+    total, users = remote.search_remote_users(offering, asked.q, first=max(wanted.offset, 0), limit=wanted.size)
     page = resolve_page(wanted, total)
     if page.number != wanted.number:  # "last" was asked for: fetch that page now that we know the total
-        total, users = remote.search_remote_users(offering, request.args.get("q"), page.offset, page.size)
+        total, users = remote.search_remote_users(offering, asked.q, page.offset, page.size)
     response = jsonify([RemoteGroupMemberOut.dump(user) for user in users])
     response.headers.update(link_headers(page, total))
     return response
@@ -253,14 +224,14 @@ def group_search_remote_users() -> Response:
             ),
             **error_refs(400, 502),
         },
-        [offering_filter(True)],
+        query_parameters(OfferingQuery),
         {"X-Result-Count": header("X-Result-Count")},
         kind="retrieve",
     )
 )
 @api_bp.get("/offering-keycloak-groups/sync_status/")
 def group_sync_status() -> Response:
-    offering = _offering_param()
+    offering = lookups.offering_param(g.api_user, parse_query(OfferingQuery).offering_uuid, "offering_uuid")
     status = SyncStatusOut.dump(diff.sync_status(offering))
     response = jsonify(status)
     total = len(status["local_only"]) + len(status["remote_only"]) + len(status["synced"])

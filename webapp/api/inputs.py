@@ -1,21 +1,21 @@
 """Reading request bodies and query parameters with DRF-style field errors.
 
-Bodies are validated by pydantic against their declared model (`parse_body`); `field_errors` is the one place
-where pydantic's errors become the messages Waldur clients know.
+Bodies (`parse_body`) and query parameters (`parse_query`) are validated by pydantic against their declared
+models (shapes.py, queries.py); `field_errors` is the one place where pydantic's errors become the messages
+Waldur clients know.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 from flask import request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from ..services.errors import REQUIRED, ValidationFailed
-from ..services.uuids import parse_uuid
 
 INVALID_UUID = "Must be a valid UUID."
 BLANK = "This field may not be blank."
@@ -82,6 +82,20 @@ def parse_body(model: type[ModelT], data: dict[str, Any]) -> ModelT:
         raise ValidationFailed(field_errors(exc, model)) from None
 
 
+def parse_query(model: type[ModelT]) -> ModelT:
+    """`request.args` validated by the endpoint's query model (queries.py); a blank value is no value, a list
+    field takes every repetition of its parameter."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if get_origin(info.annotation) is list:
+            values = [value for value in request.args.getlist(name) if value.strip()]
+            if values:
+                data[name] = values
+        elif (value := request.args.get(name, "")).strip():
+            data[name] = value
+    return parse_body(model, data)
+
+
 def json_body() -> dict[str, Any]:
     data = request.get_json(silent=True) if request.is_json else None
     if data is None:
@@ -90,39 +104,6 @@ def json_body() -> dict[str, Any]:
         kind = type(data).__name__ if data is not None else "invalid JSON"
         raise ValidationFailed({"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]})
     return data
-
-
-def uuid_param(name: str) -> str | None:
-    """An optional UUID query parameter; malformed is a 400 on that parameter."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise ValidationFailed.field(name, INVALID_UUID)
-    return parsed
-
-
-def choice_param(name: str, allowed: list[str]) -> str | None:
-    """An optional query parameter that must be one of `allowed`; anything else is a 400 on that parameter."""
-    value = request.args.get(name)
-    if not value:
-        return None
-    if value not in allowed:
-        raise ValidationFailed.field(name, f'"{value}" is not one of: {", ".join(allowed)}.')
-    return value
-
-
-def bool_param(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    lowered = raw.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValidationFailed.field(name, "Must be true or false.")
 
 
 @contextmanager

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
-from ..models import JobState, Offering, OfferingKeycloakGroup, Plan
+from ..models import Offering, OfferingKeycloakGroup, Plan
 from ..services import lookups
 from ..services.errors import ValidationFailed
 from ..services.jobs import core as jobs
-from ..services.jobs import kinds as job_kinds
 from ..services.plans import core as plans
 from . import api_bp
 from .docs import (
@@ -17,19 +16,17 @@ from .docs import (
     error_refs,
     json_response,
     list_page_parameters,
-    offering_filter,
     operation,
     paged_list,
-    query,
+    query_parameters,
     ref,
-    string,
 )
-from .inputs import choice_param, json_body, parse_body
+from .inputs import json_body, parse_body, parse_query
 from .pagination import paginated_response
+from .queries import JobListQuery
 from .shapes import JobCreateRequest, JobOut
 
 TAG, PREFIX = "offering-keycloak-jobs", "offering_keycloak_jobs"
-STATES = [state.value for state in JobState]
 
 
 def _target(body: JobCreateRequest) -> tuple[Offering | None, OfferingKeycloakGroup | None, Plan | None]:
@@ -64,9 +61,7 @@ def _target(body: JobCreateRequest) -> tuple[Offering | None, OfferingKeycloakGr
             TAG,
             "Job",
             [
-                offering_filter(),
-                query("kind", string(enum=list(job_kinds.names())), "Only jobs of this kind."),
-                query("state", string(enum=STATES), "Only jobs in this state."),
+                *query_parameters(JobListQuery),
                 *list_page_parameters(),
             ],
             (400, 404),
@@ -80,13 +75,9 @@ def job_list() -> tuple[Response, int] | Response:
         offering, group, plan = _target(body)
         asked = jobs.ask_job(g.api_user, body.kind, offering, group, plan)
         return jsonify(JobOut.dump(asked.job)), 200 if asked.existing else 202
-    offering = (
-        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        if "offering_uuid" in request.args
-        else None
-    )
-    kind, state = choice_param("kind", list(job_kinds.names())) or "", choice_param("state", STATES) or ""
-    return paginated_response(jobs.job_list(g.api_user, offering, kind, state), JobOut.dump)
+    wanted = parse_query(JobListQuery)
+    offering = lookups.optional_offering(g.api_user, wanted.offering_uuid, "offering_uuid")
+    return paginated_response(jobs.job_list(g.api_user, offering, wanted.kind or "", wanted.state or ""), JobOut.dump)
 
 
 @declare(lambda: detail(PREFIX, TAG, "Job"))

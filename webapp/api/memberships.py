@@ -5,69 +5,52 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
-from ..models import MembershipState, OfferingKeycloakMembership
+from ..models import OfferingKeycloakMembership
 from ..services import lookups
 from ..services.commands import GrantAccess
-from ..services.errors import ValidationFailed
 from ..services.memberships import pages as member_pages
 from ..services.memberships.grants import create_membership, delete_membership
-from ..services.memberships.pages import MAX_QUERY_LENGTH
 from . import api_bp
 from .docs import (
-    array,
     declare,
     detail,
     error_refs,
     json_response,
     list_page_parameters,
-    offering_filter,
     operation,
     ordering_parameter,
     paged_list,
-    query,
+    query_parameters,
     ref,
-    string,
-    uuid_filter,
 )
 from .formats import list_response
-from .inputs import json_body, parse_body, uuid_param
+from .inputs import json_body, parse_body, parse_query
 from .ordering import apply_ordering
+from .queries import MembershipListQuery
 from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, serialize_membership
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
 MEMBERSHIP_ORDERING = ("username", "email", "state", "created", "modified", "last_checked")
-STATES = tuple(state.value for state in MembershipState)
 TAG, PREFIX = "offering-keycloak-memberships", "offering_keycloak_memberships"
 
 
 def _filtered() -> Select[OfferingKeycloakMembership]:
-    offering = (
-        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        if "offering_uuid" in request.args
-        else None
-    )
-    text = request.args.get("q", "").strip()
-    if len(text) > MAX_QUERY_LENGTH:
-        raise ValidationFailed.field("q", f"Search for at most {MAX_QUERY_LENGTH} characters.")
-    states = [value for value in request.args.getlist("state") if value]
-    bad = [value for value in states if value not in STATES]
-    if bad:
-        raise ValidationFailed.field("state", f"Select a valid choice. {bad[0]} is not one of the available choices.")
+    asked = parse_query(MembershipListQuery)
     filters = member_pages.MembershipFilter(
-        uuid_param("group_uuid"),
-        offering,
-        uuid_param("role_uuid"),
-        uuid_param("resource_uuid"),
-        request.args.get("username", ""),
-        request.args.get("email", ""),
-        text,
-        request.args.get("first_name", ""),
-        request.args.get("last_name", ""),
-        tuple(states),
+        asked.group_uuid,
+        lookups.optional_offering(g.api_user, asked.offering_uuid, "offering_uuid"),
+        asked.role_uuid,
+        asked.resource_uuid,
+        asked.username,
+        asked.email,
+        asked.q,
+        asked.first_name,
+        asked.last_name,
+        tuple(state.value for state in asked.state),
     )
     found = member_pages.membership_list(g.api_user, filters)
     return apply_ordering(found, OfferingKeycloakMembership, MEMBERSHIP_ORDERING)
@@ -79,22 +62,7 @@ def _filtered() -> Select[OfferingKeycloakMembership]:
         TAG,
         "OfferingKeycloakMembership",
         [
-            uuid_filter("group_uuid"),
-            offering_filter(),
-            uuid_filter("role_uuid"),
-            uuid_filter("resource_uuid"),
-            query("username", string(), "Exact, case-insensitive."),
-            query("email", string(), "Exact, case-insensitive."),
-            query("first_name", string(), "Case-insensitive substring."),
-            query("last_name", string(), "Case-insensitive substring."),
-            query("q", string(maxLength=100), "Username, email, first or last name contains it (ignoring case)."),
-            query(
-                "state",
-                array(ref("MembershipState")),
-                "Repeatable; any of the given states.",
-                style="form",
-                explode=True,
-            ),
+            *query_parameters(MembershipListQuery),
             ordering_parameter(MEMBERSHIP_ORDERING),
             *list_page_parameters(),
         ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
-from ..models import Offering, OfferingKeycloakGroup, PlanState
+from ..models import Offering, OfferingKeycloakGroup
 from ..services import lookups
 from ..services.commands import ApplySelection, ImportParams, Preview, PreviewImport, PreviewLinks, PreviewMembers
 from ..services.errors import REQUIRED, ValidationFailed
@@ -18,16 +18,15 @@ from .docs import (
     error_refs,
     json_response,
     list_page_parameters,
-    offering_filter,
     operation,
     paged_list,
-    query,
+    query_parameters,
     ref,
-    string,
 )
 from .formats import list_response
-from .inputs import choice_param, field_names, json_body, parse_body
+from .inputs import field_names, json_body, parse_body, parse_query
 from .pagination import paginated_response
+from .queries import OfferingQuery, PlanItemsQuery, PlanListQuery
 from .shapes import (
     JobOut,
     LinkSuggestionOut,
@@ -39,7 +38,6 @@ from .shapes import (
 )
 
 TAG, PREFIX = "offering-keycloak-plans", "offering_keycloak_plans"
-STATES = [state.value for state in PlanState]
 
 
 def _groups_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGroup]:
@@ -91,8 +89,7 @@ def _preview(body: PlanCreateRequest) -> Preview:
             TAG,
             "Plan",
             [
-                offering_filter(),
-                query("state", string(enum=STATES), "Only plans in this state."),
+                *query_parameters(PlanListQuery),
                 *list_page_parameters(),
             ],
             (400, 404),
@@ -109,12 +106,9 @@ def plan_list() -> tuple[Response, int] | Response:
         plan = plans.create_plan(g.api_user, preview)
         return jsonify(PlanOut.dump(plan)), 201
     plans.expire_open_plans()
-    offering = (
-        lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
-        if "offering_uuid" in request.args
-        else None
-    )
-    found = plans.plan_list(g.api_user, offering, choice_param("state", STATES) or "")
+    wanted = parse_query(PlanListQuery)
+    offering = lookups.optional_offering(g.api_user, wanted.offering_uuid, "offering_uuid")
+    found = plans.plan_list(g.api_user, offering, wanted.state or "")
     return paginated_response(found, PlanOut.dump)
 
 
@@ -130,13 +124,7 @@ def plan_detail(uuid: str) -> Response:
         TAG,
         "PlanItem",
         [
-            query(
-                "action",
-                string(),
-                "A default action (add_local, …), unchanged, optional, skipped, or after apply an outcome "
-                "(applied, failed, not_selected). Absent: every item except the unchanged ones.",
-            ),
-            query("q", string(), "Substring of username, email, names, group name or remote path."),
+            *query_parameters(PlanItemsQuery),
             *list_page_parameters(),
         ],
         (400, 404, 410),
@@ -146,7 +134,8 @@ def plan_detail(uuid: str) -> Response:
 @api_bp.get("/offering-keycloak-plans/<uuid>/items/")
 def plan_items(uuid: str) -> Response:
     plan = plans.plan_page(g.api_user, uuid)
-    found = plans.items_query(plan, request.args.get("action", "").strip(), request.args.get("q", ""))
+    asked = parse_query(PlanItemsQuery)
+    found = plans.items_query(plan, asked.action, asked.q)
     return list_response(found, PlanItemOut, f"plan-{plan.uuid}-items.csv")
 
 
@@ -194,13 +183,11 @@ def plan_discard(uuid: str) -> tuple[str, int]:
         "offering_keycloak_groups_link_suggestions",
         "offering-keycloak-groups",
         "LinkSuggestion",
-        [offering_filter(True), *list_page_parameters()],
+        [*query_parameters(OfferingQuery), *list_page_parameters()],
         (400, 404, 502),
     )
 )
 @api_bp.get("/offering-keycloak-groups/link_suggestions/")
 def group_link_suggestions() -> Response:
-    if not request.args.get("offering_uuid"):
-        raise ValidationFailed.field("offering_uuid", REQUIRED)
-    offering = lookups.offering_param(g.api_user, request.args["offering_uuid"], "offering_uuid")
+    offering = lookups.offering_param(g.api_user, parse_query(OfferingQuery).offering_uuid, "offering_uuid")
     return paginated_response(suggestions.link_suggestions(offering), LinkSuggestionOut.dump)

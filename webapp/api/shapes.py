@@ -540,13 +540,13 @@ NAMES = {model.__name__: name for name, model in RESPONSES.items()} | {
 }
 
 
-def _openapi30(schema: Any) -> Any:
+def openapi30(schema: Any) -> Any:
     """JSON Schema from pydantic as OpenAPI 3.0 wants it: `nullable` instead of a null branch, no titles."""
     if isinstance(schema, list):
-        return [_openapi30(item) for item in schema]
+        return [openapi30(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    schema = {key: _openapi30(value) for key, value in schema.items() if key != "title"}
+    schema = {key: openapi30(value) for key, value in schema.items() if key != "title"}
     options = schema.pop("anyOf", None)
     if options is not None:
         kept = [option for option in options if option.get("type") != "null"]
@@ -568,8 +568,8 @@ def component_schemas() -> dict[str, Any]:
     for name, model in {**RESPONSES, **REQUESTS}.items():
         schema = model.model_json_schema(ref_template="#/$defs/{model}")
         for inner, definition in schema.pop("$defs", {}).items():
-            components[NAMES.get(inner, inner)] = _openapi30(definition)
-        components[name] = _openapi30(schema)
+            components[NAMES.get(inner, inner)] = openapi30(definition)
+        components[name] = openapi30(schema)
     return components
 
 

@@ -43,6 +43,11 @@ def offering_param(user: User, value: object, field: str) -> Offering:
     return offering
 
 
+def optional_offering(user: User, value: str | None, field: str) -> Offering | None:
+    """An optional offering filter: absent is no filter; named but unknown or invisible a 400 on that field."""
+    return None if value is None else offering_param(user, value, field)
+
+
 def offering_reference(user: User, value: object, field: str) -> Offering:
     """An offering named by its API URL or uuid (Waldur's membership body); unknown is a 400 on that field."""
     offering = _visible_offering(user, uuid_from_url_or_hex(value))
