@@ -37,6 +37,8 @@ class World:
     manager: User
     other_manager: User
     nobody: User
+    pi: User  # no grant; the security tests make them a group manager (docs/PRODUCT.md §13)
+    sibling_pi: User  # the same, of another group of world.offering
     tokens: dict[str, str]
     offering_root_id: str
 
@@ -114,6 +116,8 @@ _MODELS: dict[str, type] = {
     "manager": User,
     "other_manager": User,
     "nobody": User,
+    "pi": User,
+    "sibling_pi": User,
 }
 
 
@@ -135,11 +139,13 @@ def seed_world() -> WorldRows:
         keycloak_available_scopes=[{"scope_type": "cluster", "scope_id": "c-1", "label": "Cluster one"}],
     )
     other_resource = Resource(offering=other_offering, name="Other allocation")
-    staff, manager, other_manager, nobody = (
+    staff, manager, other_manager, nobody, pi, sibling_pi = (
         _user("staff", is_staff=True),
         _user("manager"),
         _user("othermanager"),
         _user("nobody"),
+        _user("pi"),
+        _user("siblingpi"),
     )
     db.session.add_all([member_role, cluster_role, other_role, resource, other_resource])
     db.session.flush()
@@ -152,7 +158,14 @@ def seed_world() -> WorldRows:
     db.session.commit()
     tokens = {
         name: create_token(user)[1]
-        for name, user in [("staff", staff), ("manager", manager), ("other", other_manager), ("nobody", nobody)]
+        for name, user in [
+            ("staff", staff),
+            ("manager", manager),
+            ("other", other_manager),
+            ("nobody", nobody),
+            ("pi", pi),
+            ("sibling", sibling_pi),
+        ]
     }
     objects = {
         "organization": organization,
@@ -167,6 +180,8 @@ def seed_world() -> WorldRows:
         "manager": manager,
         "other_manager": other_manager,
         "nobody": nobody,
+        "pi": pi,
+        "sibling_pi": sibling_pi,
     }
     return WorldRows({name: obj.id for name, obj in objects.items()}, tokens)
 

@@ -158,6 +158,20 @@ class OfferingManager(Model):
     __table_args__ = (UniqueConstraint("user_id", "organization_id", "offering_id", name="uq_offering_manager_grant"),)
 
 
+class GroupManager(TimestampedMixin, Model):
+    """A delegation (docs/PRODUCT.md §13): the user with this username manages the members of one local group,
+    and nothing else. Kept by username, so that it holds before the person's first sign-in."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(150), index=True)
+    created_by_name: Mapped[str] = mapped_column(String(150), default="")
+
+    group: Mapped[OfferingKeycloakGroup] = relationship()
+
+    __table_args__ = (UniqueConstraint("group_id", "username", name="uq_group_manager_group_username"),)
+
+
 class ApiToken(TimestampedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)

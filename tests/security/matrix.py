@@ -2,14 +2,19 @@
 persona must get, plus the helpers that sign a persona in and send a row's request.
 
 Personas: anonymous, nobody (no grants), other (manages world.other_offering only), manager (of
-world.offering), staff. Every row acts on objects of world.offering unless its label says otherwise, and
-each row's builder creates the objects it needs (fresh per call), so mutating rows can run in any cell.
+world.offering), staff, pi (a group manager of the groups the row creates, docs/PRODUCT.md §13) and sibling
+(a group manager of another group of world.offering). Every row acts on objects of world.offering unless its
+label says otherwise, and each row's builder creates the objects it needs (fresh per call), so mutating rows
+can run in any cell. `build_as` runs a builder as a persona: for pi, the groups it creates are delegated to
+them and the plans it makes are theirs; pi and sibling each also manage a group of their own.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,14 +26,31 @@ from werkzeug.test import TestResponse
 from tests.factories import PASSWORD, World
 from tests.signin import csrf_token_of, log_in, send
 from webapp.extensions import db
-from webapp.models import ApiToken, Job, JobKind, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan
+from webapp.models import (
+    ApiToken,
+    GroupManager,
+    Job,
+    JobKind,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+    Plan,
+)
 from webapp.services.accounts.core import create_token
 from webapp.services.commands import ApplySelection, PreviewMembers
 from webapp.services.jobs import core as jobs
 from webapp.services.plans import core as plans
 
-PERSONAS = ("anonymous", "nobody", "other", "manager", "staff")
-USERNAMES = {"nobody": "nobody", "other": "othermanager", "manager": "manager", "staff": "staff"}
+PERSONAS = ("anonymous", "nobody", "other", "manager", "staff", "pi", "sibling")
+USERNAMES = {
+    "nobody": "nobody",
+    "other": "othermanager",
+    "manager": "manager",
+    "staff": "staff",
+    "pi": "pi",
+    "sibling": "siblingpi",
+}
+GROUP_MANAGERS = ("pi", "sibling")
+ACTING: ContextVar[str] = ContextVar("acting", default="")  # the persona whose cell is being built
 
 
 # -- expectations ------------------------------------------------------------------------------------
@@ -56,6 +78,11 @@ UNAUTHENTICATED = Expect(401, body={"detail": "Authentication credentials were n
 NOT_FOUND = Expect(404, body={"detail": "Not found."})
 NO_OFFERING = Expect(400, body={"offering_uuid": ["Offering not found."]})  # an offering_uuid parameter
 NO_OFFERING_REF = Expect(400, body={"offering": ["Offering not found."]})  # the "offering" body field
+NO_GROUP = Expect(400, body={"group_uuid": ["Group not found."]})
+# A group manager asking for what only the offering's managers may do
+FORBIDDEN = Expect(
+    403, body={"detail": "Only the offering's managers may do this; you manage members of some of its groups."}
+)
 FOREIGN_ROLE = Expect(400, body={"role_uuid": ["Role not found for this offering."]})
 FOREIGN_RESOURCE = Expect(400, body={"resource_uuid": ["Resource not found for this offering."]})
 FOREIGN_RESOURCE_REF = Expect(400, body={"resource": ["Resource not found for this offering."]})
@@ -72,6 +99,7 @@ SEE_SETTINGS = Expect(303, location="/offerings/{offering}/settings")
 SEE_TOKENS = Expect(303, location="/tokens")
 SEE_ACCOUNT = Expect(303, location="/account")
 SEE_PLAN = Expect(303, location="/offerings/{offering}/plans/*")
+SEE_GROUP = Expect(303, location="/offerings/{offering}/groups/*")  # a group's page
 SEE_JOB = Expect(303, location="/offerings/{offering}/jobs/*")
 SEE_OVERVIEW = Expect(303, location="/overview")  # "*": a new plan's page (or its result)
 
@@ -112,9 +140,10 @@ class Row:
 def row(
     endpoint: str, method: str, build: Builder, *statuses: int | Expect, label: str = "", **by_persona: int | Expect
 ) -> Row:
-    """Statuses in PERSONAS order, or by persona name."""
+    """Statuses in PERSONAS order, or by persona name (the tables give the first five in order, then pi and
+    sibling by name)."""
     expected = dict(zip(PERSONAS, statuses, strict=False)) | by_persona
-    assert sorted(expected) == sorted(PERSONAS) and len(statuses) in (0, len(PERSONAS)), f"{endpoint} {method}"
+    assert sorted(expected) == sorted(PERSONAS) and len(statuses) in (0, 5, len(PERSONAS)), f"{endpoint} {method}"
     return Row(endpoint, method, build, {who: expect(expected[who]) for who in PERSONAS}, label)
 
 
@@ -135,20 +164,48 @@ def remote_user(w: World, prefix: str = "kc") -> tuple[str, str]:
     return username, w.realm.add_user(username, f"{username}@example.org")
 
 
+def delegate(group: OfferingKeycloakGroup, username: str) -> None:
+    db.session.add(GroupManager(group=group, username=username, created_by_name="manager"))
+    db.session.commit()
+
+
 def local_group(w: World, linked: bool = True, other: bool = False) -> OfferingKeycloakGroup:
-    """A new local group (linked to a new remote group with one member), in world.offering or the other one."""
+    """A new local group (linked to a new remote group with one member), in world.offering or the other one;
+    built for pi, a group of world.offering is delegated to them."""
     name = f"sec-{tag()}"
     backend_id = ""
     if linked:
         backend_id = remote_group(w, "other-svc" if other else "hpc")
         w.realm.add_member(backend_id, remote_user(w)[1])
-    return w.add_group(
+    group = w.add_group(
         name,
         backend_id=backend_id,
         scope_id=name,
         role=w.other_role if other else None,
         offering=w.other_offering if other else None,
     )
+    if ACTING.get() == "pi" and not other:
+        delegate(group, "pi")
+    return group
+
+
+@contextmanager
+def acting(w: World, who: str) -> Iterator[None]:
+    """While a cell is built: pi and sibling each manage a group of world.offering of their own, and what the
+    builder creates is made as `who` sees it (see local_group and plan)."""
+    if who in GROUP_MANAGERS:
+        home = w.add_group(f"{who}-home-{tag()}", scope_id=f"{who}-home-{tag()}")
+        delegate(home, USERNAMES[who])
+    token = ACTING.set(who)
+    try:
+        yield
+    finally:
+        ACTING.reset(token)
+
+
+def build_as(row: Row, w: World, who: str) -> Call:
+    with acting(w, who):
+        return row.build(w, who)
 
 
 def membership(w: World, other: bool = False) -> OfferingKeycloakMembership:
@@ -162,7 +219,8 @@ def membership(w: World, other: bool = False) -> OfferingKeycloakMembership:
 
 
 def token_of(w: World, who: str) -> ApiToken:
-    user = {"nobody": w.nobody, "other": w.other_manager, "manager": w.manager, "staff": w.staff}.get(who, w.manager)
+    users = {"nobody": w.nobody, "other": w.other_manager, "manager": w.manager, "staff": w.staff}
+    user = (users | {"pi": w.pi, "sibling": w.sibling_pi}).get(who, w.manager)
     return create_token(user)[0]
 
 
@@ -296,9 +354,11 @@ def api_membership(w: World, _who: str) -> Call:
 
 
 def api_new_membership(w: World, _who: str) -> Call:
+    """Into an existing linked group of world.offering (a group manager creates none)."""
     username, _ = remote_user(w, "new")
-    body = {"offering": w.offering.uuid, "role": w.member_role.uuid, "username": username}
-    return Call(f"{MEMBERSHIPS}/", json=body)
+    group = local_group(w)
+    body = {"offering": w.offering.uuid, "role": w.member_role.uuid, "scope_id": group.scope_id}
+    return Call(f"{MEMBERSHIPS}/", json=body | {"username": username})
 
 
 def api_membership_foreign_resource(w: World, _who: str) -> Call:
@@ -311,18 +371,25 @@ PLANS = "/api/offering-keycloak-plans"
 
 
 def plan(w: World) -> Plan:
-    """A fresh open members plan of world.offering, by the manager (a linked group with one member to add)."""
-    return plans.create_plan(w.manager, PreviewMembers(w.offering, [local_group(w)]))
+    """A fresh open members plan of world.offering, by the manager (a linked group with one member to add);
+    built for pi, by pi, of a group delegated to them."""
+    author = w.pi if ACTING.get() == "pi" else w.manager
+    return plans.create_plan(author, PreviewMembers(w.offering, [local_group(w)]))
 
 
 def applied_plan(w: World) -> Plan:
     fresh = plan(w)
-    plans.apply_plan(w.manager, fresh, ApplySelection({}))
+    plans.apply_plan(w.pi if ACTING.get() == "pi" else w.manager, fresh, ApplySelection({}))
     return fresh
 
 
 def api_new_plan(w: World, _who: str) -> Call:
     body = {"kind": "members", "offering_uuid": w.offering.uuid, "group_uuids": [local_group(w).uuid]}
+    return Call(f"{PLANS}/", json=body)
+
+
+def api_new_links_plan(w: World, _who: str) -> Call:
+    body = {"kind": "links", "offering_uuid": w.offering.uuid, "group_uuids": [local_group(w).uuid]}
     return Call(f"{PLANS}/", json=body)
 
 
@@ -354,6 +421,64 @@ def job(w: World) -> Job:
 
 def api_new_job(w: World, _who: str) -> Call:
     return Call(f"{JOBS}/", json={"kind": "pull_members", "group_uuid": local_group(w).uuid})
+
+
+def api_new_offering_job(w: World, _who: str) -> Call:
+    current_app.config["JOBS_MAX_WAITING"] = 1000
+    return Call(f"{JOBS}/", json={"kind": "drift_check", "offering_uuid": w.offering.uuid})
+
+
+MANAGERS = "/api/offering-keycloak-group-managers"
+
+
+def delegation(w: World) -> GroupManager:
+    """A new group of world.offering with a delegation to a new Keycloak user (built for pi: pi manages it too)."""
+    manager = GroupManager(group=local_group(w), username=remote_user(w, "delegate")[0], created_by_name="manager")
+    db.session.add(manager)
+    db.session.commit()
+    return manager
+
+
+def api_new_group_manager(w: World, _who: str) -> Call:
+    return Call(f"{MANAGERS}/", json={"group_uuid": local_group(w).uuid, "username": remote_user(w, "delegate")[0]})
+
+
+def api_group_manager(w: World, _who: str) -> Call:
+    return Call(f"{MANAGERS}/{delegation(w).uuid}/")
+
+
+def of_group_member(suffix: str = "", form: dict[str, Any] | None = None) -> Builder:
+    def build(w: World, _who: str) -> Call:
+        item = membership(w)
+        url = f"/offerings/{w.offering.uuid}/groups/{item.group.uuid}/members/{item.uuid}/{suffix}"
+        return Call(url, form=dict(form) if form is not None else None)
+
+    return build
+
+
+def of_delegation(suffix: str = "", form: dict[str, Any] | None = None) -> Builder:
+    def build(w: World, _who: str) -> Call:
+        item = delegation(w)
+        url = f"/offerings/{w.offering.uuid}/groups/{item.group.uuid}/managers/{item.uuid}/{suffix}"
+        return Call(url, form=dict(form) if form is not None else None)
+
+    return build
+
+
+def form_grant(w: World, _who: str) -> Call:
+    group = local_group(w)
+    form = {"grant-username": remote_user(w, "new")[0], "grant-email": ""}
+    return Call(
+        f"/offerings/{w.offering.uuid}/groups/{group.uuid}/members", form=form, csrf_fields=("grant-csrf_token",)
+    )
+
+
+def form_new_group_manager(w: World, _who: str) -> Call:
+    group = local_group(w)
+    form = {"delegate-username": remote_user(w, "delegate")[0]}
+    return Call(
+        f"/offerings/{w.offering.uuid}/groups/{group.uuid}/managers", form=form, csrf_fields=("delegate-csrf_token",)
+    )
 
 
 def api_job(w: World, _who: str) -> Call:
@@ -497,6 +622,12 @@ form_create_offering_group = of_offering("groups/create-offering-group", {})
 page_catalog = of_offering("catalog")
 page_activity = of_offering("activity")
 api_plans = fixed(f"{PLANS}/")
+api_group_managers = fixed(f"{MANAGERS}/")
+page_my_groups = fixed("/my-groups")
+page_remove_member = of_group_member("remove")
+form_remove_member = of_group_member("remove", form={})
+page_remove_manager = of_delegation("remove")
+form_remove_manager = of_delegation("remove", form={})
 api_jobs = fixed(f"{JOBS}/")
 form_pull_job = of_group("pull-job", form={})
 page_job = of_job()
@@ -535,123 +666,235 @@ E404 = NOT_FOUND
 # fmt: off
 API_ROWS: list[Row] = [
     #   endpoint                      method    request              anon  nobody           other            mgr   staff
-    api("schema",                     "GET",    api_schema,          200,  200,             200,             200, 200),
-    api("offering_list",              "GET",    api_offerings,       E401, 200,             200,             200, 200),
-    api("offering_detail",            "GET",    api_offering,        E401, E404,            E404,            200, 200),
+    api("schema",                     "GET",    api_schema,          200,  200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("offering_list",              "GET",    api_offerings,       E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("offering_detail",            "GET",    api_offering,        E401, E404,            E404,            200, 200,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
     api("offering_detail",            "GET",    api_other_offering,  E401, E404,            200,             E404, 200,
-        label="other offering"),
-    api("role_detail",                "GET",    api_role,            E401, E404,            E404,            200, 200),
-    api("resource_detail",            "GET",    api_resource,        E401, E404,            E404,            200, 200),
-    api("audit_list",                 "GET",    api_audit,           E401, 200,             200,             200, 200),
-    api("group_list",                 "GET",    api_groups,          E401, 200,             200,             200, 200),
-    api("group_detail",               "GET",    api_group,           E401, E404,            E404,            200, 200),
-    api("group_delete",               "DELETE", api_group,           E401, E404,            E404,            204, 204),
-    api("group_test_connection",      "POST",   api_test_connection, E401, NO_OFFERING,     NO_OFFERING,     200, 200),
-    api("group_remote_groups",        "GET",    api_remote_groups,   E401, NO_OFFERING,     NO_OFFERING,     200, 200),
-    api("group_remote_group_members", "GET",    api_remote_members,  E401, NO_OFFERING,     NO_OFFERING,     200, 200),
-    api("group_search_remote_users",  "GET",    api_user_search,     E401, NO_OFFERING,     NO_OFFERING,     200, 200),
-    api("group_sync_status",          "GET",    api_sync_status,     E401, NO_OFFERING,     NO_OFFERING,     200, 200),
-    api("group_import_remote",        "POST",   api_import_remote,   E401, NO_OFFERING,     NO_OFFERING,     201, 201),
-    api("group_set_backend_id",       "POST",   api_set_backend_id,  E401, E404,            E404,            200, 200),
-    api("group_pull_members",         "POST",   api_pull_members,    E401, E404,            E404,            200, 200),
-    api("membership_list",            "GET",    api_memberships,     E401, 200,             200,             200, 200),
-    api("membership_detail",          "GET",    api_membership,      E401, E404,            E404,            200, 200),
-    api("membership_create",          "POST",   api_new_membership,  E401, NO_OFFERING_REF, NO_OFFERING_REF, 201, 201),
-    api("membership_delete",          "DELETE", api_membership,      E401, E404,            E404,            204, 204),
-    api("plan_list",                  "POST",   api_new_plan,        E401, NO_OFFERING,     NO_OFFERING,     201, 201),
-    api("plan_list",                  "GET",    api_plans,           E401, 200,             200,             200, 200),
-    api("plan_detail",                "GET",    api_plan,            E401, E404,            E404,            200, 200),
-    api("plan_items",                 "GET",    api_plan_items,      E401, E404,            E404,            200, 200),
-    api("plan_apply",                 "POST",   api_plan_apply,      E401, E404,            E404,            200, 200),
-    api("plan_discard",               "POST",   api_plan_discard,    E401, E404,            E404,            204, 204),
-    api("group_link_suggestions",     "GET",    api_link_suggestions, E401, NO_OFFERING,    NO_OFFERING,     200, 200),
-    api("job_list",                   "POST",   api_new_job,         E401, E404,            E404,            202, 202),
-    api("job_list",                   "GET",    api_jobs,            E401, 200,             200,             200, 200),
-    api("job_detail",                 "GET",    api_job,             E401, E404,            E404,            200, 200),
-    api("job_cancel",                 "POST",   api_job_cancel,      E401, E404,            E404,            202, 202),
+        label="other offering", pi=E404, sibling=E404),
+    api("role_detail",                "GET",    api_role,            E401, E404,            E404,            200, 200,
+        pi=E404, sibling=E404),
+    api("resource_detail",            "GET",    api_resource,        E401, E404,            E404,            200, 200,
+        pi=E404, sibling=E404),
+    api("audit_list",                 "GET",    api_audit,           E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("group_list",                 "GET",    api_groups,          E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("group_detail",               "GET",    api_group,           E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("group_delete",               "DELETE", api_group,           E401, E404,            E404,            204, 204,
+        pi=FORBIDDEN, sibling=E404),
+    api("group_test_connection",      "POST",   api_test_connection, E401, NO_OFFERING,     NO_OFFERING,     200, 200,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("group_remote_groups",        "GET",    api_remote_groups,   E401, NO_OFFERING,     NO_OFFERING,     200, 200,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("group_remote_group_members", "GET",    api_remote_members,  E401, NO_OFFERING,     NO_OFFERING,     200, 200,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("group_search_remote_users",  "GET",    api_user_search,     E401, NO_OFFERING,     NO_OFFERING,     200, 200,
+        pi=200, sibling=200),
+    api("group_sync_status",          "GET",    api_sync_status,     E401, NO_OFFERING,     NO_OFFERING,     200, 200,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("group_import_remote",        "POST",   api_import_remote,   E401, NO_OFFERING,     NO_OFFERING,     201, 201,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("group_set_backend_id",       "POST",   api_set_backend_id,  E401, E404,            E404,            200, 200,
+        pi=FORBIDDEN, sibling=E404),
+    api("group_pull_members",         "POST",   api_pull_members,    E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("membership_list",            "GET",    api_memberships,     E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("membership_detail",          "GET",    api_membership,      E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("membership_create",          "POST",   api_new_membership,  E401, NO_OFFERING_REF, NO_OFFERING_REF, 201, 201,
+        pi=201, sibling=E404),
+    api("membership_delete",          "DELETE", api_membership,      E401, E404,            E404,            204, 204,
+        pi=204, sibling=E404),
+    api("plan_list",                  "POST",   api_new_plan,        E401, NO_OFFERING,     NO_OFFERING,     201, 201,
+        pi=201, sibling=E404),
+    api("plan_list",                  "GET",    api_plans,           E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("plan_detail",                "GET",    api_plan,            E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("plan_items",                 "GET",    api_plan_items,      E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("plan_apply",                 "POST",   api_plan_apply,      E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("plan_discard",               "POST",   api_plan_discard,    E401, E404,            E404,            204, 204,
+        pi=204, sibling=E404),
+    api("group_link_suggestions",     "GET",    api_link_suggestions, E401, NO_OFFERING,    NO_OFFERING,     200, 200,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("job_list",                   "POST",   api_new_job,         E401, E404,            E404,            202, 202,
+        pi=202, sibling=E404),
+    api("job_list",                   "GET",    api_jobs,            E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("job_detail",                 "GET",    api_job,             E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("job_cancel",                 "POST",   api_job_cancel,      E401, E404,            E404,            202, 202,
+        pi=202, sibling=E404),
+    api("plan_list",                  "POST",   api_new_links_plan,  E401, NO_OFFERING,     NO_OFFERING,     201, 201,
+        label="links plan", pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("job_list",                   "POST",   api_new_offering_job, E401, NO_OFFERING,    NO_OFFERING,     202, 202,
+        label="offering job", pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("group_manager_list",         "GET",    api_group_managers,  E401, 200,             200,             200, 200,
+        pi=200, sibling=200),
+    api("group_manager_list",         "POST",   api_new_group_manager, E401, NO_GROUP,      NO_GROUP,        201, 201,
+        pi=FORBIDDEN, sibling=NO_GROUP),
+    api("group_manager_detail",       "GET",    api_group_manager,   E401, E404,            E404,            200, 200,
+        pi=FORBIDDEN, sibling=E404),
+    api("group_manager_delete",       "DELETE", api_group_manager,   E401, E404,            E404,            204, 204,
+        pi=FORBIDDEN, sibling=E404),
 ]
 
 UI_ROWS: list[Row] = [
     #  endpoint             method  request               anon      nobody      other       manager       staff
-    ui("login",             "GET",  page_login,           200,      HOME,       HOME,       HOME,         HOME),
-    ui("login",             "POST", form_login,           SEE_HOME, HOME,       HOME,       HOME,         HOME),
-    ui("logout",            "POST", form_logout,          LOGIN,    SEE_LOGIN,  SEE_LOGIN,  SEE_LOGIN,    SEE_LOGIN),
+    ui("login",             "GET",  page_login,           200,      HOME,       HOME,       HOME,         HOME,
+       pi=HOME, sibling=HOME),
+    ui("login",             "POST", form_login,           SEE_HOME, HOME,       HOME,       HOME,         HOME,
+       pi=HOME, sibling=HOME),
+    ui("logout",            "POST", form_logout,          LOGIN,    SEE_LOGIN,  SEE_LOGIN,  SEE_LOGIN,    SEE_LOGIN,
+       pi=SEE_LOGIN, sibling=SEE_LOGIN),
     # Signing in with Keycloak is off in this world (no OKG_OIDC_ISSUER): both ends are 404 for everyone.
-    ui("keycloak_login",    "GET",  page_keycloak_login,  404,      404,        404,        404,          404),
-    ui("keycloak_callback", "GET",  page_keycloak_back,   404,      404,        404,        404,          404),
-    ui("offerings",         "GET",  page_home,            LOGIN,    200,        200,        200,          200),
-    ui("tokens",            "GET",  page_tokens,          LOGIN,    200,        200,        200,          200),
-    ui("token_create",      "POST", form_new_token,       LOGIN,    200,        200,        200,          200),
-    ui("token_revoke",      "POST", form_revoke_own,      LOGIN,    SEE_TOKENS, SEE_TOKENS, SEE_TOKENS,   SEE_TOKENS),
+    ui("keycloak_login",    "GET",  page_keycloak_login,  404,      404,        404,        404,          404,
+       pi=404, sibling=404),
+    ui("keycloak_callback", "GET",  page_keycloak_back,   404,      404,        404,        404,          404,
+       pi=404, sibling=404),
+    ui("offerings",         "GET",  page_home,            LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
+    ui("tokens",            "GET",  page_tokens,          LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
+    ui("token_create",      "POST", form_new_token,       LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
+    ui("token_revoke",      "POST", form_revoke_own,      LOGIN,    SEE_TOKENS, SEE_TOKENS, SEE_TOKENS,   SEE_TOKENS,
+       pi=SEE_TOKENS, sibling=SEE_TOKENS),
     ui("token_revoke",      "POST", form_revoke_managers, LOGIN,    404,        404,        SEE_TOKENS,   404,
-       label="manager's token"),
-    ui("account",           "GET",  page_account,         LOGIN,    200,        200,        200,          200),
-    ui("account_password",  "POST", form_password,        LOGIN,    SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT),
+       label="manager's token", pi=404, sibling=404),
+    ui("account",           "GET",  page_account,         LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
+    ui("account_password",  "POST", form_password,        LOGIN,    SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT,
+       pi=SEE_ACCOUNT, sibling=SEE_ACCOUNT),
     ui("account_sign_out_everywhere", "POST", form_sign_out_everywhere,
-       LOGIN, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT),
-    ui("offering_detail",   "GET",  page_offering,        LOGIN,    404,        404,        GROUPS_TAB,   GROUPS_TAB),
-    ui("groups",            "GET",  page_groups,          LOGIN,    404,        404,        200,          200),
+       LOGIN, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, SEE_ACCOUNT, pi=SEE_ACCOUNT, sibling=SEE_ACCOUNT),
+    ui("offering_detail",   "GET",  page_offering,        LOGIN,    404,        404,        GROUPS_TAB,   GROUPS_TAB,
+       pi=403, sibling=403),
+    ui("groups",            "GET",  page_groups,          LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
     ui("groups",            "GET",  page_other_groups,    LOGIN,    404,        200,        404,          200,
-       label="other offering"),
-    ui("tree_children",     "GET",  page_tree,            LOGIN,    404,        404,        200,          200),
-    ui("group_import",      "GET",  page_import,          LOGIN,    404,        404,        200,          200),
-    ui("group_import",      "POST", form_import,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("group_bulk_import", "POST", form_bulk_import,     LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
-    ui("group_detail",      "GET",  page_group,           LOGIN,    404,        404,        200,          200),
+       label="other offering", pi=404, sibling=404),
+    ui("tree_children",     "GET",  page_tree,            LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("group_import",      "GET",  page_import,          LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("group_import",      "POST", form_import,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS,
+       pi=403, sibling=403),
+    ui("group_bulk_import", "POST", form_bulk_import,     LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN,
+       pi=403, sibling=403),
+    ui("group_detail",      "GET",  page_group,           LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
     ui("group_detail",      "GET",  page_foreign_group,   LOGIN,    404,        404,        404,          404,
-       label="other offering's group"),
-    ui("group_link",        "GET",  page_link,            LOGIN,    404,        404,        200,          200),
-    ui("group_link",        "POST", form_link,            LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("group_unlink",      "GET",  page_unlink,          LOGIN,    404,        404,        200,          200),
-    ui("group_unlink",      "POST", form_unlink,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("group_pull",        "POST", form_pull,            LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("group_delete",      "GET",  page_delete,          LOGIN,    404,        404,        200,          200),
-    ui("group_delete",      "POST", form_delete,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("user_search",       "GET",  page_user_search,     LOGIN,    404,        404,        200,          200),
-    ui("members",           "GET",  page_members,         LOGIN,    404,        404,        200,          200),
-    ui("member_add",        "POST", form_add_member,      LOGIN,    404,        404,        SEE_MEMBERS,  SEE_MEMBERS),
-    ui("member_remove",     "GET",  page_remove,          LOGIN,    404,        404,        200,          200),
-    ui("member_remove",     "POST", form_remove,          LOGIN,    404,        404,        SEE_MEMBERS,  SEE_MEMBERS),
-    ui("settings",          "GET",  page_settings,        LOGIN,    404,        404,        200,          200),
-    ui("settings",          "POST", form_settings,        LOGIN,    404,        404,        SEE_SETTINGS, SEE_SETTINGS),
-    ui("test_connection",   "POST", form_test_connection, LOGIN,    404,        404,        200,          200),
+       label="other offering's group", pi=404, sibling=404),
+    ui("group_link",        "GET",  page_link,            LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=404),
+    ui("group_link",        "POST", form_link,            LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS,
+       pi=403, sibling=404),
+    ui("group_unlink",      "GET",  page_unlink,          LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=404),
+    ui("group_unlink",      "POST", form_unlink,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS,
+       pi=403, sibling=404),
+    ui("group_pull",        "POST", form_pull,            LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS,
+       pi=SEE_GROUPS, sibling=404),
+    ui("group_delete",      "GET",  page_delete,          LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=404),
+    ui("group_delete",      "POST", form_delete,          LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS,
+       pi=403, sibling=404),
+    ui("user_search",       "GET",  page_user_search,     LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=200),
+    ui("members",           "GET",  page_members,         LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("member_add",        "POST", form_add_member,      LOGIN,    404,        404,        SEE_MEMBERS,  SEE_MEMBERS,
+       pi=403, sibling=403),
+    ui("member_remove",     "GET",  page_remove,          LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("member_remove",     "POST", form_remove,          LOGIN,    404,        404,        SEE_MEMBERS,  SEE_MEMBERS,
+       pi=403, sibling=403),
+    ui("settings",          "GET",  page_settings,        LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("settings",          "POST", form_settings,        LOGIN,    404,        404,        SEE_SETTINGS, SEE_SETTINGS,
+       pi=403, sibling=403),
+    ui("test_connection",   "POST", form_test_connection, LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
     ui("create_offering_group", "POST", form_create_offering_group,
-       LOGIN, 404, 404, SEE_GROUPS, SEE_GROUPS),
-    ui("catalog",           "GET",  page_catalog,         LOGIN,    404,        404,        200,          200),
-    ui("activity",          "GET",  page_activity,        LOGIN,    404,        404,        200,          200),
-    ui("plan_create",       "POST", form_new_plan,        LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
-    ui("plan_detail",       "GET",  page_plan,            LOGIN,    404,        404,        200,          200),
-    ui("plan_apply",        "POST", form_apply_plan,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
-    ui("plan_result",       "GET",  page_plan_result,     LOGIN,    404,        404,        200,          200),
-    ui("plan_again",        "POST", form_plan_again,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN),
-    ui("plan_discard",      "POST", form_discard_plan,    LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS),
-    ui("group_pull_job",    "POST", form_pull_job,        LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
-    ui("job_detail",        "GET",  page_job,             LOGIN,    404,        404,        200,          200),
-    ui("job_cancel",        "POST", form_cancel_job,      LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
-    ui("job_list",          "GET",  page_jobs,            LOGIN,    404,        404,        200,          200),
-    ui("job_start",         "POST", form_start_job,       LOGIN,    404,        404,        SEE_JOB,      SEE_JOB),
-    ui("groups_csv",        "GET",  csv_groups,           LOGIN,    404,        404,        200,          200),
-    ui("group_members_csv", "GET",  csv_members,          LOGIN,    404,        404,        200,          200),
-    ui("plan_items_csv",    "GET",  csv_plan_items,       LOGIN,    404,        404,        200,          200),
-    ui("activity_csv",      "GET",  csv_activity,         LOGIN,    404,        404,        200,          200),
-    ui("overview",          "GET",  page_overview,        LOGIN,    200,        200,        200,          200),
+       LOGIN, 404, 404, SEE_GROUPS, SEE_GROUPS, pi=403, sibling=403),
+    ui("catalog",           "GET",  page_catalog,         LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("activity",          "GET",  page_activity,        LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("plan_create",       "POST", form_new_plan,        LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN,
+       pi=SEE_PLAN, sibling=404),
+    ui("plan_detail",       "GET",  page_plan,            LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("plan_apply",        "POST", form_apply_plan,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN,
+       pi=SEE_PLAN, sibling=404),
+    ui("plan_result",       "GET",  page_plan_result,     LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("plan_again",        "POST", form_plan_again,      LOGIN,    404,        404,        SEE_PLAN,     SEE_PLAN,
+       pi=SEE_PLAN, sibling=404),
+    ui("plan_discard",      "POST", form_discard_plan,    LOGIN,    404,        404,        SEE_GROUPS,   SEE_GROUPS,
+       pi=SEE_GROUPS, sibling=404),
+    ui("group_pull_job",    "POST", form_pull_job,        LOGIN,    404,        404,        SEE_JOB,      SEE_JOB,
+       pi=SEE_JOB, sibling=404),
+    ui("job_detail",        "GET",  page_job,             LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("job_cancel",        "POST", form_cancel_job,      LOGIN,    404,        404,        SEE_JOB,      SEE_JOB,
+       pi=SEE_JOB, sibling=404),
+    ui("job_list",          "GET",  page_jobs,            LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("job_start",         "POST", form_start_job,       LOGIN,    404,        404,        SEE_JOB,      SEE_JOB,
+       pi=403, sibling=403),
+    ui("groups_csv",        "GET",  csv_groups,           LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("group_members_csv", "GET",  csv_members,          LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("plan_items_csv",    "GET",  csv_plan_items,       LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("activity_csv",      "GET",  csv_activity,         LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("overview",          "GET",  page_overview,        LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
     ui("overview_check", "POST", form_overview_check,
-       LOGIN, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW),
+       LOGIN, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, pi=SEE_OVERVIEW, sibling=SEE_OVERVIEW),
+    ui("my_groups",         "GET",  page_my_groups,       LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
+    ui("group_member_add",  "POST", form_grant,           LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,
+       pi=SEE_GROUP, sibling=404),
+    ui("group_member_remove", "GET", page_remove_member,  LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("group_member_remove", "POST", form_remove_member, LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,
+       pi=SEE_GROUP, sibling=404),
+    ui("group_manager_add", "POST", form_new_group_manager, LOGIN,  404,        404,        SEE_GROUP,    SEE_GROUP,
+       pi=403, sibling=404),
+    ui("group_manager_remove", "GET", page_remove_manager, LOGIN,   404,        404,        200,          200,
+       pi=403, sibling=404),
+    ui("group_manager_remove", "POST", form_remove_manager, LOGIN,  404,        404,        SEE_GROUP,    SEE_GROUP,
+       pi=403, sibling=404),
 ]
 
 # A reference to another offering's role, resource, group or membership is refused, whoever asks.
 CROSS_OFFERING_ROWS: list[Row] = [
     api("group_import_remote", "POST", api_import_foreign_role, label="this offering's role, other offering",
-        anonymous=E401, nobody=NO_OFFERING, other=FOREIGN_ROLE, manager=NO_OFFERING, staff=FOREIGN_ROLE),
+        anonymous=E401, nobody=NO_OFFERING, other=FOREIGN_ROLE, manager=NO_OFFERING, staff=FOREIGN_ROLE,
+        pi=NO_OFFERING, sibling=NO_OFFERING),
     api("group_set_backend_id", "POST", api_set_foreign_resource, label="resource of the other offering",
-        anonymous=E401, nobody=E404, other=E404, manager=FOREIGN_RESOURCE, staff=FOREIGN_RESOURCE),
+        anonymous=E401, nobody=E404, other=E404, manager=FOREIGN_RESOURCE, staff=FOREIGN_RESOURCE,
+        pi=FORBIDDEN, sibling=E404),
     api("membership_create", "POST", api_membership_foreign_resource, label="resource of the other offering",
         anonymous=E401, nobody=NO_OFFERING_REF, other=NO_OFFERING_REF,
-        manager=FOREIGN_RESOURCE_REF, staff=FOREIGN_RESOURCE_REF),
+        manager=FOREIGN_RESOURCE_REF, staff=FOREIGN_RESOURCE_REF,
+        pi=FOREIGN_RESOURCE_REF, sibling=FOREIGN_RESOURCE_REF),
     ui("group_delete", "POST", form_delete_foreign, label="group of the other offering",
-       anonymous=LOGIN, nobody=404, other=404, manager=404, staff=404),
+       anonymous=LOGIN, nobody=404, other=404, manager=404, staff=404, pi=404, sibling=404),
     ui("member_remove", "POST", form_remove_foreign, label="membership of the other offering",
-       anonymous=LOGIN, nobody=404, other=404, manager=400, staff=400),
+       anonymous=LOGIN, nobody=404, other=404, manager=400, staff=400, pi=403, sibling=403),
 ]
 # fmt: on
 ROWS = API_ROWS + UI_ROWS + CROSS_OFFERING_ROWS

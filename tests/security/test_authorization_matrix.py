@@ -21,6 +21,7 @@ from .matrix import (
     Expect,
     Row,
     api_headers,
+    build_as,
     check,
     endpoint_of,
     local_group,
@@ -52,7 +53,7 @@ def test_every_route_has_a_row(app: Flask) -> None:
 
 @pytest.mark.parametrize(("row", "who"), CELLS)
 def test_access(app: Flask, client: FlaskClient, world: World, row: Row, who: str) -> None:
-    call = row.build(world, who)
+    call = build_as(row, world, who)
     assert endpoint_of(app, call.url, row.method) == row.endpoint, f"{row.id}: {call.url} is another route"
     if row.is_api:
         before = audit_count()
@@ -76,7 +77,7 @@ GET_ROWS = [pytest.param(r, id=r.id) for r in ROWS if r.method == "GET"]
 def test_head_answers_like_get(app: Flask, world: World, row: Row) -> None:
     for who in PERSONAS:
         client = app.test_client()
-        call = row.build(world, who)
+        call = build_as(row, world, who)
         if row.is_api:
             response = send(client, "HEAD", call.url, headers=api_headers(world, who))
         else:

@@ -44,6 +44,7 @@ class PreviewGreetings:
 
 class GreetingsKind:
     name = "greetings"
+    for_group_managers = False  # the offering managers' only
     preview = PreviewGreetings
     removes: frozenset[str] = frozenset()
     words = KindWords(

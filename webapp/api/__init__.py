@@ -8,6 +8,7 @@ from ..auth import AuthError, api_user
 from ..services.errors import (
     Conflict,
     Gone,
+    NotAllowed,
     ObjectNotFound,
     Refused,
     RemoteFailure,
@@ -46,6 +47,11 @@ def object_not_found(_exc: ObjectNotFound) -> tuple[Response, int]:
     return jsonify({"detail": "Not found."}), 404
 
 
+@api_bp.errorhandler(NotAllowed)
+def not_allowed(exc: NotAllowed) -> tuple[Response, int]:
+    return jsonify({"detail": exc.message}), 403
+
+
 @api_bp.errorhandler(InvalidPage)
 def invalid_page(_exc: InvalidPage) -> tuple[Response, int]:
     return jsonify({"detail": "Invalid page."}), 404
@@ -81,4 +87,4 @@ def remote_failure(exc: RemoteFailure) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 502
 
 
-from . import audit, catalog, groups, jobs, memberships, plans, schema  # noqa: E402,F401  (routes register on import)
+from . import audit, catalog, group_managers, groups, jobs, memberships, plans, schema  # noqa: E402,F401  (routes register on import)

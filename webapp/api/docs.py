@@ -25,6 +25,11 @@ TOKEN_OR_SESSION: list[dict[str, list[str]]] = [{"TokenAuth": []}, {"SessionAuth
 ERROR_RESPONSES = {
     400: ("ValidationError", "Invalid input: field errors, or a list of messages."),
     401: ("Unauthorized", "Missing or invalid credentials."),
+    403: (
+        "Forbidden",
+        "The caller manages only some groups of this offering, and this is the offering managers' work; "
+        "the detail says so.",
+    ),
     404: ("NotFound", "Not found, not visible to the caller, or a page past the last."),
     405: ("MethodNotAllowed", "The method is not served on this path."),
     409: ("Conflict", "Something changed or is running meanwhile; the detail says what."),
@@ -216,7 +221,7 @@ def operation(
         op["parameters"] = parameters
     if body:
         op["requestBody"] = {"required": body_required, "content": {JSON: {"schema": ref(body)}}}
-    op["responses"] = {**responses, **({} if security == [] else error_refs(401))}
+    op["responses"] = {**responses, **({} if security == [] else error_refs(401, 403))}
     op["security"] = TOKEN_ONLY if security is None else security
     return op
 

@@ -107,7 +107,7 @@ def group_detail(uuid: str) -> Response:
 )
 @api_bp.delete("/offering-keycloak-groups/<uuid>/")
 def group_delete(uuid: str) -> tuple[str, int]:
-    group = lookups.group_page(g.api_user, uuid)
+    group = lookups.managed_group_page(g.api_user, uuid)
     groups.delete_group(g.api_user, group, delete_remote=parse_query(GroupDeleteQuery).delete_remote)
     return "", 204
 
@@ -199,7 +199,8 @@ def group_remote_group_members() -> Response:
 @api_bp.get("/offering-keycloak-groups/search_remote_users/")
 def group_search_remote_users() -> Response:
     asked = parse_query(RemoteUsersQuery)
-    offering = lookups.offering_param(g.api_user, asked.offering_uuid, "offering_uuid")
+    # A group manager searches too: finding whom to add is half of managing a group's members.
+    offering = lookups.reached_offering_param(g.api_user, asked.offering_uuid, "offering_uuid")
     default_size = current_app.config["SEARCH_USERS_DEFAULT_LIMIT"]
     wanted = page_request(default_size)
     total, users = remote.search_remote_users(offering, asked.q, first=max(wanted.offset, 0), limit=wanted.size)
@@ -280,7 +281,7 @@ def group_import_remote() -> tuple[Response, int]:
 )
 @api_bp.post("/offering-keycloak-groups/<uuid>/set_backend_id/")
 def group_set_backend_id(uuid: str) -> Response:
-    group = lookups.group_page(g.api_user, uuid)
+    group = lookups.managed_group_page(g.api_user, uuid)
     body = parse_body(SetBackendIdRequest, json_body())
     given = body.model_fields_set
     with field_names(resource="resource_uuid"):

@@ -32,7 +32,9 @@ TAG, PREFIX = "offering-keycloak-jobs", "offering_keycloak_jobs"
 def _target(body: JobCreateRequest) -> tuple[Offering | None, OfferingKeycloakGroup | None, Plan | None]:
     group = lookups.group_page(g.api_user, body.group_uuid) if body.group_uuid else None
     plan = plans.plan_page(g.api_user, body.plan_uuid) if body.plan_uuid else None
-    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid") if body.offering_uuid else None
+    offering = (
+        lookups.reached_offering_param(g.api_user, body.offering_uuid, "offering_uuid") if body.offering_uuid else None
+    )
     for other in (group, plan):
         if offering is not None and other is not None and other.offering_id != offering.id:
             raise ValidationFailed.field("offering_uuid", "The group or plan belongs to another offering.")

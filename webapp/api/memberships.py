@@ -97,7 +97,7 @@ def membership_detail(uuid: str) -> Response:
 @api_bp.post("/offering-keycloak-memberships/")
 def membership_create() -> tuple[Response, int]:
     body = parse_body(OfferingKeycloakMembershipRequest, json_body())
-    offering = lookups.offering_reference(g.api_user, body.offering, "offering")
+    offering = lookups.reached_offering_reference(g.api_user, body.offering, "offering")
     command = GrantAccess(
         offering,
         lookups.role_of(offering, body.role),

@@ -62,6 +62,7 @@ def component_responses() -> dict[str, Schema]:
     return {
         "ValidationError": json_response(ERROR_RESPONSES[400][1], ref("ValidationError")),
         "Unauthorized": unauthorized,
+        "Forbidden": json_response(ERROR_RESPONSES[403][1], detail),
         "NotFound": json_response(ERROR_RESPONSES[404][1], detail),
         "MethodNotAllowed": json_response('{"detail": "Method \\"POST\\" not allowed."}', detail),
         "Conflict": json_response(ERROR_RESPONSES[409][1], detail),
@@ -124,6 +125,7 @@ def build_document() -> dict[str, Any]:
             {"name": "offering-keycloak-groups"},
             {"name": "offering-keycloak-memberships"},
             {"name": "offering-keycloak-audit"},
+            {"name": "offering-keycloak-group-managers"},
             {"name": "offerings", "description": "Read-only targets of the URLs in group representations."},
             {"name": "schema"},
         ],

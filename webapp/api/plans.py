@@ -46,11 +46,12 @@ def _groups_of(offering: Offering, uuids: list[str]) -> list[OfferingKeycloakGro
 
 
 def _preview(body: PlanCreateRequest) -> Preview:
-    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid")
-    if body.kind == "members":
+    if body.kind == "members":  # a group manager's too, for their groups
+        offering = lookups.reached_offering_param(g.api_user, body.offering_uuid, "offering_uuid")
         if not body.group_uuids:
             raise ValidationFailed.field("group_uuids", REQUIRED)
         return PreviewMembers(offering, _groups_of(offering, body.group_uuids))
+    offering = lookups.offering_param(g.api_user, body.offering_uuid, "offering_uuid")
     if body.kind == "links":
         uuids = body.group_uuids
         return PreviewLinks(offering, [group.uuid for group in _groups_of(offering, uuids)] if uuids else None)

@@ -120,6 +120,13 @@ class GroupListQuery(Query):
     )
 
 
+class GroupManagerListQuery(Query):
+    group_uuid: Annotated[
+        UuidFilter, Field(description='Unknown or not visible is 400 {"group_uuid": ["Group not found."]}.')
+    ] = None
+    username: Annotated[Stripped, Field(description="Exact username (case-insensitive).")] = ""
+
+
 class GroupDeleteQuery(Query):
     delete_remote: Annotated[
         Flag,

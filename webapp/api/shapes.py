@@ -188,6 +188,16 @@ class RemoteGroupMemberOut(Shape):
     last_name: Annotated[str, Field(description="Empty when Keycloak has none.")]
 
 
+class GroupManagerOut(Shape):
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.group_manager_detail"))]
+    group_uuid: Annotated[Uuid, From("group.uuid")]
+    group_name: Annotated[str, From("group.name")]
+    username: Annotated[str, Field(description="Who manages the group's members (lower case).")]
+    created: Annotated[Timestamp, From(at("created", iso))]
+    created_by: Annotated[str, From("created_by_name")]
+
+
 class AuditEventOut(Shape):
     uuid: Uuid
     created: Annotated[Timestamp, From(at("created", iso))]
@@ -480,6 +490,17 @@ class OfferingKeycloakMembershipRequest(Request):
     user: Annotated[str | None, SkipValidation, Field(description="Accepted for compatibility; ignored.")] = None
 
 
+class GroupManagerRequest(Request):
+    group_uuid: Uuid
+    username: Annotated[
+        Text,
+        Field(
+            min_length=1,
+            description="An account here or a user of the offering's Keycloak realm; stored lower-case.",
+        ),
+    ]
+
+
 class PlanCreateRequest(Request):
     kind: Annotated[Literal["members", "import", "links"], Field(description="What to preview.")]
     offering_uuid: Uuid
@@ -506,6 +527,7 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "OfferingKeycloakGroup": OfferingKeycloakGroupOut,
     "OfferingKeycloakMembership": OfferingKeycloakMembershipOut,
     "AuditEvent": AuditEventOut,
+    "GroupManager": GroupManagerOut,
     "RemoteGroup": RemoteGroupOut,
     "RemoteGroupMember": RemoteGroupMemberOut,
     "SyncStatusResponse": SyncStatusOut,
@@ -529,6 +551,7 @@ REQUESTS: dict[str, type[BaseModel]] = {
         ImportRemoteGroupRequest,
         SetBackendIdRequest,
         OfferingKeycloakMembershipRequest,
+        GroupManagerRequest,
         PlanCreateRequest,
         PlanApplyRequest,
         JobCreateRequest,

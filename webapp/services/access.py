@@ -1,4 +1,8 @@
-"""Who may see what: staff see everything, managers see the offerings they manage (docs/PRODUCT.md §2).
+"""Who may see what: staff see everything, managers see the offerings they manage (docs/PRODUCT.md §2), and a
+group manager sees the groups delegated to them and their members, nothing else of the offering (§13).
+
+Two reaches: an offering is *managed* (everything of it) or *reached* (managed, or holding a group delegated
+to the user: its group-level pages open, its offering-level ones answer 403).
 
 Queries only; finding one object by a uuid or URL is in lookups.py."""
 
@@ -8,7 +12,15 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingManager, User
+from ..models import (
+    GroupManager,
+    Offering,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+    OfferingManager,
+    User,
+)
+from .errors import ONLY_OFFERING_MANAGERS, NotAllowed
 
 
 def managed_offering_ids(user: User) -> Select[int]:
@@ -26,6 +38,52 @@ def managed_offering_ids(user: User) -> Select[int]:
     )
 
 
+def delegated_group_ids(user: User) -> Select[int]:
+    """A subquery of the ids of the groups delegated to the user (by username, so it holds from the first
+    sign-in on and ends with the next request after the delegation is removed)."""
+    return select(GroupManager.group_id).where(GroupManager.username == user.username.lower())
+
+
+def reached_offering_ids(user: User) -> Select[int]:
+    """A subquery of the offerings the user manages or holds a delegated group of."""
+    delegated = select(OfferingKeycloakGroup.offering_id).where(OfferingKeycloakGroup.id.in_(delegated_group_ids(user)))
+    return select(Offering.id).where(or_(Offering.id.in_(managed_offering_ids(user)), Offering.id.in_(delegated)))
+
+
+def manages(user: User, offering: Offering) -> bool:
+    """Whether the user may do everything with this offering (staff, or its managers)."""
+    if user.is_staff:
+        return True
+    return db.session.scalar(select(managed_offering_ids(user).where(Offering.id == offering.id).exists())) or False
+
+
+def require_manager(user: User, offering: Offering) -> None:
+    """NotAllowed (403) unless the user may do everything with the offering: what a group manager may not do
+    (settings, import, link, unlink, delete, group managers) checks this in its service."""
+    if not manages(user, offering):
+        raise NotAllowed(ONLY_OFFERING_MANAGERS)
+
+
+def reached_offerings(user: User) -> Select[Offering]:
+    query = select(Offering)
+    if not user.is_staff:
+        query = query.where(Offering.id.in_(reached_offering_ids(user)))
+    return query
+
+
+def delegated_groups(user: User) -> list[OfferingKeycloakGroup]:
+    """The groups delegated to the user ("My groups"), by offering and name."""
+    return list(
+        db.session.scalars(
+            select(OfferingKeycloakGroup)
+            .join(Offering, OfferingKeycloakGroup.offering_id == Offering.id)
+            .where(OfferingKeycloakGroup.id.in_(delegated_group_ids(user)))
+            .options(joinedload(OfferingKeycloakGroup.offering), joinedload(OfferingKeycloakGroup.role))
+            .order_by(Offering.name, OfferingKeycloakGroup.name, OfferingKeycloakGroup.id)
+        )
+    )
+
+
 def visible_offerings(user: User) -> Select[Offering]:
     query = select(Offering)
     if not user.is_staff:
@@ -39,9 +97,15 @@ def offerings_of(user: User) -> list[Offering]:
 
 
 def visible_groups(user: User) -> Select[OfferingKeycloakGroup]:
+    """The groups of the offerings the user manages, and the groups delegated to them."""
     query = select(OfferingKeycloakGroup)
     if not user.is_staff:
-        query = query.where(OfferingKeycloakGroup.offering_id.in_(managed_offering_ids(user)))
+        query = query.where(
+            or_(
+                OfferingKeycloakGroup.offering_id.in_(managed_offering_ids(user)),
+                OfferingKeycloakGroup.id.in_(delegated_group_ids(user)),
+            )
+        )
     return query
 
 

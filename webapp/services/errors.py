@@ -38,6 +38,14 @@ class ObjectNotFound(ServiceError):
     """The object does not exist or the user may not see it (both are 404 to the outside)."""
 
 
+class NotAllowed(ServiceError):
+    """The user sees the object but may not do this with it, said in words (the API answers 403 {"detail": ...}):
+    a group manager asking for what only the offering's managers may do."""
+
+
+ONLY_OFFERING_MANAGERS = "Only the offering's managers may do this; you manage members of some of its groups."
+
+
 class RemoteFailure(ServiceError):
     """Keycloak failed (down, slow, auth). `message` reads "<what failed>: <reason>"."""
 

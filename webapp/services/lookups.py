@@ -13,18 +13,54 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole, Resource, User
-from .access import visible_groups, visible_memberships, visible_offerings
-from .errors import OFFERING_NOT_FOUND, ObjectNotFound, ValidationFailed
+from .access import reached_offerings, require_manager, visible_groups, visible_memberships, visible_offerings
+from .errors import OFFERING_NOT_FOUND, ONLY_OFFERING_MANAGERS, NotAllowed, ObjectNotFound, ValidationFailed
 from .uuids import parse_uuid, uuid_from_url_or_hex
 
 ROLE_NOT_FOUND = "Role not found for this offering."
 RESOURCE_NOT_FOUND = "Resource not found for this offering."
+GROUP_NOT_FOUND = "Group not found."
 
 
 def _visible_offering(user: User, offering_uuid: str | None) -> Offering | None:
+    """An offering the user manages. One they only manage some groups of is NotAllowed (403): what asks for it
+    is the offering managers' work."""
     if not offering_uuid:
         return None
-    return db.session.scalar(visible_offerings(user).where(Offering.uuid == offering_uuid))
+    offering = db.session.scalar(visible_offerings(user).where(Offering.uuid == offering_uuid))
+    if offering is None and _reached_offering(user, offering_uuid) is not None:
+        raise NotAllowed(ONLY_OFFERING_MANAGERS)
+    return offering
+
+
+def _reached_offering(user: User, offering_uuid: str | None) -> Offering | None:
+    if not offering_uuid:
+        return None
+    return db.session.scalar(reached_offerings(user).where(Offering.uuid == offering_uuid))
+
+
+def reached_offering_page(user: User, value: str) -> Offering:
+    """An offering in a URL path that the user manages or holds a delegated group of; else 404."""
+    offering = _reached_offering(user, parse_uuid(value))
+    if offering is None:
+        raise ObjectNotFound()
+    return offering
+
+
+def reached_offering_param(user: User, value: object, field: str) -> Offering:
+    """As offering_param, for what a group manager may ask too (their groups' members, plans, lists)."""
+    offering = _reached_offering(user, parse_uuid(value))
+    if offering is None:
+        raise ValidationFailed.field(field, OFFERING_NOT_FOUND)
+    return offering
+
+
+def reached_offering_reference(user: User, value: object, field: str) -> Offering:
+    """As offering_reference, for a group manager's grant."""
+    offering = _reached_offering(user, uuid_from_url_or_hex(value))
+    if offering is None:
+        raise ValidationFailed.field(field, OFFERING_NOT_FOUND)
+    return offering
 
 
 def offering_page(user: User, value: str) -> Offering:
@@ -44,8 +80,9 @@ def offering_param(user: User, value: object, field: str) -> Offering:
 
 
 def optional_offering(user: User, value: str | None, field: str) -> Offering | None:
-    """An optional offering filter: absent is no filter; named but unknown or invisible a 400 on that field."""
-    return None if value is None else offering_param(user, value, field)
+    """An optional offering filter: absent is no filter; named but unknown or invisible a 400 on that field.
+    A group manager may filter by the offering of their groups (the lists show only what they may see)."""
+    return None if value is None else reached_offering_param(user, value, field)
 
 
 def offering_reference(user: User, value: object, field: str) -> Offering:
@@ -61,6 +98,28 @@ def group_page(user: User, value: str) -> OfferingKeycloakGroup:
     group = group_uuid and db.session.scalar(visible_groups(user).where(OfferingKeycloakGroup.uuid == group_uuid))
     if not group:
         raise ObjectNotFound()
+    return group
+
+
+def group_param(user: User, value: str, field: str) -> OfferingKeycloakGroup:
+    """A group named by uuid in a parameter or body field; unknown or not visible is a 400 on that field."""
+    group_uuid = parse_uuid(value)
+    group = group_uuid and db.session.scalar(visible_groups(user).where(OfferingKeycloakGroup.uuid == group_uuid))
+    if not group:
+        raise ValidationFailed.field(field, GROUP_NOT_FOUND)
+    return group
+
+
+def optional_group(user: User, value: str | None, field: str) -> OfferingKeycloakGroup | None:
+    """An optional group filter: absent is no filter; named but unknown or not visible a 400 on that field."""
+    return None if value is None else group_param(user, value, field)
+
+
+def managed_group_page(user: User, value: str) -> OfferingKeycloakGroup:
+    """A group in a URL path for what only its offering's managers may do (link, unlink, delete): not visible
+    is 404, visible to its group manager 403, before anything else of the request is read."""
+    group = group_page(user, value)
+    require_manager(user, group.offering)
     return group
 
 

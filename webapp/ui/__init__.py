@@ -1,9 +1,12 @@
 """Server-rendered pages (Jinja + htmx). Views are thin: forms in, service calls, templates out."""
 
 from flask import Blueprint, make_response, render_template
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..htmx import is_htmx
+from ..models import Offering
+from ..services import access
 from ..services.errors import ServiceError
 from .helpers import status_of
 
@@ -15,6 +18,17 @@ def vary_on_htmx(response: Response) -> Response:
     # The same URL answers with a page or a fragment depending on HX-Request; caches must know.
     response.vary.add("HX-Request")
     return response
+
+
+@ui_bp.app_context_processor
+def offering_reach() -> dict[str, object]:
+    """`manages(offering)`: whether the signed-in user may do everything with it (the offering header shows its
+    tabs), or only manages some of its groups (a way back to My groups)."""
+
+    def manages(offering: Offering) -> bool:
+        return bool(current_user.is_authenticated) and access.manages(current_user, offering)
+
+    return {"manages": manages}
 
 
 @ui_bp.errorhandler(ServiceError)
@@ -31,6 +45,7 @@ def service_error(exc: ServiceError) -> Response:
 from . import (  # noqa: E402,F401
     account_views,
     auth_views,
+    delegation_views,
     export_views,
     group_views,
     job_views,

@@ -16,7 +16,7 @@ from ..services.memberships import exports
 from ..services.plans import core as plans
 from . import ui_bp
 from .diff_rows import DIFF_COLUMNS, diff_export
-from .helpers import attempt, group_or_404, offering_or_404
+from .helpers import attempt, group_page_of, offering_or_404, reached_or_404
 from .plan_views import plan_or_404
 
 
@@ -43,8 +43,7 @@ def groups_csv(offering_uuid: str) -> Response:
 @ui_bp.get("/offerings/<offering_uuid>/groups/<group_uuid>/members.csv")
 @login_required
 def group_members_csv(offering_uuid: str, group_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid)
     rows = primed(exports.group_members(group))  # Keycloak failing at once: an error page, not a cut file
     return csv_response(f"{offering.slug}-{group.name}-members.csv", exports.MEMBER_COLUMNS, rows)
 
@@ -52,7 +51,7 @@ def group_members_csv(offering_uuid: str, group_uuid: str) -> Response:
 @ui_bp.get("/offerings/<offering_uuid>/plans/<plan_uuid>/items.csv")
 @login_required
 def plan_items_csv(offering_uuid: str, plan_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
     found = attempt(
         lambda: plans.items_query(

@@ -162,6 +162,26 @@ class AddMemberForm(FlaskForm):
     )
 
 
+class GrantForm(FlaskForm):
+    """The group page's "Grant access": the group is the page's, so only who."""
+
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(max=255)],
+        description="The exact Keycloak username. Unknown users are kept pending until their account exists.",
+    )
+    email = StringField("Email (optional)", validators=[Optional(), Length(max=255)])
+
+
+class GroupManagerForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(max=150)],
+        description="An account here or a user of the offering's Keycloak realm. They may then grant and revoke "
+        "this group's members, pull and apply members plans, and nothing else.",
+    )
+
+
 class RemoveMembersForm(FlaskForm):
     memberships = SelectMultipleField(
         "Members", validators=[DataRequired("Select at least one member.")], validate_choice=False

@@ -20,9 +20,19 @@ from ..services.memberships import pull as pull_service
 from ..services.memberships.pages import PageRequest, RemotePage
 from ..services.plans import core as plans
 from . import ui_bp
+from .delegation_views import group_page_context
 from .diff_rows import STATUS_LABELS, build_diff_page
 from .forms import BulkImportForm, ConfirmForm, DeleteGroupForm, ImportForm, LinkForm
-from .helpers import Attempted, attempt, group_or_404, local_url, offering_or_404, resource_choices, role_choices
+from .helpers import (
+    Attempted,
+    attempt,
+    group_page_of,
+    local_url,
+    offering_or_404,
+    reached_or_404,
+    resource_choices,
+    role_choices,
+)
 from .job_views import start_job
 from .member_rows import KEYCLOAK_PANEL, LOCAL_PANEL, keycloak_panel, local_panel, remote_size
 from .paging import page_number, page_request
@@ -168,8 +178,7 @@ def group_bulk_import(offering_uuid: str) -> Response:
 @ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/link", methods=["GET", "POST"])
 @login_required
 def group_link(offering_uuid: str, group_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid, manage=True)
     form = LinkForm()
     candidates = attempt(lambda: remote.remote_groups(offering))
     error = candidates.error
@@ -201,8 +210,7 @@ def group_link(offering_uuid: str, group_uuid: str) -> Response:
 @ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/unlink", methods=["GET", "POST"])
 @login_required
 def group_unlink(offering_uuid: str, group_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid, manage=True)
     form = ConfirmForm()
     if form.validate_on_submit():
         group_service.set_backend_id(current_user, group, ChangeLink(backend_id=None))
@@ -213,8 +221,7 @@ def group_unlink(offering_uuid: str, group_uuid: str) -> Response:
 @ui_bp.post("/offerings/<offering_uuid>/groups/<group_uuid>/pull")
 @login_required
 def group_pull(offering_uuid: str, group_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if jobs.runs_in_background(jobs.expected_members(group)):
@@ -236,8 +243,7 @@ def group_pull(offering_uuid: str, group_uuid: str) -> Response:
 @ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/delete", methods=["GET", "POST"])
 @login_required
 def group_delete(offering_uuid: str, group_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid, manage=True)
     form = DeleteGroupForm()
     error = ""
     if form.validate_on_submit():
@@ -270,8 +276,7 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
 
     An htmx pager or search asks for one panel (or both) by its id, sent as HX-Target; Keycloak is not read
     when only the local panel is wanted."""
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid)
     local_paging = page_request("page")
     remote_paging = PageRequest(page_number("kpage"), local_paging.per_page, local_paging.query)
     wanted = request.headers.get("HX-Target", "") if wants_fragment() else ""
@@ -305,13 +310,14 @@ def group_detail(offering_uuid: str, group_uuid: str) -> Response:
         preview_label=f"Preview sync of {about} members" if about else "Preview sync",
         action_form=ConfirmForm(),
         tab="groups",
+        **group_page_context(offering, group),
     )
 
 
 @ui_bp.get("/offerings/<offering_uuid>/users/search")
 @login_required
 def user_search(offering_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)  # a group manager searches whom to add too
     query = request.args.get("q", "").strip()
     found = attempt(lambda: remote.search_remote_users(offering, query, 0, USER_SEARCH_LIMIT) if query else (0, []))
     total, users = found.value or (0, [])

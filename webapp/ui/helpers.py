@@ -13,10 +13,11 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..models import Offering, OfferingKeycloakGroup
-from ..services import lookups
+from ..services import access, lookups
 from ..services.errors import (
     Conflict,
     Gone,
+    NotAllowed,
     ObjectNotFound,
     RemoteFailure,
     ServiceError,
@@ -59,6 +60,8 @@ def status_of(failure: ServiceError) -> int:
         return 429
     if isinstance(failure, Gone):
         return 410
+    if isinstance(failure, NotAllowed):
+        return 403
     return 409 if isinstance(failure, Conflict) else 400
 
 
@@ -71,10 +74,32 @@ def attempt(operation: Callable[[], T]) -> Attempted[T]:
 
 
 def offering_or_404(offering_uuid: str) -> Offering:
+    """An offering the user manages; one where they only manage some groups is 403, any other 404."""
     try:
         return lookups.offering_page(current_user, offering_uuid)
     except ObjectNotFound:
         abort(404)
+    except NotAllowed:
+        abort(403)
+
+
+def reached_or_404(offering_uuid: str) -> Offering:
+    """An offering the user manages or manages some groups of, for the pages of a group and its members."""
+    try:
+        return lookups.reached_offering_page(current_user, offering_uuid)
+    except ObjectNotFound:
+        abort(404)
+
+
+def group_page_of(offering_uuid: str, group_uuid: str, manage: bool = False) -> tuple[Offering, OfferingKeycloakGroup]:
+    """The offering and group of a group page or form: 404 unless the user sees the group (its offering's
+    managers, its group managers). `manage`: what only the offering's managers may do (link, unlink, delete),
+    403 for a group manager."""
+    offering = reached_or_404(offering_uuid)
+    group = group_or_404(offering, group_uuid)
+    if manage and not access.manages(current_user, offering):
+        abort(403)
+    return offering, group
 
 
 def group_or_404(offering: Offering, group_uuid: str) -> OfferingKeycloakGroup:

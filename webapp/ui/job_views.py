@@ -15,7 +15,7 @@ from ..services.errors import ObjectNotFound, TooBusy
 from ..services.jobs import core as jobs
 from . import ui_bp
 from .forms import ConfirmForm
-from .helpers import attempt, group_or_404, local_url, offering_or_404
+from .helpers import attempt, group_page_of, local_url, offering_or_404, reached_or_404
 from .job_rows import JobView, start_labels
 
 JOBS_SHOWN = 100
@@ -35,8 +35,7 @@ def _job_or_404(offering: Offering, job_uuid: str) -> Job:
 @ui_bp.post("/offerings/<offering_uuid>/groups/<group_uuid>/pull-job")
 @login_required
 def group_pull_job(offering_uuid: str, group_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
-    group = group_or_404(offering, group_uuid)
+    offering, group = group_page_of(offering_uuid, group_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = url_for("ui.group_detail", offering_uuid=offering.uuid, group_uuid=group.uuid)
@@ -83,7 +82,7 @@ def job_start(offering_uuid: str) -> Response:
 @ui_bp.get("/offerings/<offering_uuid>/jobs/<job_uuid>")
 @login_required
 def job_detail(offering_uuid: str, job_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
     view = JobView(_job_or_404(offering, job_uuid))
     status = STOP_POLLING if wants_fragment() and view.finished else 200
     return render("jobs/job.html", "jobs/_job_status.html", offering=offering, view=view, tab="jobs", status=status)
@@ -92,7 +91,7 @@ def job_detail(offering_uuid: str, job_uuid: str) -> Response:
 @ui_bp.post("/offerings/<offering_uuid>/jobs/<job_uuid>/cancel")
 @login_required
 def job_cancel(offering_uuid: str, job_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
     job = _job_or_404(offering, job_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)

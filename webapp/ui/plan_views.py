@@ -17,7 +17,7 @@ from ..services.jobs import core as jobs
 from ..services.plans import core as plans
 from . import ui_bp
 from .forms import ConfirmForm
-from .helpers import attempt, group_or_404, local_url, offering_or_404, status_of
+from .helpers import attempt, group_or_404, local_url, offering_or_404, reached_or_404, status_of
 from .job_views import start_job
 from .plan_rows import PRESETS, build_plan_page, preset_action, result_heading, result_timeline
 
@@ -34,7 +34,7 @@ def plan_or_404(offering: Offering, plan_uuid: str) -> Plan:
 
 def _posted_plan(offering_uuid: str, plan_uuid: str) -> tuple[Offering, Plan]:
     """The offering and plan a form posts to, after its CSRF token was checked (400 without one)."""
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -62,7 +62,9 @@ def _preview_from(offering: Offering, form: MultiDict[str, str]) -> Preview:
 @ui_bp.post("/offerings/<offering_uuid>/plans")
 @login_required
 def plan_create(offering_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
+    if request.form.get("kind") != "members":
+        offering_or_404(offering_uuid)  # the register's plans are the offering managers' (403 for a group manager)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     preview = attempt(lambda: _preview_from(offering, request.form))
@@ -89,7 +91,7 @@ def _page_args() -> dict[str, object]:
 @ui_bp.get("/offerings/<offering_uuid>/plans/<plan_uuid>")
 @login_required
 def plan_detail(offering_uuid: str, plan_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
     if plan.state in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_result", offering_uuid=offering.uuid, plan_uuid=plan.uuid))
@@ -169,7 +171,7 @@ def _confirm_removals(
 @ui_bp.get("/offerings/<offering_uuid>/plans/<plan_uuid>/result")
 @login_required
 def plan_result(offering_uuid: str, plan_uuid: str) -> Response:
-    offering = offering_or_404(offering_uuid)
+    offering = reached_or_404(offering_uuid)
     plan = plan_or_404(offering, plan_uuid)
     if plan.state not in plans.PLAN_FINISHED:
         return redirect_to(url_for("ui.plan_detail", offering_uuid=offering.uuid, plan_uuid=plan.uuid))

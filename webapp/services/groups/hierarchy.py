@@ -14,6 +14,7 @@ from ...keycloak import AlreadyExists, KeycloakError, KeycloakGateway, NotFound,
 from ...keycloak.ids import is_safe_path_name
 from ...models import GroupOrigin, Offering, OfferingKeycloakGroup, User
 from .. import audit
+from ..access import require_manager
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.subtree import child_named, offering_root_path
 from ..errors import ValidationFailed
@@ -94,6 +95,7 @@ class OfferingGroup:
 
 def create_offering_group(actor: User, offering: Offering) -> OfferingGroup:
     """Create the offering's group (and the base group) in Keycloak, so that its subtree exists."""
+    require_manager(actor, offering)
     gateway = gateway_for_offering(offering)
     created = CreatedGroups(gateway)
     root = call_keycloak(

@@ -12,7 +12,7 @@ from ...extensions import db
 from ...keycloak import KeycloakGateway, NotFound
 from ...models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingRole, Resource, User
 from .. import audit
-from ..access import visible_groups
+from ..access import require_manager, visible_groups
 from ..commands import KEEP, ChangeLink, ImportGroup
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.subtree import find_offering_root, is_inside, keycloak_id, scoped_group
@@ -28,6 +28,7 @@ def import_remote(actor: User, command: ImportGroup) -> OfferingKeycloakGroup:
 
     Errors name the domain fields "resource", "scope_id" and "remote_group"."""
     offering = command.offering
+    require_manager(actor, offering)
     gateway = gateway_for_offering(offering)
     scope = Scope(command.role, command.resource, command.scope_id)
     check_scope(scope.role, scope.resource, scope.scope_id)
@@ -74,6 +75,7 @@ def set_backend_id(actor: User, group: OfferingKeycloakGroup, change: ChangeLink
     keep their values too (Better than Waldur, which reset scope_id). Errors name "backend_id", "resource"
     and "scope_id"."""
     offering = group.offering
+    require_manager(actor, offering)
     keep_link = change.backend_id is KEEP
     backend_id = group.backend_id if change.backend_id is KEEP else (change.backend_id or "").strip()
     resource = group.resource if change.resource is KEEP else change.resource
@@ -132,6 +134,7 @@ def delete_group(actor: User, group: OfferingKeycloakGroup, delete_remote: bool 
     """Delete the local group and its memberships; in Keycloak only the exact group this application created
     for it, and only when asked to (a refusal changes nothing, here or there)."""
     offering = group.offering
+    require_manager(actor, offering)
     if delete_remote and group.backend_id and not group.remote_created_here:
         raise ValidationFailed.field("delete_remote", NOT_CREATED_HERE)
     if delete_remote and group.origin != GroupOrigin.CREATED:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, select, update
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -30,7 +30,7 @@ from ...extensions import db
 from ...jobs.queue import QueueUnavailable, job_queue, parse_minutes
 from ...models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
 from .. import audit, locks
-from ..access import visible_offerings
+from ..access import delegated_group_ids, require_manager, visible_offerings
 from ..commands import ApplySelection, PreviewMembers
 from ..errors import (
     Conflict,
@@ -125,6 +125,8 @@ def ask_job(
     group = group or (groups[0] if groups else None)
     offering = offering or (group.offering if group else plan.offering if plan else None)
     target = Target(offering, group, plan, tuple(groups or ()))
+    if actor is not None and offering is not None and not spec.for_group_managers:
+        require_manager(actor, offering)
     spec.check(target)
     spec.check_params(params or {})
     key = work_key(spec, target)
@@ -308,7 +310,9 @@ def visible_jobs(user: User) -> Select[Job]:
     mark_dead_jobs()
     query = select(Job)
     if not user.is_staff:
-        query = query.where(Job.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id)))
+        managed = Job.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id))
+        delegated = Job.group_id.in_(delegated_group_ids(user))  # a group manager: the jobs of their groups
+        query = query.where(or_(managed, delegated, Job.created_by_id == user.id))  # and the ones they asked for
     return query.order_by(Job.created.desc(), Job.id.desc())
 
 

@@ -63,6 +63,9 @@ class JobKindSpec:
     died: Callable[[Job], str | None] | None = None  # what a job whose worker died leaves, in words
     outcome: Callable[[dict[str, Any]], str] | None = None  # its result in words for the pages
     leads_to: Literal["", "preview", "result"] = ""  # the page its plan's outcome is shown on
+    # A group manager may ask for it: it works on the groups or the plan it is given (checked visible), and
+    # nothing else of the offering (docs/PRODUCT.md §13). Other kinds are the offering managers' (403).
+    for_group_managers: bool = False
 
     def check(self, target: Target) -> None:
         """Raise ValidationFailed, keyed by the API's field, when the target lacks what this kind needs."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ...extensions import db
 from ...keycloak import KeycloakError, NotFound
 from ...models import GroupOrigin, MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, User
+from ..access import manages, visible_groups
 from ..commands import GrantAccess
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.subtree import keycloak_id
@@ -38,6 +39,8 @@ def create_membership(actor: User, command: GrantAccess) -> OfferingKeycloakMemb
     scope = Scope(command.role, command.resource, command.scope_id.strip())
     check_scope(scope.role, scope.resource, scope.scope_id)
 
+    if not manages(actor, offering):
+        _check_delegated(actor, offering, scope)
     group = _locked_group(offering, scope, username)
     created = CreatedGroups(gateway)
     granted: list[tuple[str, str]] = []  # (user id, group id) added in Keycloak by this request
@@ -59,6 +62,15 @@ def create_membership(actor: User, command: GrantAccess) -> OfferingKeycloakMemb
         if isinstance(exc, NotFound):
             raise RemoteFailure("Granting access in Keycloak failed", exc.message) from exc
         raise
+
+
+def _check_delegated(actor: User, offering: Offering, scope: Scope) -> None:
+    """A group manager grants into a group delegated to them, and creates none: any other scope is not found."""
+    group = existing_group(offering, scope)
+    if group is None or not db.session.scalar(
+        select(visible_groups(actor).where(OfferingKeycloakGroup.id == group.id).exists())
+    ):
+        raise ObjectNotFound()
 
 
 def _locked_group(offering: Offering, scope: Scope, username: str) -> OfferingKeycloakGroup:

@@ -89,6 +89,7 @@ PULL_MEMBERS = JobKindSpec(
     words="A pull",
     work=_pull,
     needs=("group", "offering"),
+    for_group_managers=True,
     expected=group_size,
     outcome=_pulled,
 )

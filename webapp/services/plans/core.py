@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Select, Table, delete, func, insert, select, update
+from sqlalchemy import Select, Table, and_, delete, func, insert, or_, select, update
 
 from ...extensions import db
-from ...models import Offering, Plan, PlanItem, PlanState, User, new_uuid, utcnow
+from ...models import Offering, OfferingKeycloakGroup, Plan, PlanItem, PlanState, User, new_uuid, utcnow
 from .. import audit, locks
-from ..access import visible_offerings
+from ..access import delegated_group_ids, manages, reached_offering_ids, require_manager, visible_offerings
 from ..commands import ApplySelection, Preview
 from ..errors import Conflict, Gone, ObjectNotFound, Refused, ServiceError, ValidationFailed
 from ..uuids import parse_uuid
@@ -44,6 +44,7 @@ from .kinds import (
     Stale,
     kind_for_preview,
     kind_of,
+    kinds,
     lock_offering,
     register,
 )
@@ -74,6 +75,8 @@ def create_plan(actor: User, preview: Preview | Any, progress: Progress | None =
     offering = preview.offering
     fingerprint: dict[str, Any] = {}
     kind = kind_for_preview(preview)
+    if not kind.for_group_managers:
+        require_manager(actor, offering)
     built = kind.build(preview, fingerprint, progress)
     now = utcnow()
     plan = Plan(
@@ -272,14 +275,41 @@ def items_removed_words(plan: Plan) -> str:
     )
 
 
+def _delegable_kinds() -> list[str]:
+    return [kind.name for kind in kinds() if kind.for_group_managers]
+
+
 def visible_plans(user: User) -> Select[Plan]:
-    return select(Plan).where(Plan.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id)))
+    """The plans of the offerings the user manages; and a group manager's own plans of the kinds open to them
+    (plan_page checks that their groups are still theirs)."""
+    managed = Plan.offering_id.in_(visible_offerings(user).with_only_columns(Offering.id))
+    if user.is_staff:
+        return select(Plan).where(managed)
+    own = and_(
+        Plan.created_by_id == user.id,
+        Plan.kind.in_(_delegable_kinds()),
+        Plan.offering_id.in_(reached_offering_ids(user)),
+    )
+    return select(Plan).where(or_(managed, own))
+
+
+def _still_delegated(user: User, plan: Plan) -> bool:
+    """A group manager's plan is theirs while every group it names is delegated to them."""
+    if manages(user, plan.offering):
+        return True
+    wanted = set(plan.params.get("group_uuids") or [])
+    delegated = set(
+        db.session.scalars(
+            select(OfferingKeycloakGroup.uuid).where(OfferingKeycloakGroup.id.in_(delegated_group_ids(user)))
+        )
+    )
+    return bool(wanted) and wanted <= delegated
 
 
 def plan_page(user: User, value: str) -> Plan:
     plan_uuid = parse_uuid(value)
     plan = plan_uuid and db.session.scalar(visible_plans(user).where(Plan.uuid == plan_uuid))
-    if not plan:
+    if not plan or not _still_delegated(user, plan):
         raise ObjectNotFound()
     if plan.state == PlanState.OPEN and plan.expires < utcnow():
         plan.state = PlanState.EXPIRED

@@ -207,6 +207,7 @@ class ImportKind(_GroupKind):
     """Import plans (docs/PLAN-APPLY.md §4): one item per selected remote group."""
 
     name = "import"
+    for_group_managers = False
     preview = PreviewImport
     words = KindWords(
         heading="import {n} Keycloak group{s}",
@@ -249,6 +250,7 @@ class LinksKind(_GroupKind):
     """Links plans (docs/PLAN-APPLY.md §5): one item per suggested link of an unlinked local group."""
 
     name = "links"
+    for_group_managers = False
     preview = PreviewLinks
     words = KindWords(
         heading="link {n} local group{s}",

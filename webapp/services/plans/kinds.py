@@ -153,6 +153,12 @@ class PlanKind(Protocol):
     def words(self) -> KindWords: ...
 
     @property
+    def for_group_managers(self) -> bool:
+        """Whether a group manager may preview and apply it: it touches only the members of the groups its
+        preview names (checked visible), never the offering's register."""
+        ...
+
+    @property
     def removes(self) -> frozenset[str]:
         """Its actions that take someone out of Keycloak: the removal brake counts them."""
         ...

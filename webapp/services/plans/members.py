@@ -298,6 +298,7 @@ class MembersKind:
 
     name = "members"
     preview = PreviewMembers
+    for_group_managers = True
     removes = frozenset({REMOVE_REMOTE})
     words = KindWords(
         heading="pull members into {n} group{s}",
