@@ -57,6 +57,7 @@ run: install db
 	  echo "" && \
 	  echo "  Offering Keycloak Groups is at http://$(HOST):$(PORT)/" && \
 	  echo "  Log in as admin / $${OKG_DEMO_PASSWORD:-demo-admin} (staff) or manager / $${OKG_DEMO_MANAGER_PASSWORD:-demo-manager} (manages HPC Cluster)" && \
+	  echo "  or pi / $${OKG_DEMO_PI_PASSWORD:-demo-pi} (a project's PI: manages the members of hpc-users only, under My groups)" && \
 	  echo "  Or Sign in with Keycloak as mia / $${OKG_DEMO_KEYCLOAK_PASSWORD:-demo-keycloak} (linked to manager by her verified email)" && \
 	  echo "  Keycloak admin console: $$KEYCLOAK_URL/admin/ ($$KEYCLOAK_ADMIN / $$KEYCLOAK_ADMIN_PASSWORD), realm okg-demo" && \
 	  echo "  A job worker runs beside the web server (the embedded SQLite queue in instance/jobs.sqlite)." && \

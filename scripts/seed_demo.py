@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -21,6 +22,8 @@ DEMO_ADMIN = "admin"
 DEMO_PASSWORD = os.environ.get("OKG_DEMO_PASSWORD", "demo-admin")
 DEMO_MANAGER = "manager"
 DEMO_MANAGER_PASSWORD = os.environ.get("OKG_DEMO_MANAGER_PASSWORD", "demo-manager")
+DEMO_PI = "pi"  # a project's PI: manages the members of hpc-users only (docs/PRODUCT.md §13)
+DEMO_PI_PASSWORD = os.environ.get("OKG_DEMO_PI_PASSWORD", "demo-pi")
 OFFERING_UUID = "0b9d2a4c6e8f4a1b9c3d5e7f9a1b3c5d"
 ROOT = "/offerings/hpc-cluster"
 DATA_FILE = Path(__file__).resolve().parent.parent / "instance" / "demo-data.json"
@@ -135,6 +138,7 @@ def demo_data(url: str, admin: str, password: str) -> dict:
         "users": [
             {"username": DEMO_ADMIN, "password": DEMO_PASSWORD, "email": "admin@example.org", "is_staff": True},
             {"username": DEMO_MANAGER, "password": DEMO_MANAGER_PASSWORD, "email": "manager@example.org"},
+            {"username": DEMO_PI, "password": DEMO_PI_PASSWORD, "email": "pi@example.org"},
         ],
         "organizations": [
             {"uuid": "5f0c6d8e9a7b4c1d8e2f3a4b5c6d7e8f", "name": "Demo University", "slug": "demo-uni", "managers": []}
@@ -223,7 +227,14 @@ def seed_drift() -> None:
     from webapp import create_app
     from webapp.extensions import db
     from webapp.keycloak import gateway_for
-    from webapp.models import GroupOrigin, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, OfferingRole
+    from webapp.models import (
+        GroupManager,
+        GroupOrigin,
+        Offering,
+        OfferingKeycloakGroup,
+        OfferingKeycloakMembership,
+        OfferingRole,
+    )
     from webapp.services.connection.gateway import connection_settings
 
     app = create_app()
@@ -231,6 +242,7 @@ def seed_drift() -> None:
         offering = db.session.query(Offering).filter_by(uuid=OFFERING_UUID).one()
         if db.session.query(OfferingKeycloakGroup).filter_by(offering_id=offering.id).count():
             print("The demo offering already has groups; drift left as it is.", file=sys.stderr)
+            delegate_to_pi(db, GroupManager, OfferingKeycloakGroup, offering)
             return
         gateway = gateway_for(connection_settings(offering))
         roles = {role.name: role for role in db.session.query(OfferingRole).filter_by(offering_id=offering.id)}
@@ -276,7 +288,18 @@ def seed_drift() -> None:
         member(admins, "bob", "active")
         member(admins, "carol", "active")  # only in a subgroup in Keycloak
         db.session.commit()
+        delegate_to_pi(db, GroupManager, OfferingKeycloakGroup, offering)
         print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
+
+
+def delegate_to_pi(db: Any, manager_model: Any, group_model: Any, offering: Any) -> None:
+    """The demo PI manages the members of hpc-users (once; an older demo database gets it too)."""
+    group = db.session.query(group_model).filter_by(offering_id=offering.id, name="hpc-users").one_or_none()
+    if group is None or db.session.query(manager_model).filter_by(group_id=group.id).count():
+        return
+    db.session.add(manager_model(group=group, username=DEMO_PI, created_by_name=DEMO_MANAGER))
+    db.session.commit()
+    print(f"{DEMO_PI} manages the members of hpc-users: sign in as {DEMO_PI} and open My groups.", file=sys.stderr)
 
 
 def sign_in_settings(url: str) -> None:
