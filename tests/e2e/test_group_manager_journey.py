@@ -36,7 +36,7 @@ def test_a_pi_manages_the_members_of_their_group_and_nothing_else(page: Page, li
     LoginPage(page, live_app.url).log_in("manager", PASSWORD)
     page.goto(group_url)
     managers = page.get_by_role("region", name="Group managers")
-    expect(managers).to_contain_text("Nobody but the offering’s managers manages this group.")
+    expect(managers).to_contain_text("Nobody but the offering's managers manages this group.")
     page.locator("#delegate-username").fill("pi")
     page.get_by_role("button", name="Add group manager").click()
     expect(page.locator("#toasts")).to_contain_text("pi now manages the members")

@@ -94,7 +94,7 @@ def test_a_grant_that_fails_says_why_on_the_group_page(browser: Browser, world: 
 def test_the_offering_manager_adds_and_removes_group_managers(manager: Browser, world: World) -> None:
     group = world.add_group("project-a", backend_id=world.realm.add_path("/base/hpc/project-a"), scope_id="a")
     page = parse(manager.get(group_url(world, group)))
-    assert "Nobody but the offering’s managers manages this group." in text_of(
+    assert "Nobody but the offering's managers manages this group." in text_of(
         page.select_one("#managers-heading").parent
     )
     added = manager.post(
@@ -133,4 +133,4 @@ def test_the_home_page_leads_a_group_manager_to_their_groups(browser: Browser, w
     page = parse(signed_in(browser, "pi").get("/"))
     assert "You do not manage any offering yet" not in text_of(page)
     assert "You manage the members of 1 group: My groups" in text_of(page)
-    assert page.select_one("main a[href=\"/my-groups\"], #main a[href=\"/my-groups\"]") is not None
+    assert page.select_one('main a[href="/my-groups"], #main a[href="/my-groups"]') is not None
