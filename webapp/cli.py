@@ -1,4 +1,5 @@
-"""Flask CLI commands: load-data, create-token, rotate-secrets, sync-pending, reconcile, prune-plans, worker."""
+"""Flask CLI commands: load-data, create-token, rotate-secrets, sync-pending, reconcile, expire-memberships,
+prune-plans, worker."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .services.jobs import core as jobs
 from .services.loader import LoadError, load_data
 from .services.memberships.periodic import RunSummary, reconcile, sync_pending
 from .services.plans.core import expire_open_plans, remove_old_items
+from .services.plans.expiry_run import expire_due
 
 
 def _report(name: str, summary: RunSummary) -> None:
@@ -86,6 +88,20 @@ def init_app(app: Flask) -> None:
         """Flag active members removed in Keycloak, and clear the flag for those who are back."""
         _report("reconcile", reconcile())
         _expire_plans()
+
+    @app.cli.command("expire-memberships")
+    def expire_memberships_command() -> None:
+        """Remove the members whose time is up from Keycloak and mark them expired (an expiry plan instead,
+        above the removal brake, for a manager to apply); what Keycloak refused is tried again next time."""
+        run = expire_due()
+        click.echo(
+            f"expire-memberships: {run.groups} group(s); expired {run.expired}, expiry plans {len(run.planned)}, "
+            f"overdue {run.overdue}, errors {len(run.errors)}"
+        )
+        for error in run.errors:
+            click.echo(f"  error: {error}", err=True)
+        if run.errors:
+            raise SystemExit(1)
 
     @app.cli.command("prune-plans")
     def prune_plans_command() -> None:

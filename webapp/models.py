@@ -221,6 +221,10 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     # Keycloak has no member count: the size of the Keycloak group at its last pull, and when that was.
     remote_member_count: Mapped[int | None] = mapped_column(default=None)
     remote_counted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # Memberships that end (docs/PRODUCT.md §11): a grant's expiry by default, and at most, in days from the
+    # grant (None: no default, no maximum).
+    default_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    max_days: Mapped[int | None] = mapped_column(Integer, default=None)
 
     offering: Mapped[Offering] = relationship()
     role: Mapped[OfferingRole] = relationship()
@@ -273,6 +277,7 @@ class MembershipState(enum.StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
     REMOVED_REMOTELY = "removed_remotely"
+    EXPIRED = "expired"  # its expires_at passed: out of the Keycloak group (or about to be, by an expiry plan)
 
 
 class OfferingKeycloakMembership(TimestampedMixin, Model):
@@ -289,6 +294,7 @@ class OfferingKeycloakMembership(TimestampedMixin, Model):
     last_checked: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     error_message: Mapped[str] = mapped_column(Text, default="")
     error_traceback: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None, index=True)  # None: never
 
     group: Mapped[OfferingKeycloakGroup] = relationship(back_populates="memberships")
 
@@ -388,6 +394,7 @@ class JobKind(enum.StrEnum):
     SYNC_PENDING = "sync_pending"
     RECONCILE = "reconcile"
     DRIFT_CHECK = "drift_check"
+    EXPIRE_MEMBERSHIPS = "expire_memberships"
 
 
 class JobState(enum.StrEnum):

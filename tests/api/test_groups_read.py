@@ -43,6 +43,8 @@ def test_list_representation_has_every_key(client, world: World) -> None:
         "resource_uuid",
         "resource_name",
         "scope_id",
+        "default_days",
+        "max_days",
         "created",
         "modified",
     }

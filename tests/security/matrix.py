@@ -439,6 +439,22 @@ def delegation(w: World) -> GroupManager:
     return manager
 
 
+def api_renew(w: World, _who: str) -> Call:
+    return Call(f"{MEMBERSHIPS}/{membership(w).uuid}/renew/", json={"expires_at": "2999-01-01T00:00:00Z"})
+
+
+def api_policy(w: World, _who: str) -> Call:
+    return Call(f"{GROUPS}/{local_group(w).uuid}/set_membership_policy/", json={"default_days": 30, "max_days": 90})
+
+
+def form_policy(w: World, _who: str) -> Call:
+    group = local_group(w)
+    form = {"policy-default_days": "30", "policy-max_days": "90"}
+    return Call(
+        f"/offerings/{w.offering.uuid}/groups/{group.uuid}/policy", form=form, csrf_fields=("policy-csrf_token",)
+    )
+
+
 def api_new_group_manager(w: World, _who: str) -> Call:
     return Call(f"{MANAGERS}/", json={"group_uuid": local_group(w).uuid, "username": remote_user(w, "delegate")[0]})
 
@@ -625,6 +641,8 @@ api_plans = fixed(f"{PLANS}/")
 api_group_managers = fixed(f"{MANAGERS}/")
 page_my_groups = fixed("/my-groups")
 page_remove_member = of_group_member("remove")
+page_renew = of_group_member("renew")
+form_renew = of_group_member("renew", form={"expires_on": "2999-01-01"})
 form_remove_member = of_group_member("remove", form={})
 page_remove_manager = of_delegation("remove")
 form_remove_manager = of_delegation("remove", form={})
@@ -736,6 +754,10 @@ API_ROWS: list[Row] = [
         label="links plan", pi=FORBIDDEN, sibling=FORBIDDEN),
     api("job_list",                   "POST",   api_new_offering_job, E401, NO_OFFERING,    NO_OFFERING,     202, 202,
         label="offering job", pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("membership_renew",           "POST",   api_renew,           E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("group_set_membership_policy", "POST",  api_policy,          E401, E404,            E404,            200, 200,
+        pi=FORBIDDEN, sibling=E404),
     api("group_manager_list",         "GET",    api_group_managers,  E401, 200,             200,             200, 200,
         pi=200, sibling=200),
     api("group_manager_list",         "POST",   api_new_group_manager, E401, NO_GROUP,      NO_GROUP,        201, 201,
@@ -863,6 +885,12 @@ UI_ROWS: list[Row] = [
        pi=200, sibling=200),
     ui("overview_check", "POST", form_overview_check,
        LOGIN, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, SEE_OVERVIEW, pi=SEE_OVERVIEW, sibling=SEE_OVERVIEW),
+    ui("group_member_renew", "GET", page_renew,           LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("group_member_renew", "POST", form_renew,          LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,
+       pi=SEE_GROUP, sibling=404),
+    ui("group_policy",      "POST", form_policy,          LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,
+       pi=403, sibling=404),
     ui("my_groups",         "GET",  page_my_groups,       LOGIN,    200,        200,        200,          200,
        pi=200, sibling=200),
     ui("group_member_add",  "POST", form_grant,           LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,

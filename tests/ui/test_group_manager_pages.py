@@ -134,3 +134,40 @@ def test_the_home_page_leads_a_group_manager_to_their_groups(browser: Browser, w
     assert "You do not manage any offering yet" not in text_of(page)
     assert "You manage the members of 1 group: My groups" in text_of(page)
     assert page.select_one('main a[href="/my-groups"], #main a[href="/my-groups"]') is not None
+
+
+def test_the_group_page_grants_until_a_date_renews_and_sets_the_policy(manager: Browser, world: World) -> None:
+    group = delegated_group(world)
+    world.realm.add_user("student", "student@example.org")
+    manager.get(group_url(world, group))
+    saved = manager.post(
+        f"{group_url(world, group)}/policy",
+        {"policy-csrf_token": manager.token, "policy-default_days": "30", "policy-max_days": "400"},
+    )
+    assert saved.status_code == 303
+    db.session.expire_all()
+    assert (group.default_days, group.max_days) == (30, 400)
+    manager.post(
+        f"{group_url(world, group)}/members",
+        {"grant-csrf_token": manager.token, "grant-username": "student", "grant-expires_on": "2999-01-01"},
+    )
+    assert db.session.query(OfferingKeycloakMembership).count() == 0  # 2999 is past the maximum: refused
+    page = parse(manager.get(group_url(world, group)))
+    assert "Access was not granted: At most 400 days from now in project-a" in text_of(page)
+    manager.post(
+        f"{group_url(world, group)}/members",
+        {"grant-csrf_token": manager.token, "grant-username": "student", "grant-expires_on": ""},
+    )
+    membership = db.session.query(OfferingKeycloakMembership).one()
+    assert membership.expires_at is not None  # the default, 30 days
+    renew_url = f"{group_url(world, group)}/members/{membership.uuid}/renew"
+    page = parse(manager.get(group_url(world, group)))
+    assert page.select_one(f'a[href="{renew_url}"]') is not None
+    assert "How long access lasts" in text_of(page)
+    manager.get(renew_url)
+    renewed = manager.post(renew_url, {"expires_on": "2027-06-30"})
+    assert renewed.status_code == 303
+    db.session.expire_all()
+    assert membership.expires_at is not None and f"{membership.expires_at:%Y-%m-%d %H:%M}" == "2027-06-30 23:59"
+    refused = manager.post(renew_url, {"expires_on": "2020-01-01"})
+    assert refused.status_code == 400 and "Choose a time in the future." in text_of(parse(refused))

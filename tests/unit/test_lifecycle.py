@@ -17,6 +17,7 @@ from webapp.services.memberships import lifecycle
 from webapp.services.memberships.lifecycle import ABSENT, IllegalTransition, MembershipState, Transition
 
 PENDING, ACTIVE, REMOVED = MembershipState.PENDING, MembershipState.ACTIVE, MembershipState.REMOVED_REMOTELY
+EXPIRED = MembershipState.EXPIRED
 EVERY_STATE = [ABSENT, *MembershipState]
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
 WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
@@ -36,6 +37,10 @@ ALLOWED = {
     (Transition.REVOKE, PENDING, ABSENT),
     (Transition.REVOKE, ACTIVE, ABSENT),
     (Transition.REVOKE, REMOVED, ABSENT),
+    (Transition.REVOKE, EXPIRED, ABSENT),
+    (Transition.EXPIRE, PENDING, EXPIRED),
+    (Transition.EXPIRE, ACTIVE, EXPIRED),
+    (Transition.EXPIRE, REMOVED, EXPIRED),
 }
 
 
@@ -71,6 +76,7 @@ ONE_ROW = {
     Transition.GRANT: lambda row: lifecycle.grant(None, None, row, None, 0),  # type: ignore[arg-type]
     Transition.GRANT_PENDING: lambda row: lifecycle.grant_pending(None, None, row),  # type: ignore[arg-type]
     Transition.REVOKE: lambda row: lifecycle.revoke(None, None, row),  # type: ignore[arg-type]
+    Transition.EXPIRE: lambda row: lifecycle.expire(None, row, in_keycloak=False),  # type: ignore[arg-type]
 }
 
 
@@ -106,6 +112,8 @@ def test_rows_for_plain_statements() -> None:
     assert set(new) == {column.name for column in OfferingKeycloakMembership.__table__.columns} - {"id"}
     assert lifecycle.confirmed_row(3, details, NOW, "pending")["state"] == "active"
     assert lifecycle.confirmed_row(3, details, NOW)["state"] == "active"  # a plan knows only that the row exists
+    with pytest.raises(IllegalTransition):
+        lifecycle.confirmed_row(3, details, NOW, "expired")  # nothing revives an expired membership
     assert lifecycle.flagged_row(3, "active", NOW)["state"] == "removed_remotely"
     with pytest.raises(IllegalTransition):
         lifecycle.flagged_row(3, "pending", NOW)
@@ -115,7 +123,7 @@ def test_rows_for_plain_statements() -> None:
 
 # -- nobody else writes a membership state ---------------------------------------------------------------------
 
-MEMBERSHIP_NAMES = {"MembershipState", "PENDING", "ACTIVE", "REMOVED", "REMOVED_REMOTELY"}
+MEMBERSHIP_NAMES = {"MembershipState", "PENDING", "ACTIVE", "REMOVED", "REMOVED_REMOTELY", "EXPIRED"}
 MEMBERSHIP_VALUES = {state.value for state in MembershipState}
 OTHER_STATES = {"PlanState", "JobState"}
 
@@ -133,8 +141,12 @@ def _names(node: ast.AST) -> set[str]:
 
 
 def _mentions_membership_state(value: ast.AST) -> bool:
+    """Names a membership state; `PlanState.EXPIRED` (a plan's state of the same name) does not."""
+    names = _names(value)
+    if names & OTHER_STATES:
+        return False
     constants = {child.value for child in ast.walk(value) if isinstance(child, ast.Constant)}
-    return bool(_names(value) & MEMBERSHIP_NAMES or constants & MEMBERSHIP_VALUES)
+    return bool(names & MEMBERSHIP_NAMES or constants & MEMBERSHIP_VALUES)
 
 
 def _other_state(value: ast.AST, annotations: dict[str, str]) -> bool:

@@ -12,7 +12,7 @@ from ..services.commands import KEEP, ChangeLink, ImportGroup
 from ..services.errors import RemoteFailure
 from ..services.groups import diff, remote
 from ..services.groups import register as groups
-from ..services.memberships import pull
+from ..services.memberships import expiry, pull
 from . import api_bp
 from .docs import (
     declare,
@@ -42,6 +42,7 @@ from .queries import (
 )
 from .shapes import (
     ImportRemoteGroupRequest,
+    MembershipPolicyRequest,
     OfferingKeycloakGroupOut,
     OfferingUUIDRequest,
     RemoteGroupMemberOut,
@@ -308,3 +309,23 @@ def group_set_backend_id(uuid: str) -> Response:
 def group_pull_members(uuid: str) -> Response:
     group = lookups.group_page(g.api_user, uuid)
     return jsonify(pull.pull_members(g.api_user, group).as_dict())
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_set_membership_policy",
+            "Set how long a grant in this group lasts by default and at most, in days (null: no default, no maximum)",
+            TAG,
+            {"200": json_response("The updated group.", ref("OfferingKeycloakGroup")), **error_refs(400, 404)},
+            body="MembershipPolicyRequest",
+            body_required=False,
+        )
+    }
+)
+@api_bp.post("/offering-keycloak-groups/<uuid>/set_membership_policy/")
+def group_set_membership_policy(uuid: str) -> Response:
+    group = lookups.managed_group_page(g.api_user, uuid)
+    body = parse_body(MembershipPolicyRequest, json_body())
+    policy = expiry.Policy(body.default_days, body.max_days)
+    return jsonify(OfferingKeycloakGroupOut.dump(expiry.set_policy(g.api_user, group, policy)))

@@ -10,6 +10,7 @@ from flask import Response, g, jsonify
 from ..models import OfferingKeycloakMembership
 from ..services import lookups
 from ..services.commands import GrantAccess
+from ..services.memberships import expiry
 from ..services.memberships import pages as member_pages
 from ..services.memberships.grants import create_membership, delete_membership
 from . import api_bp
@@ -29,7 +30,12 @@ from .formats import list_response
 from .inputs import json_body, parse_body, parse_query
 from .ordering import apply_ordering
 from .queries import MembershipListQuery
-from .shapes import OfferingKeycloakMembershipOut, OfferingKeycloakMembershipRequest, serialize_membership
+from .shapes import (
+    OfferingKeycloakMembershipOut,
+    OfferingKeycloakMembershipRequest,
+    RenewRequest,
+    serialize_membership,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -105,6 +111,7 @@ def membership_create() -> tuple[Response, int]:
         body.scope_id or "",
         body.username,
         body.email or "",
+        body.expires_at,
     )
     membership = create_membership(g.api_user, command)
     return jsonify(serialize_membership(membership, g.api_user.is_staff)), 201
@@ -125,3 +132,23 @@ def membership_delete(uuid: str) -> tuple[str, int]:
     membership = lookups.membership_page(g.api_user, uuid)
     delete_membership(g.api_user, membership)
     return "", 204
+
+
+@declare(
+    lambda: {
+        "post": operation(
+            f"{PREFIX}_renew",
+            "Set a new end for a membership that has not ended (at most the group's max_days from now)",
+            TAG,
+            {"200": json_response("The membership.", ref("OfferingKeycloakMembership")), **error_refs(400, 404)},
+            body="RenewRequest",
+            body_required=False,
+        )
+    }
+)
+@api_bp.post("/offering-keycloak-memberships/<uuid>/renew/")
+def membership_renew(uuid: str) -> Response:
+    membership = lookups.membership_page(g.api_user, uuid)
+    body = parse_body(RenewRequest, json_body())
+    renewed = expiry.renew(g.api_user, membership, body.expires_at)
+    return jsonify(serialize_membership(renewed, g.api_user.is_staff))

@@ -137,6 +137,8 @@ class OfferingKeycloakGroupOut(Shape):
     ]
     resource_name: Annotated[str | None, From(when("resource", "name"))]
     scope_id: str
+    default_days: Annotated[int | None, Field(description="A grant's expiry by default, in days; null: none.")]
+    max_days: Annotated[int | None, Field(description="A grant's longest duration, in days; null: no maximum.")]
     created: Annotated[Timestamp, From(at("created", iso))]
     modified: Annotated[Timestamp, From(at("modified", iso))]
 
@@ -169,6 +171,9 @@ class OfferingKeycloakMembershipOut(Shape):
     created: Annotated[Timestamp, From(at("created", iso))]
     modified: Annotated[Timestamp, From(at("modified", iso))]
     last_checked: Annotated[Timestamp, From(at("last_checked", iso))]
+    expires_at: Annotated[
+        Timestamp | None, From(at("expires_at", iso)), Field(description="When access ends; null: never.")
+    ]
     error_message: str
     error_traceback: Annotated[str, Field(description="Staff only; empty for everyone else.")]
 
@@ -487,6 +492,13 @@ class OfferingKeycloakMembershipRequest(Request):
     scope_id: Text | None = ""
     username: Annotated[Text, Field(min_length=1, description="Exact Keycloak username; stored lower-case.")]
     email: Text | None = None
+    expires_at: Annotated[
+        datetime | None,
+        Field(
+            description="ISO time (UTC when it has no zone): not in the past, at most the group's max_days from "
+            "now. Absent or null: the group's default_days (none: never)."
+        ),
+    ] = None
     user: Annotated[str | None, SkipValidation, Field(description="Accepted for compatibility; ignored.")] = None
 
 
@@ -499,6 +511,21 @@ class GroupManagerRequest(Request):
             description="An account here or a user of the offering's Keycloak realm; stored lower-case.",
         ),
     ]
+
+
+class RenewRequest(Request):
+    expires_at: Annotated[
+        datetime | None,
+        Field(description="The new end: not in the past, at most max_days from now; null: the group's default."),
+    ] = None
+
+
+Days = Annotated[int | None, Field(ge=1, le=3650, description="Days from 1 to 3650, or null.")]
+
+
+class MembershipPolicyRequest(Request):
+    default_days: Days = None
+    max_days: Days = None
 
 
 class PlanCreateRequest(Request):
@@ -552,6 +579,8 @@ REQUESTS: dict[str, type[BaseModel]] = {
         SetBackendIdRequest,
         OfferingKeycloakMembershipRequest,
         GroupManagerRequest,
+        RenewRequest,
+        MembershipPolicyRequest,
         PlanCreateRequest,
         PlanApplyRequest,
         JobCreateRequest,

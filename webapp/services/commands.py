@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
@@ -44,6 +45,7 @@ class GrantAccess:
     scope_id: str
     username: str
     email: str = ""
+    expires_at: datetime | None = None  # None: the group's default (docs/PRODUCT.md §11)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,14 @@ class ImportParams:
 
 @dataclass(frozen=True)
 class PreviewMembers:
+    offering: Offering
+    groups: list[OfferingKeycloakGroup]
+
+
+@dataclass(frozen=True)
+class PreviewExpiry:
+    """The expired members of these groups still in their Keycloak groups (docs/PRODUCT.md §11)."""
+
     offering: Offering
     groups: list[OfferingKeycloakGroup]
 

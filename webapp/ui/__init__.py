@@ -46,6 +46,7 @@ from . import (  # noqa: E402,F401
     account_views,
     auth_views,
     delegation_views,
+    expiry_views,
     export_views,
     group_views,
     job_views,

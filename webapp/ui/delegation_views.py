@@ -18,6 +18,7 @@ from ..services.delegation import managers
 from ..services.errors import ObjectNotFound
 from ..services.memberships.grants import create_membership, delete_membership
 from . import ui_bp
+from .expiry_views import end_of_day, policy_context
 from .forms import ConfirmForm, GrantForm, GroupManagerForm
 from .helpers import attempt, group_page_of
 
@@ -34,6 +35,7 @@ def group_page_context(offering: Offering, group: OfferingKeycloakGroup) -> dict
         "grant_form": GrantForm(prefix=GRANT_PREFIX),
         "group_managers": managers.managers_of(group) if manages else [],
         "manager_form": GroupManagerForm(prefix=MANAGER_PREFIX) if manages else None,
+        **policy_context(group, manages),
     }
 
 
@@ -56,7 +58,13 @@ def group_member_add(offering_uuid: str, group_uuid: str) -> Response:
     if not form.validate_on_submit():
         abort(400)
     command = GrantAccess(
-        offering, group.role, group.resource, group.scope_id, form.username.data or "", form.email.data or ""
+        offering,
+        group.role,
+        group.resource,
+        group.scope_id,
+        form.username.data or "",
+        form.email.data or "",
+        end_of_day(form.expires_on.data),
     )
     granted = attempt(lambda: create_membership(current_user, command))
     if granted.value is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     FloatField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -171,6 +173,28 @@ class GrantForm(FlaskForm):
         description="The exact Keycloak username. Unknown users are kept pending until their account exists.",
     )
     email = StringField("Email (optional)", validators=[Optional(), Length(max=255)])
+    expires_on = DateField(
+        "Access ends on (optional)",
+        validators=[Optional()],
+        description="At the end of that day (UTC). Empty: the group's default, if it has one.",
+    )
+
+
+class RenewForm(FlaskForm):
+    expires_on = DateField(
+        "Access ends on",
+        validators=[Optional()],
+        description="At the end of that day (UTC). Empty: the group's default.",
+    )
+
+
+class MembershipPolicyForm(FlaskForm):
+    default_days = IntegerField(
+        "Default duration (days)", validators=[Optional(), NumberRange(1, 3650)], description="Empty: grants never end."
+    )
+    max_days = IntegerField(
+        "Longest duration (days)", validators=[Optional(), NumberRange(1, 3650)], description="Empty: no maximum."
+    )
 
 
 class GroupManagerForm(FlaskForm):

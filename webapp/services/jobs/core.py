@@ -46,6 +46,7 @@ from ..groups import drift
 from ..memberships import jobs as member_jobs
 from ..memberships.jobs import at_least_in_keycloak, expected_members
 from ..plans import core as plans
+from ..plans import expiry_run
 from ..plans import jobs as plan_jobs
 from ..plans.core import clock
 from ..plans.journal import Interrupted
@@ -62,6 +63,7 @@ for _spec in (
     member_jobs.SYNC_PENDING,
     member_jobs.RECONCILE,
     drift.DRIFT_CHECK,
+    expiry_run.EXPIRE_MEMBERSHIPS,
 ):
     job_kinds.register(_spec)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from ..locks import lock_group, lock_membership
 from ..naming import render_group_name
 from ..scoping import Scope, check_scope, existing_group, group_with_backend_id
 from . import lifecycle
+from .expiry import checked_expiry
 
 DUPLICATE = "This keycloak membership already exists."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -41,11 +43,16 @@ def create_membership(actor: User, command: GrantAccess) -> OfferingKeycloakMemb
 
     if not manages(actor, offering):
         _check_delegated(actor, offering, scope)
-    group = _locked_group(offering, scope, username)
+    group = _locked_group(actor, offering, scope, username)
+    try:
+        expires_at = checked_expiry(group, command.expires_at)
+    except ValidationFailed:
+        db.session.rollback()  # a group this request inserted goes too
+        raise
     created = CreatedGroups(gateway)
     granted: list[tuple[str, str]] = []  # (user id, group id) added in Keycloak by this request
     try:
-        membership = _grant(actor, offering, group, username, email, created, granted)
+        membership = _grant(actor, offering, group, username, email, created, granted, expires_at)
         db.session.commit()
         return membership
     except Exception as exc:
@@ -73,11 +80,12 @@ def _check_delegated(actor: User, offering: Offering, scope: Scope) -> None:
         raise ObjectNotFound()
 
 
-def _locked_group(offering: Offering, scope: Scope, username: str) -> OfferingKeycloakGroup:
+def _locked_group(actor: User, offering: Offering, scope: Scope, username: str) -> OfferingKeycloakGroup:
     """The scope's local group, held until this request commits, so that grants into one group run one after
     the other on every instance: the second grant of a user then finds the first one's row (400) before it
     touches Keycloak, and a revoke that committed before it has finished its Keycloak part. A group that does
-    not exist yet is inserted at once; its uncommitted row holds the scope the same way."""
+    not exist yet is inserted at once; its uncommitted row holds the scope the same way. An expired membership
+    of the user in the group is forgotten (a grant again starts anew)."""
     for _attempt in range(3):
         group = existing_group(offering, scope)
         if group is None:
@@ -100,11 +108,15 @@ def _locked_group(offering: Offering, scope: Scope, username: str) -> OfferingKe
             db.session.rollback()  # deleted meanwhile: start over
             continue
         db.session.refresh(group)  # what the request before us wrote (its Keycloak group id)
-        if db.session.scalar(
-            select(OfferingKeycloakMembership.id).where(
+        existing = db.session.scalar(
+            select(OfferingKeycloakMembership).where(
                 OfferingKeycloakMembership.group_id == group.id, OfferingKeycloakMembership.username == username
             )
-        ):
+        )
+        if existing is not None and existing.state == MembershipState.EXPIRED:
+            lifecycle.revoke(actor, offering, existing)
+            db.session.flush()
+        elif existing is not None:
             db.session.rollback()
             raise ValidationFailed([DUPLICATE])
         return group
@@ -134,6 +146,7 @@ def _grant(
     email: str,
     created: CreatedGroups,
     granted: list[tuple[str, str]],
+    expires_at: datetime | None,
 ) -> OfferingKeycloakMembership:
     gateway = created.gateway
     if not group.backend_id:
@@ -146,7 +159,7 @@ def _grant(
             )
         link_to(group, remote, created)
     backend_id = group.backend_id
-    membership = OfferingKeycloakMembership(group=group, username=username, email=email)
+    membership = OfferingKeycloakMembership(group=group, username=username, email=email, expires_at=expires_at)
     user = None
     try:
         user = call_keycloak("Looking up the Keycloak user failed", lambda: gateway.find_user_by_username(username))

@@ -8,7 +8,11 @@ sync, reconcile, pulls and plan applies all go through these functions; nothing 
     absent ──grant──────────▶ active        absent ──grant_pending──▶ pending
     absent ──record─────────▶ active        pending ──activate──────▶ active
     active ──flag_removed───▶ removed_remotely ──restore──▶ active
-    any ─────confirm────────▶ active        any ─────revoke─────────▶ absent
+    pending, active, removed_remotely ──expire──▶ expired (its expires_at passed)
+    any but expired ──confirm──▶ active     any ─────revoke─────────▶ absent
+
+Nothing leads out of `expired` but revoke (a grant again deletes the expired row first): a pull, reconcile, the
+pending sync or a plan never makes an expired membership active again (docs/PRODUCT.md §11).
 
 "Absent" is no row at all: before a grant or a pull creates it, and after a revoke deletes it.
 
@@ -42,6 +46,7 @@ __all__ = [
     "Transition",
     "activate",
     "confirmed_row",
+    "expire",
     "flag_removed",
     "flag_removed_rows",
     "flagged_row",
@@ -49,16 +54,19 @@ __all__ = [
     "grant_pending",
     "reconciled",
     "recorded_row",
+    "renew",
     "restore",
     "revoke",
 ]
 
 PENDING, ACTIVE, REMOVED_REMOTELY = MembershipState.PENDING, MembershipState.ACTIVE, MembershipState.REMOVED_REMOTELY
+EXPIRED = MembershipState.EXPIRED
 ABSENT = None  # no row: not created yet, or revoked
 BATCH_SIZE = 1000
 
 State = MembershipState | None
 EXISTING: frozenset[State] = frozenset(MembershipState)
+CURRENT: frozenset[State] = EXISTING - {EXPIRED}  # the states a membership that has not ended can be in
 
 
 class Transition(enum.StrEnum):
@@ -70,6 +78,7 @@ class Transition(enum.StrEnum):
     RESTORE = "restore"  # back in the Keycloak group (reconcile)
     CONFIRM = "confirm"  # in the Keycloak group: the row takes its details from there (a pull, a plan)
     REVOKE = "revoke"  # access revoked: out of the Keycloak group, and the row deleted
+    EXPIRE = "expire"  # its expires_at passed: out of the Keycloak group (now, or by an expiry plan's apply)
 
 
 @dataclass(frozen=True)
@@ -85,8 +94,9 @@ TRANSITIONS: Mapping[Transition, Move] = {
     Transition.ACTIVATE: Move(frozenset({PENDING}), ACTIVE),
     Transition.FLAG_REMOVED: Move(frozenset({ACTIVE}), REMOVED_REMOTELY),
     Transition.RESTORE: Move(frozenset({REMOVED_REMOTELY}), ACTIVE),
-    Transition.CONFIRM: Move(EXISTING, ACTIVE),
+    Transition.CONFIRM: Move(CURRENT, ACTIVE),
     Transition.REVOKE: Move(EXISTING, ABSENT),
+    Transition.EXPIRE: Move(CURRENT, EXPIRED),
 }
 
 
@@ -191,6 +201,34 @@ def activate(offering: Offering, membership: OfferingKeycloakMembership, user: R
     audit.record(None, offering, "membership.activated", membership, {"group": membership.group.name})
 
 
+def expire(offering: Offering, membership: OfferingKeycloakMembership, *, in_keycloak: bool) -> None:
+    """Its time is up: the caller has removed it from the Keycloak group, or (`in_keycloak`) an expiry plan
+    will. Audited as the system's."""
+    _move(membership, Transition.EXPIRE)
+    membership.error_message = ""
+    details = {
+        "group": membership.group.name,
+        "expires_at": membership.expires_at.isoformat() if membership.expires_at else None,
+        "removed_from_keycloak": not in_keycloak,
+    }
+    audit.record(None, offering, "membership.expired", membership, details)
+
+
+def renew(actor: User, offering: Offering, membership: OfferingKeycloakMembership, expires_at: datetime | None) -> None:
+    """A new end (or none) for a membership that has not ended (its state stays); an expired one is granted
+    again instead, and the caller says so in words before it gets here."""
+    if membership.state not in CURRENT:
+        raise ValueError(f"an expired membership is not renewed: {membership.username}")
+    before = membership.expires_at
+    membership.expires_at = expires_at
+    details = {
+        "group": membership.group.name,
+        "from": before.isoformat() if before else None,
+        "to": expires_at.isoformat() if expires_at else None,
+    }
+    audit.record(actor, offering, "membership.renewed", membership, details)
+
+
 def flag_removed(membership: OfferingKeycloakMembership) -> None:
     _move(membership, Transition.FLAG_REMOVED)
 
@@ -228,6 +266,7 @@ def recorded_row(group_id: int, username: str, details: FromKeycloak, now: datet
         "last_checked": now,
         "error_message": "",
         "error_traceback": "",
+        "expires_at": None,  # found in Keycloak, not granted here: no end of ours
         **details.columns(),
     }
 
@@ -235,7 +274,7 @@ def recorded_row(group_id: int, username: str, details: FromKeycloak, now: datet
 def confirmed_row(membership_id: int, details: FromKeycloak, now: datetime, state: str | None = None) -> dict[str, Any]:
     """The values that make an existing row an active copy of what Keycloak has (bulk update). `state` is the
     row's state as the caller read it; a plan apply knows only that the row exists (it does not read it again),
-    which is enough because confirm starts from every state a row can be in (TRANSITIONS, pinned by its test)."""
+    which is enough for every state but expired, and a plan offers no confirming action for an expired row."""
     if state is not None:
         target(Transition.CONFIRM, state)
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ...extensions import db
 from ...keycloak import KeycloakGateway, NotFound
@@ -43,12 +43,15 @@ def _offerings_with(states: list[MembershipState], only: Offering | None = None)
 
 
 def _rows(offering: Offering, states: list[MembershipState]) -> list[OfferingKeycloakMembership]:
+    """The offering's rows in these states, but not the ones whose time is up: the expiry removes those."""
+    model = OfferingKeycloakMembership
     return list(
         db.session.scalars(
-            select(OfferingKeycloakMembership)
+            select(model)
             .join(OfferingKeycloakGroup)
-            .where(OfferingKeycloakGroup.offering_id == offering.id, OfferingKeycloakMembership.state.in_(states))
-            .order_by(OfferingKeycloakMembership.id)
+            .where(OfferingKeycloakGroup.offering_id == offering.id, model.state.in_(states))
+            .where(or_(model.expires_at.is_(None), model.expires_at > utcnow()))
+            .order_by(model.id)
         )
     )
 

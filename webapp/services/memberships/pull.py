@@ -23,7 +23,7 @@ from . import lifecycle
 NOT_LINKED = "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 BATCH_SIZE = 1000
 SYNCED_FIELDS = ("email", "first_name", "last_name", "keycloak_user_id")
-ACTIVE = MembershipState.ACTIVE
+ACTIVE, EXPIRED = MembershipState.ACTIVE, MembershipState.EXPIRED
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ def _apply(group: OfferingKeycloakGroup, pages: Iterator[list[RemoteUser]]) -> P
             seen.add(username)
             details = lifecycle.FromKeycloak.of(user)
             row = existing.get(username)
+            if row is not None and row.state == EXPIRED:
+                continue  # ended here, yet in Keycloak: drift a plan removes (the pull never revives it)
             if (
                 row is not None
                 and row.state == ACTIVE

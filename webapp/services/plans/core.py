@@ -31,6 +31,7 @@ from ..access import delegated_group_ids, manages, reached_offering_ids, require
 from ..commands import ApplySelection, Preview
 from ..errors import Conflict, Gone, ObjectNotFound, Refused, ServiceError, ValidationFailed
 from ..uuids import parse_uuid
+from .expiry import ExpiryKind
 from .groups import ImportKind, LinksKind
 from .journal import APPLIED, FAILED, NOT_SELECTED, Interrupted, Journal, Lost, beat_of, finish, stop_words
 from .journal import Progress as ApplyProgress
@@ -58,7 +59,7 @@ RESULT_ITEMS = 200
 BATCH_SIZE = 1000
 
 # The built-in kinds (docs/PLAN-APPLY.md §3 to §5); a new kind is its module and one more entry here.
-KINDS = [register(kind) for kind in (MembersKind(), ImportKind(), LinksKind())]
+KINDS = [register(kind) for kind in (MembersKind(), ImportKind(), LinksKind(), ExpiryKind())]
 
 
 def clock(value: datetime) -> str:
@@ -68,14 +69,15 @@ def clock(value: datetime) -> str:
 # -- create -------------------------------------------------------------------------------------------------
 
 
-def create_plan(actor: User, preview: Preview | Any, progress: Progress | None = None) -> Plan:
+def create_plan(actor: User | None, preview: Preview | Any, progress: Progress | None = None) -> Plan:
     """Compute and store a plan of the kind registered for this preview; nothing else changes. Raises
     ValidationFailed / RemoteFailure.
-    `progress(pages, members)` is called after each page of Keycloak members (a job's progress and cancel)."""
+    `progress(pages, members)` is called after each page of Keycloak members (a job's progress and cancel).
+    `actor` None: the system's own plan (an expiry above the removal brake)."""
     offering = preview.offering
     fingerprint: dict[str, Any] = {}
     kind = kind_for_preview(preview)
-    if not kind.for_group_managers:
+    if actor is not None and not kind.for_group_managers:
         require_manager(actor, offering)
     built = kind.build(preview, fingerprint, progress)
     now = utcnow()
@@ -83,8 +85,8 @@ def create_plan(actor: User, preview: Preview | Any, progress: Progress | None =
         offering=offering,
         kind=kind.name,
         state=PlanState.OPEN,
-        created_by_id=actor.id,
-        created_by_name=actor.username,
+        created_by_id=actor.id if actor else None,
+        created_by_name=actor.username if actor else "system",
         expires=now + kind.ttl(),
         params=built.params,
     )
@@ -112,7 +114,7 @@ def _same_preview(params: dict[str, Any]) -> str:
     )
 
 
-def _supersede(actor: User, plan: Plan) -> None:
+def _supersede(actor: User | None, plan: Plan) -> None:
     """Discard the open plans this new one replaces (same offering, kind and parameters), with a note in
     words and an audit event; applying one of them afterwards is refused with that note. The offering's plan
     lock is taken first, so that two previews made at once end with one open plan."""

@@ -50,7 +50,7 @@ ADD_REMOTE, REMOVE_REMOTE, RESTORE_REMOTE = "add_remote", "remove_remote", "rest
 KEYCLOAK_ACTIONS = frozenset({ADD_REMOTE, REMOVE_REMOTE, RESTORE_REMOTE})
 DESTRUCTIVE = frozenset({REMOVE_REMOTE})
 BATCH_SIZE = 1000
-PENDING, ACTIVE, REMOVED = (state.value for state in MembershipState)
+PENDING, ACTIVE, REMOVED, EXPIRED = (state.value for state in MembershipState)
 COMPARED = ("email", "first_name", "last_name")
 
 Item = dict[str, Any]
@@ -204,7 +204,9 @@ def _remote_item(
     changes = {
         name: [getattr(row, name), about[name]] for name in COMPARED if (getattr(row, name) or "") != about[name]
     }
-    if row.state in (PENDING, REMOVED):
+    if row.state == EXPIRED:  # the decision is taken: removing it is the default (docs/PRODUCT.md §11)
+        about |= _choice([REMOVE_REMOTE], REMOVE_REMOTE) | {"note": "Expired here, yet in the Keycloak group."}
+    elif row.state in (PENDING, REMOVED):
         changes = {"state": [row.state, ACTIVE], **changes}
         about |= _choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL) | {"note": "Now a member of the Keycloak group."}
     elif changes or row.keycloak_user_id != user.id:
@@ -238,6 +240,8 @@ def _local_only_item(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row
             **_choice([RESTORE_REMOTE], None),
             note="Already flagged as removed in Keycloak; restore adds them to the group again.",
         )
+    if row.state == EXPIRED:
+        return replace(item, unchanged=True, note="Expired, and not in the Keycloak group.")
     return _pending_item(gateway, item)
 
 
@@ -468,7 +472,11 @@ def keycloak_action(gateway: KeycloakGateway, group: OfferingKeycloakGroup, item
 def follow_up(outcomes: list[Outcome], items: dict[int, Any]) -> list[Outcome]:
     """The local rows follow what Keycloak now says (written in the caller's open transaction); a row that
     cannot be written makes its item's outcome say so."""
-    follows = [(items[o.item_id], ACTIVATE_LOCAL) for o in outcomes if o.ok and items[o.item_id].membership_id]
+    follows = [  # a removal from Keycloak is of an expired row, which stays expired
+        (items[o.item_id], ACTIVATE_LOCAL)
+        for o in outcomes
+        if o.ok and o.action != REMOVE_REMOTE and items[o.item_id].membership_id
+    ]
     refused = {outcome.item_id: outcome.message for outcome in _local_actions(follows) if not outcome.ok}
     words = "Done in Keycloak, but the local row was not updated: "
     return [

@@ -1,0 +1,163 @@
+"""Removal on time (docs/PRODUCT.md §11): the expiry run removes the members whose time is up from Keycloak and
+marks them expired, group by group; more of them in one group and round than the removal brake allows are marked
+expired here and become an expiry plan (expiry.py), which removes them from Keycloak when a manager applies it.
+The periodic round runs it per offering (the job kind below), `flask expire-memberships` for all."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from ...extensions import db
+from ...keycloak import KeycloakGateway, NotFound
+from ...models import (
+    Job,
+    JobKind,
+    MembershipState,
+    Offering,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+    Plan,
+    PlanState,
+    utcnow,
+)
+from ..commands import PreviewExpiry
+from ..connection.gateway import call_keycloak, gateway_for_offering
+from ..errors import ServiceError
+from ..jobs.kinds import JobKindSpec, KeycloakFailed, Report
+from ..locks import lock_group
+from ..memberships import lifecycle
+from .core import create_plan, removal_brake
+from .expiry import ExpiryKind
+
+PENDING = MembershipState.PENDING
+
+
+@dataclass
+class ExpiryRun:
+    """What one run did: members expired (and removed from Keycloak), expiry plans made, and what is overdue
+    (its time is up but Keycloak could not be asked: the next round tries again)."""
+
+    groups: int = 0
+    expired: int = 0
+    planned: list[str] = field(default_factory=list)  # the uuids of the expiry plans made
+    overdue: int = 0
+    errors: list[str] = field(default_factory=list)
+    keycloak_failed: str = ""
+
+
+def due(only: Offering | None = None) -> Select[OfferingKeycloakMembership]:
+    """Memberships whose time is up and that have not ended yet (of one offering, or of all)."""
+    model = OfferingKeycloakMembership
+    query = select(model).where(
+        model.state.in_(list(lifecycle.CURRENT)), model.expires_at.is_not(None), model.expires_at <= utcnow()
+    )
+    if only is not None:
+        query = query.join(OfferingKeycloakGroup).where(OfferingKeycloakGroup.offering_id == only.id)
+    return query
+
+
+def expire_due(only: Offering | None = None) -> ExpiryRun:
+    """Expire what is due, group by group; a group whose Keycloak fails is left for the next round."""
+    run = ExpiryRun()
+    group_ids = list(
+        dict.fromkeys(db.session.scalars(due(only).with_only_columns(OfferingKeycloakMembership.group_id)))
+    )
+    for group_id in group_ids:
+        try:
+            _expire_group(group_id, run)
+        except ServiceError as exc:
+            db.session.rollback()
+            left = len(db.session.scalars(due().where(OfferingKeycloakMembership.group_id == group_id)).all())
+            run.overdue += left
+            run.errors.append(f"{exc.message} ({left} overdue, tried again next round)")
+            run.keycloak_failed = run.keycloak_failed or exc.message
+    return run
+
+
+def _expire_group(group_id: int, run: ExpiryRun) -> None:
+    if not lock_group(group_id):
+        return  # deleted meanwhile
+    group = db.session.get(OfferingKeycloakGroup, group_id, populate_existing=True)
+    if group is None:
+        return
+    rows = list(
+        db.session.scalars(
+            due().where(OfferingKeycloakMembership.group_id == group_id).execution_options(populate_existing=True)
+        )
+    )
+    if not rows:
+        return
+    run.groups += 1
+    offering = group.offering
+    in_keycloak = [row for row in rows if row.state != PENDING and group.backend_id]
+    if removal_brake(len(in_keycloak)) is not None:
+        # Above the brake: they end here now, and leave Keycloak when a manager applies the expiry plan.
+        for row in rows:
+            lifecycle.expire(offering, row, in_keycloak=row in in_keycloak)
+        db.session.commit()
+        if not _open_expiry_plan(group):
+            run.planned.append(create_plan(None, PreviewExpiry(offering, [group])).uuid)
+        run.expired += len(rows)
+        return
+    gateway = gateway_for_offering(offering)
+    for row in in_keycloak:
+        call_keycloak(
+            "Removing an expired member from the Keycloak group failed", partial(_remove, gateway, group, row)
+        )
+    for row in rows:
+        lifecycle.expire(offering, row, in_keycloak=False)
+    db.session.commit()
+    run.expired += len(rows)
+
+
+def _remove(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row: OfferingKeycloakMembership) -> None:
+    user_id = row.keycloak_user_id
+    if not user_id:
+        found = gateway.find_user_by_username(row.username)
+        user_id = found.id if found else ""
+    if user_id:
+        with suppress(NotFound):  # the user or the group is gone already: nothing left to remove
+            gateway.remove_user_from_group(user_id, group.backend_id)
+
+
+def _open_expiry_plan(group: OfferingKeycloakGroup) -> bool:
+    return any(
+        group.uuid in (plan.params.get("group_uuids") or [])
+        for plan in db.session.scalars(
+            select(Plan).where(
+                Plan.offering_id == group.offering_id, Plan.kind == ExpiryKind.name, Plan.state == PlanState.OPEN
+            )
+        )
+    )
+
+
+def _work(job: Job, _report: Report) -> dict[str, Any]:
+    run = expire_due(job.offering)
+    if run.keycloak_failed and job.offering is not None:
+        raise KeycloakFailed(run.keycloak_failed)
+    return {key: value for key, value in vars(run).items() if key != "keycloak_failed"}
+
+
+def _expired(result: dict[str, Any]) -> str:
+    planned = len(result.get("planned", []))
+    return f"{result.get('expired', 0)} expired" + (
+        f" · {planned} expiry plan{'s' if planned != 1 else ''}" if planned else ""
+    )
+
+
+EXPIRE_MEMBERSHIPS = JobKindSpec(
+    name=JobKind.EXPIRE_MEMBERSHIPS.value,
+    label="Expire memberships",
+    words="An expiry of memberships",
+    work=_work,
+    unit="memberships",
+    needs=("offering",),
+    periodic=True,
+    start_label="Expire due memberships now",
+    outcome=_expired,
+)
