@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,7 @@ def seed_drift() -> None:
         OfferingKeycloakGroup,
         OfferingKeycloakMembership,
         OfferingRole,
+        utcnow,
     )
     from webapp.services.connection.gateway import connection_settings
 
@@ -287,6 +289,9 @@ def seed_drift() -> None:
         member(users, "ivan", "removed_remotely")  # back in the Keycloak group
         member(admins, "bob", "active")
         member(admins, "carol", "active")  # only in a subgroup in Keycloak
+        users.default_days, users.max_days = 180, 365  # hpc-users: access lasts half a year, a year at most
+        soon = db.session.query(OfferingKeycloakMembership).filter_by(group=users, username="bob").one()
+        soon.expires_at = utcnow() + timedelta(days=5)  # Renew it on the group page, or let it end
         db.session.commit()
         delegate_to_pi(db, GroupManager, OfferingKeycloakGroup, offering)
         print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
