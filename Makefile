@@ -49,6 +49,7 @@ run: install db
 	@export OKG_DEMO_APP_URL=http://$(HOST):$(PORT) && \
 	  eval "$$(scripts/keycloak-dev start)" && \
 	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
+	  eval "$$(scripts/mail-dev start)" && export OKG_MAIL_URL && \
 	  data=$$($(BIN)/python scripts/seed_demo.py) && \
 	  $(BIN)/flask load-data "$$data" && \
 	  $(BIN)/python scripts/seed_demo.py drift && \
@@ -61,6 +62,7 @@ run: install db
 	  echo "  Or Sign in with Keycloak as mia / $${OKG_DEMO_KEYCLOAK_PASSWORD:-demo-keycloak} (linked to manager by her verified email)" && \
 	  echo "  Keycloak admin console: $$KEYCLOAK_URL/admin/ ($$KEYCLOAK_ADMIN / $$KEYCLOAK_ADMIN_PASSWORD), realm okg-demo" && \
 	  echo "  A job worker runs beside the web server (the embedded SQLite queue in instance/jobs.sqlite)." && \
+	  echo "  Mail (expiry reminders) goes to a local SMTP sink ($$OKG_MAIL_URL): read it in instance/mail/*.eml" && \
 	  echo "" && \
 	  { $(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; } && \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import ENV_PREFIX, base_config, host_list, session_lifetime, whole_numbers
+from .config import ENV_PREFIX, base_config, host_list, mail_url, reminder_days, session_lifetime, whole_numbers
 from .extensions import csrf, db, login_manager, migrate
 from .instance_keys import instance_key
 from .keycloak.admin_gateway import AdminGateway
@@ -50,6 +50,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.config["TRUSTED_HOSTS"] = host_list(app.config.get("TRUSTED_HOSTS"))
     app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(app.config)
     whole_numbers(app.config)
+    app.config["EXPIRY_REMINDER_DAYS"] = reminder_days(app.config["EXPIRY_REMINDER_DAYS"])
+    app.config["MAIL_URL"] = mail_url(app.config["MAIL_URL"])
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

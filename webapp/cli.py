@@ -16,6 +16,7 @@ from .services.connection.secrets import rotate_secrets
 from .services.jobs import core as jobs
 from .services.loader import LoadError, load_data
 from .services.memberships.periodic import RunSummary, reconcile, sync_pending
+from .services.memberships.reminders import send_reminders
 from .services.plans.core import expire_open_plans, remove_old_items
 from .services.plans.expiry_run import expire_due
 
@@ -91,8 +92,13 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("expire-memberships")
     def expire_memberships_command() -> None:
-        """Remove the members whose time is up from Keycloak and mark them expired (an expiry plan instead,
-        above the removal brake, for a manager to apply); what Keycloak refused is tried again next time."""
+        """Send the reminders that are due, then remove the members whose time is up from Keycloak and mark
+        them expired (an expiry plan instead, above the removal brake, for a manager to apply); what Keycloak or
+        the mail server refused is tried again next time."""
+        reminded = send_reminders()
+        click.echo(f"reminders: {reminded.reminded} sent ({reminded.mailed} by mail)")
+        for error in reminded.errors:
+            click.echo(f"  error: {error}", err=True)
         run = expire_due()
         click.echo(
             f"expire-memberships: {run.groups} group(s); expired {run.expired}, expiry plans {len(run.planned)}, "
@@ -100,7 +106,7 @@ def init_app(app: Flask) -> None:
         )
         for error in run.errors:
             click.echo(f"  error: {error}", err=True)
-        if run.errors:
+        if run.errors or reminded.errors:
             raise SystemExit(1)
 
     @app.cli.command("prune-plans")

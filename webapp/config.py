@@ -72,6 +72,11 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "OIDC_ADMIN_CLIENT_SECRET": "",
         "OIDC_RECHECK_SECONDS": 300,  # how old Keycloak's last answer may be; down: one more interval, then refuse
         "LOCAL_LOGIN": True,  # the username/password form; false leaves "Sign in with Keycloak" only
+        # Memberships that end (docs/PRODUCT.md §11): reminders this many days before, each sent once.
+        "EXPIRY_REMINDER_DAYS": "30,7,1",
+        "MAIL_URL": "",  # smtp://host:port (smtps:// for TLS; user:password@ for auth); empty: in-app notices only
+        "MAIL_FROM": "offering-keycloak-groups@localhost",
+        "MAIL_TIMEOUT_SECONDS": 10,
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }
@@ -95,6 +100,39 @@ def whole_numbers(config: dict[str, Any]) -> None:
         if number < minimum:
             raise ValueError(f"{ENV_PREFIX}_{name} must be a whole number of at least {minimum}, not {value!r}.")
         config[name] = number
+
+
+def reminder_days(value: str | list[int] | int) -> list[int]:
+    """OKG_EXPIRY_REMINDER_DAYS as whole days from 1 to 365, largest first; a typo fails at start in words."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
+    days = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if not text.isdigit() or not 1 <= int(text) <= 365:
+            raise ValueError(
+                f"{ENV_PREFIX}_EXPIRY_REMINDER_DAYS must be days from 1 to 365 separated by commas, not {value!r}."
+            )
+        days.append(int(text))
+    return sorted(set(days), reverse=True)
+
+
+def mail_url(value: str) -> str:
+    """OKG_MAIL_URL: empty, or smtp:// / smtps:// with a host (a typo fails at start in words)."""
+    from urllib.parse import urlsplit
+
+    text = (value or "").strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"{ENV_PREFIX}_MAIL_URL must look like smtp://host:port or smtps://host:port, not {text!r}.")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}_MAIL_URL has a port that is not a number: {text!r}.") from None
+    return text
 
 
 def host_list(value: str | list[str] | None) -> list[str] | None:

@@ -295,6 +295,9 @@ class OfferingKeycloakMembership(TimestampedMixin, Model):
     error_message: Mapped[str] = mapped_column(Text, default="")
     error_traceback: Mapped[str] = mapped_column(Text, default="")
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None, index=True)  # None: never
+    # The reminders sent for the current expires_at, as days before it (OKG_EXPIRY_REMINDER_DAYS); a renewal
+    # clears it, so each threshold is sent once per end.
+    reminders_sent: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
 
     group: Mapped[OfferingKeycloakGroup] = relationship(back_populates="memberships")
 

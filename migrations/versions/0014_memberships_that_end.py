@@ -1,4 +1,5 @@
-"""memberships that end: a membership's expiry, and per group a default and a maximum duration in days
+"""memberships that end: a membership's expiry and the reminders sent for it, and per group a default and a
+maximum duration in days
 
 Revision ID: 0014
 Revises: 0013
@@ -21,6 +22,9 @@ def upgrade():
     op.create_index(
         'ix_offering_keycloak_membership_expires_at', 'offering_keycloak_membership', ['expires_at'], unique=False
     )
+    op.add_column(
+        'offering_keycloak_membership', sa.Column('reminders_sent', sa.JSON(), nullable=False, server_default='[]')
+    )
     op.add_column('offering_keycloak_group', sa.Column('default_days', sa.Integer(), nullable=True))
     op.add_column('offering_keycloak_group', sa.Column('max_days', sa.Integer(), nullable=True))
 
@@ -28,5 +32,6 @@ def upgrade():
 def downgrade():
     op.drop_column('offering_keycloak_group', 'max_days')
     op.drop_column('offering_keycloak_group', 'default_days')
+    op.drop_column('offering_keycloak_membership', 'reminders_sent')
     op.drop_index('ix_offering_keycloak_membership_expires_at', table_name='offering_keycloak_membership')
     op.drop_column('offering_keycloak_membership', 'expires_at')

@@ -16,6 +16,7 @@ from ..services import access, lookups
 from ..services.commands import GrantAccess
 from ..services.delegation import managers
 from ..services.errors import ObjectNotFound
+from ..services.memberships import reminders
 from ..services.memberships.grants import create_membership, delete_membership
 from . import ui_bp
 from .expiry_views import end_of_day, policy_context
@@ -36,6 +37,7 @@ def group_page_context(offering: Offering, group: OfferingKeycloakGroup) -> dict
         "group_managers": managers.managers_of(group) if manages else [],
         "manager_form": GroupManagerForm(prefix=MANAGER_PREFIX) if manages else None,
         **policy_context(group, manages),
+        "expiring_soon": reminders.expiring_soon(group),
     }
 
 

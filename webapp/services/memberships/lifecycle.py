@@ -221,6 +221,7 @@ def renew(actor: User, offering: Offering, membership: OfferingKeycloakMembershi
         raise ValueError(f"an expired membership is not renewed: {membership.username}")
     before = membership.expires_at
     membership.expires_at = expires_at
+    membership.reminders_sent = []  # a new end: its reminders are sent again
     details = {
         "group": membership.group.name,
         "from": before.isoformat() if before else None,
@@ -267,6 +268,7 @@ def recorded_row(group_id: int, username: str, details: FromKeycloak, now: datet
         "error_message": "",
         "error_traceback": "",
         "expires_at": None,  # found in Keycloak, not granted here: no end of ours
+        "reminders_sent": [],
         **details.columns(),
     }
 

@@ -31,6 +31,7 @@ from ..errors import ServiceError
 from ..jobs.kinds import JobKindSpec, KeycloakFailed, Report
 from ..locks import lock_group
 from ..memberships import lifecycle
+from ..memberships.reminders import send_reminders
 from .core import create_plan, removal_brake
 from .expiry import ExpiryKind
 
@@ -137,10 +138,13 @@ def _open_expiry_plan(group: OfferingKeycloakGroup) -> bool:
 
 
 def _work(job: Job, _report: Report) -> dict[str, Any]:
+    """The reminders that are due, then the expiries (reminders first: a member never gets one after the end)."""
+    reminded = send_reminders(job.offering)
     run = expire_due(job.offering)
     if run.keycloak_failed and job.offering is not None:
         raise KeycloakFailed(run.keycloak_failed)
-    return {key: value for key, value in vars(run).items() if key != "keycloak_failed"}
+    result = {key: value for key, value in vars(run).items() if key != "keycloak_failed"}
+    return result | {"reminded": reminded.reminded, "mailed": reminded.mailed, "errors": run.errors + reminded.errors}
 
 
 def _expired(result: dict[str, Any]) -> str:
