@@ -171,3 +171,31 @@ def test_the_group_page_grants_until_a_date_renews_and_sets_the_policy(manager: 
     assert membership.expires_at is not None and f"{membership.expires_at:%Y-%m-%d %H:%M}" == "2027-06-30 23:59"
     refused = manager.post(renew_url, {"expires_on": "2020-01-01"})
     assert refused.status_code == 400 and "Choose a time in the future." in text_of(parse(refused))
+
+
+def test_the_members_tab_shows_when_access_ends_and_filters_by_it(manager: Browser, world: World) -> None:
+    from datetime import timedelta
+
+    from webapp.models import utcnow
+
+    group = world.add_group("course", backend_id=world.realm.add_path("/base/hpc/course"), scope_id="course")
+    for username, ends_in, state in (
+        ("soon", timedelta(days=3), "active"),
+        ("later", timedelta(days=60), "active"),
+        ("forever", None, "active"),
+        ("gone", timedelta(days=-1), "expired"),
+    ):
+        expires = utcnow() + ends_in if ends_in is not None else None
+        db.session.add(OfferingKeycloakMembership(group=group, username=username, state=state, expires_at=expires))
+    db.session.commit()
+    base = f"/offerings/{world.offering.uuid}/members"
+    page = parse(manager.get(base))
+    headings = [text_of(cell) for cell in page.select("#member-list thead th")]
+    assert "Access ends" in headings
+    assert "Expired · 1" in [text_of(chip) for chip in page.select("#member-list a.chip")]
+    soon = parse(manager.get(f"{base}?ends=7"))
+    assert [text_of(row.select("td")[1]) for row in soon.select("#member-list tbody tr")] == ["soon"]
+    month = parse(manager.get(f"{base}?ends=90"))
+    assert sorted(text_of(row.select("td")[1]) for row in month.select("#member-list tbody tr")) == ["later", "soon"]
+    ignored = parse(manager.get(f"{base}?ends=12"))  # not one of the choices: no filter
+    assert len(ignored.select("#member-list tbody tr")) == 4

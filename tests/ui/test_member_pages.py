@@ -204,7 +204,7 @@ def test_members_tab_is_paged_with_state_counts_from_the_database(manager, world
     db.session.add(OfferingKeycloakMembership(group_id=group.id, username="waiting", state="pending"))
     db.session.commit()
     page = parse(manager.get(members_url(world)))
-    assert chips(page) == ["All · 24", "Active · 23", "Pending · 1", "Removed in Keycloak · 0"]
+    assert chips(page) == ["All · 24", "Active · 23", "Pending · 1", "Removed in Keycloak · 0", "Expired · 0"]
     assert len(page.select("#member-list tbody tr")) == PER_PAGE
     assert "Page 1 of 3" in text_of(page.select_one("#member-list .pager"))
     pending = parse(manager.get(members_url(world, "?state=pending")))

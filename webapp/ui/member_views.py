@@ -24,7 +24,14 @@ from .forms import AddMemberForm, RemoveMembersForm
 from .helpers import attempt, offering_or_404, resource_choices, role_choices
 from .paging import MAX_PAGE, pager, per_page
 
-STATE_WORDS = {"": "All", "active": "Active", "pending": "Pending", "removed_remotely": "Removed in Keycloak"}
+STATE_WORDS = {
+    "": "All",
+    "active": "Active",
+    "pending": "Pending",
+    "removed_remotely": "Removed in Keycloak",
+    "expired": "Expired",
+}
+ENDS_WITHIN = (7, 30, 90)  # the "access ends within … days" filter's choices
 MEMBER_LIST = "member-list"  # the htmx target of the filters and the pager
 CONFIRMATION_ROWS = 50  # the removal confirmation names everyone up to this many, then "and N more"
 
@@ -43,14 +50,20 @@ def _filters(source: Mapping[str, str]) -> MemberFilter:
         min(max(_int(source.get("page")), 1), MAX_PAGE), per_page(), (source.get("q") or "").strip()[:MAX_QUERY_LENGTH]
     )
     state = source.get("state", "")
-    return MemberFilter(paging, (source.get("group") or "").strip()[:64], state if state in STATE_WORDS else "")
+    ends = _int(source.get("ends"), 0)
+    return MemberFilter(
+        paging,
+        (source.get("group") or "").strip()[:64],
+        state if state in STATE_WORDS else "",
+        ends if ends in ENDS_WITHIN else 0,
+    )
 
 
-def _int(value: str | None) -> int:
+def _int(value: str | None, default: int = 1) -> int:
     try:
-        return int(value or 1)
+        return int(value or default)
     except ValueError:
-        return 1
+        return default
 
 
 def _filter_args(filters: MemberFilter, **changes: str | None) -> dict[str, str | None]:
@@ -58,6 +71,7 @@ def _filter_args(filters: MemberFilter, **changes: str | None) -> dict[str, str 
         "group": filters.group_uuid or None,
         "state": filters.state or None,
         "q": filters.paging.query or None,
+        "ends": str(filters.ends_within_days) if filters.ends_within_days else None,
     }
     return args | changes
 
@@ -101,6 +115,7 @@ def _page(offering: Offering, form: AddMemberForm, error: str = "", status: int 
         filters=filters,
         chips=_chips(offering, filters, found.state_counts),
         groups=member_pages.groups_with_members(offering),
+        ends_within=ENDS_WITHIN,
         pager=links,
         remove_all_url=url_for("ui.member_remove", **({"offering_uuid": offering.uuid, "all": "1"} | remove_all_args)),
         summary=f"{found.matching:,} matching of {found.total:,} members.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -25,6 +26,7 @@ from ...models import (
     OfferingRole,
     Resource,
     User,
+    utcnow,
 )
 from ..access import visible_memberships
 from ..connection.gateway import call_keycloak, gateway_for_offering
@@ -60,10 +62,23 @@ class MemberFilter:
     paging: PageRequest
     group_uuid: str = ""
     state: str = ""
+    ends_within_days: int = 0  # 0: no filter; otherwise access that has not ended and ends within this many days
 
     def __post_init__(self) -> None:
         if self.state and self.state not in STATES:
             raise ValidationFailed.field("state", f"Choose one of: {', '.join(STATES)}.")
+
+    def narrow(self, query: Select[Any]) -> Select[Any]:
+        """The group, search and "ends within" filters (not the state: the tab counts per state)."""
+        model = OfferingKeycloakMembership
+        if self.group_uuid:
+            query = query.where(OfferingKeycloakGroup.uuid == self.group_uuid)
+        if self.paging.query.strip():
+            query = query.where(matches_text(self.paging.query.strip()))
+        if self.ends_within_days:
+            now = utcnow()
+            query = query.where(model.expires_at > now, model.expires_at <= now + timedelta(days=self.ends_within_days))
+        return query
 
 
 @dataclass(frozen=True)
@@ -128,11 +143,7 @@ def offering_members(offering: Offering, filters: MemberFilter) -> LocalPage:
     model = OfferingKeycloakMembership
     base = select(model).join(OfferingKeycloakGroup).where(OfferingKeycloakGroup.offering_id == offering.id)
     total = _count(base)
-    narrowed = base
-    if filters.group_uuid:
-        narrowed = narrowed.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
-    if filters.paging.query.strip():
-        narrowed = narrowed.where(matches_text(filters.paging.query.strip()))
+    narrowed = filters.narrow(base)
     narrowed_rows = narrowed.order_by(None).subquery()
     counted = db.session.execute(select(narrowed_rows.c.state, func.count()).group_by(narrowed_rows.c.state))
     by_state = {state: 0 for state in STATES} | {str(state): int(n) for state, n in counted}
@@ -151,12 +162,9 @@ def matching_uuids(offering: Offering, filters: MemberFilter) -> list[str]:
         .where(OfferingKeycloakGroup.offering_id == offering.id)
         .order_by(model.username, model.id)
     )
-    if filters.group_uuid:
-        query = query.where(OfferingKeycloakGroup.uuid == filters.group_uuid)
+    query = filters.narrow(query)
     if filters.state:
         query = query.where(model.state == filters.state)
-    if filters.paging.query.strip():
-        query = query.where(matches_text(filters.paging.query.strip()))
     return list(db.session.scalars(query))
 
 
