@@ -15,6 +15,7 @@ from ..models import OfferingKeycloakGroup
 from ..services import lookups
 from ..services.errors import ObjectNotFound
 from ..services.memberships import expiry
+from ..services.plans import expiry as expiry_plans
 from . import ui_bp
 from .forms import MembershipPolicyForm, RenewForm
 from .helpers import attempt, group_page_of
@@ -33,7 +34,7 @@ def policy_context(group: OfferingKeycloakGroup, manages: bool) -> dict[str, Any
         form = MembershipPolicyForm(
             prefix=POLICY_PREFIX, data={"default_days": group.default_days, "max_days": group.max_days}
         )
-    return {"policy_form": form}
+    return {"policy_form": form, "expiry_plans": expiry_plans.waiting_plans([group.offering_id], group)}
 
 
 def _group_url(offering_uuid: str, group_uuid: str) -> str:

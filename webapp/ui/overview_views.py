@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import abort, flash, url_for
+from flask import abort, current_app, flash, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -14,6 +15,8 @@ from ..services import access
 from ..services.errors import ServiceError, TooBusy
 from ..services.groups import drift
 from ..services.jobs import core as jobs
+from ..services.memberships import expiry
+from ..services.plans import expiry as expiry_plans
 from . import ui_bp
 from .forms import ConfirmForm
 from .job_rows import JobView
@@ -49,12 +52,17 @@ def _overview_page(error: str = "", status: int = 200) -> Response:
         for row in rows
     }
     last_jobs = {row.offering.uuid: JobView(row.last_job) for row in rows if row.last_job}
+    ids = [row.offering.id for row in rows]
+    soon_days = max(current_app.config["EXPIRY_REMINDER_DAYS"] or [30])
     return render(
         "offerings/overview.html",
         rows=rows,
         columns=COLUMNS,
         links=links,
         last_jobs=last_jobs,
+        expiry=expiry.expiry_counts(ids, timedelta(days=soon_days)),
+        soon_days=soon_days,
+        waiting=expiry_plans.waiting_plans(ids),
         form=ConfirmForm(),
         error=error,
         status=status,

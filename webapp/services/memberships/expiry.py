@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from ...extensions import db
 from ...models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, User, utcnow
@@ -92,3 +92,30 @@ def expiring(group_ids: Select[int], within: timedelta) -> Select[OfferingKeyclo
         .where(model.expires_at.is_not(None), model.expires_at <= now + within)
         .order_by(model.expires_at, model.id)
     )
+
+
+@dataclass(frozen=True)
+class ExpiryCounts:
+    ending_soon: int = 0  # access that has not ended and ends within the window
+    overdue: int = 0  # its time is up, not expired yet (Keycloak failed, or the next round has not run)
+
+
+def expiry_counts(offering_ids: list[int], within: timedelta) -> dict[int, ExpiryCounts]:
+    """Per offering, in two grouped queries (/overview)."""
+    if not offering_ids:
+        return {}
+    model = OfferingKeycloakMembership
+    now = utcnow()
+    base = (
+        select(OfferingKeycloakGroup.offering_id, func.count())
+        .select_from(model)
+        .join(OfferingKeycloakGroup, model.group_id == OfferingKeycloakGroup.id)
+        .where(OfferingKeycloakGroup.offering_id.in_(offering_ids), model.state.in_(list(lifecycle.CURRENT)))
+        .group_by(OfferingKeycloakGroup.offering_id)
+    )
+    soon = dict(db.session.execute(base.where(model.expires_at > now, model.expires_at <= now + within)).all())
+    overdue = dict(db.session.execute(base.where(model.expires_at <= now)).all())
+    return {
+        offering_id: ExpiryCounts(int(soon.get(offering_id, 0)), int(overdue.get(offering_id, 0)))
+        for offering_id in offering_ids
+    }

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from ...models import (
-    MembershipState,
-    Plan,
-    User,
-)
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import MembershipState, OfferingKeycloakGroup, Plan, PlanState, User
 from ..commands import PreviewExpiry, PreviewMembers
 from ..errors import ValidationFailed
 from .kinds import Built, Chosen, Item, KindWords, Progress, Report, Settled, Work
@@ -66,3 +65,16 @@ class ExpiryKind:
 def _expired_only(items: Any) -> Iterator[Item]:
     """The members plan's items that are expired rows still in Keycloak (their default: remove)."""
     return (item for item in items if item.membership_id and item.default_action == REMOVE_REMOTE)
+
+
+def waiting_plans(offering_ids: list[int], group: OfferingKeycloakGroup | None = None) -> list[Plan]:
+    """The open expiry plans of these offerings (of one group's, when given), oldest first: what waits for a
+    manager's apply (/overview and the group page)."""
+    if not offering_ids:
+        return []
+    found = db.session.scalars(
+        select(Plan)
+        .where(Plan.offering_id.in_(offering_ids), Plan.kind == ExpiryKind.name, Plan.state == PlanState.OPEN)
+        .order_by(Plan.created, Plan.id)
+    )
+    return [plan for plan in found if group is None or group.uuid in (plan.params.get("group_uuids") or [])]

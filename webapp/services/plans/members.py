@@ -206,6 +206,7 @@ def _remote_item(
     }
     if row.state == EXPIRED:  # the decision is taken: removing it is the default (docs/PRODUCT.md §11)
         about |= _choice([REMOVE_REMOTE], REMOVE_REMOTE) | {"note": "Expired here, yet in the Keycloak group."}
+        changes = {}  # its details no longer matter: it is to leave
     elif row.state in (PENDING, REMOVED):
         changes = {"state": [row.state, ACTIVE], **changes}
         about |= _choice([ACTIVATE_LOCAL], ACTIVATE_LOCAL) | {"note": "Now a member of the Keycloak group."}
