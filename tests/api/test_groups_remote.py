@@ -48,6 +48,13 @@ def test_test_connection_without_offering_group_lists_nothing_and_names_the_path
         "groups": [],
         "keycloak_version": "26.7.3",
         "missing_offering_group": "/missing/hpc",
+        "admin_events": {
+            "enabled": False,
+            "readable": True,
+            "details": False,
+            "words": "Admin events are off in realm demo: changes made in Keycloak cannot be attributed. Turn them "
+            "on (Realm settings → Events → Admin events settings, with Include representation), or below.",
+        },
     }
 
 

@@ -641,6 +641,8 @@ api_plans = fixed(f"{PLANS}/")
 api_group_managers = fixed(f"{MANAGERS}/")
 page_my_groups = fixed("/my-groups")
 page_remove_member = of_group_member("remove")
+page_admin_events = of_offering("admin-events")
+form_admin_events = of_offering("admin-events", {})
 page_renew = of_group_member("renew")
 form_renew = of_group_member("renew", form={"expires_on": "2999-01-01"})
 form_remove_member = of_group_member("remove", form={})
@@ -891,6 +893,10 @@ UI_ROWS: list[Row] = [
        pi=SEE_GROUP, sibling=404),
     ui("group_policy",      "POST", form_policy,          LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,
        pi=403, sibling=404),
+    ui("admin_events_enable", "GET", page_admin_events,   LOGIN,    404,        404,        403,          200,
+       pi=403, sibling=403),
+    ui("admin_events_enable", "POST", form_admin_events,  LOGIN,    404,        404,        403,          SEE_SETTINGS,
+       pi=403, sibling=403),
     ui("my_groups",         "GET",  page_my_groups,       LOGIN,    200,        200,        200,          200,
        pi=200, sibling=200),
     ui("group_member_add",  "POST", form_grant,           LOGIN,    404,        404,        SEE_GROUP,    SEE_GROUP,

@@ -144,6 +144,7 @@ def group_test_connection() -> tuple[Response, int]:
         "groups_count": len(check.groups),
         "groups": check.groups,
         "keycloak_version": check.server_version,
+        "admin_events": check.admin_events.as_dict() | {"words": check.admin_events.words},
     }
     if check.missing_root:
         body["missing_offering_group"] = check.missing_root

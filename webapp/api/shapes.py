@@ -268,6 +268,15 @@ class OfferingOut(Shape):
     resources: Annotated[list[ResourceOut], From(lambda o: [ResourceOut.dump(item) for item in o.resources])]
 
 
+class AdminEventsOut(BaseModel):
+    enabled: Annotated[
+        bool | None, Field(description="The realm records admin events; null: our account may not read its settings.")
+    ]
+    readable: Annotated[bool, Field(description="Our account may read them (view-events).")]
+    details: Annotated[bool | None, Field(description="They include the representation; null as for enabled.")]
+    words: Annotated[str, Field(description="What attribution is possible, and what is missing for it.")]
+
+
 class TestConnectionOut(BaseModel):
     status: Literal["ok"]
     groups_count: int
@@ -276,6 +285,7 @@ class TestConnectionOut(BaseModel):
     missing_offering_group: Annotated[
         str, Field(description="Present when the offering's group does not exist in Keycloak.")
     ] = ""
+    admin_events: Annotated[AdminEventsOut, Field(description="What attribution of Keycloak changes is possible.")]
 
 
 class TestConnectionErrorOut(BaseModel):
@@ -587,6 +597,7 @@ REQUESTS: dict[str, type[BaseModel]] = {
     )
 }
 NAMES = {model.__name__: name for name, model in RESPONSES.items()} | {
+    "AdminEventsOut": "AdminEvents",
     "MembershipState": "MembershipState",
     "PlanItemOutcomeOut": "PlanItemOutcome",
 }

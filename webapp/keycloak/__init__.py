@@ -3,9 +3,10 @@
 from .errors import AlreadyExists, AuthFailed, KeycloakError, NotFound, RequestRejected, Unavailable
 from .gateway import KeycloakGateway
 from .registry import GatewayRegistry, gateway_for
-from .types import ConnectionSettings, RemoteGroup, RemoteUser
+from .types import AdminEventsStatus, ConnectionSettings, RemoteGroup, RemoteUser
 
 __all__ = [
+    "AdminEventsStatus",
     "AlreadyExists",
     "AuthFailed",
     "ConnectionSettings",

@@ -25,7 +25,7 @@ from . import errors
 from .destinations import NOT_ALLOWED, AllowedUrl, is_allowed
 from .ids import checked_id, is_safe_path_name
 from .limits import Limits, bounded_members, walk_subtree
-from .types import ConnectionSettings, MalformedAnswer, RemoteGroup, RemoteUser
+from .types import AdminEventsStatus, ConnectionSettings, MalformedAnswer, RemoteGroup, RemoteUser
 from .versions import ServerCapabilities, capabilities_of
 
 DEFAULT_PAGE_SIZE = 200
@@ -245,6 +245,35 @@ class AdminGateway:
     def check_connection(self) -> None:
         self._count(self._get_json("groups/count", top="true"))
 
+    # Admin events (docs/KEYCLOAK.md): GET/PUT events/config and GET admin-events have the same paths and
+    # fields in 22, 24 and 26; reading the config needs view-events (or view-realm), changing it manage-events
+    # (or manage-realm), reading the events view-events.
+    def admin_events_status(self) -> AdminEventsStatus:
+        try:
+            config = self._get_json("events/config")
+        except (errors.PermissionDenied, errors.NotFound):  # a role missing, or a server that is not all Keycloak
+            config = None
+        try:
+            self._get_list("admin-events", first=0, max=1)
+            readable = True
+        except (errors.PermissionDenied, errors.NotFound):
+            readable = False
+        if config is not None and not isinstance(config, dict):
+            raise not_keycloak(self.settings)
+        enabled = config.get("adminEventsEnabled") if config is not None else None
+        details = config.get("adminEventsDetailsEnabled") if config is not None else None
+        return AdminEventsStatus(
+            enabled if isinstance(enabled, bool) else None if config is None else False,
+            details if isinstance(details, bool) else None if config is None else False,
+            readable,
+        )
+
+    def enable_admin_events(self) -> None:
+        config = self._get_json("events/config")
+        if not isinstance(config, dict):
+            raise not_keycloak(self.settings)
+        self._request("PUT", "events/config", config | {"adminEventsEnabled": True, "adminEventsDetailsEnabled": True})
+
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         params: dict[str, Any] = {"briefRepresentation": "false", "subGroupsCount": "true"}
         if search:
@@ -430,7 +459,7 @@ def _raise_for_status(response: Response, settings: ConnectionSettings) -> None:
     if code == 401:
         raise errors.AuthFailed("Authentication failed: Keycloak rejected the access token")
     if code == 403:
-        raise errors.AuthFailed("Permission denied: the Keycloak account lacks a required realm-management role")
+        raise errors.PermissionDenied(errors.PERMISSION_DENIED)
     if code >= 500:
         raise errors.ServerError(f"Keycloak answered with HTTP {code}")
     raise errors.RequestRejected(f"Keycloak rejected the request (HTTP {code}){': ' + message if message else ''}")

@@ -33,6 +33,13 @@ class AuthFailed(KeycloakError):
     """Keycloak rejected our credentials or our account lacks a role (HTTP 401/403)."""
 
 
+class PermissionDenied(AuthFailed):
+    """Our account signed in but lacks the realm-management role this call needs (HTTP 403)."""
+
+
+PERMISSION_DENIED = "Permission denied: the Keycloak account lacks a required realm-management role"
+
+
 class RequestRejected(KeycloakError):
     """Keycloak answered with another 4xx that we did not expect."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import errors
 from .ids import checked_id, is_safe_path_name
 from .limits import Limits, bounded_members, walk_subtree
-from .types import RemoteGroup, RemoteUser
+from .types import AdminEventsStatus, RemoteGroup, RemoteUser
 
 
 @dataclass
@@ -70,6 +70,11 @@ class FakeRealm:
         self.faults: dict[str, Fault] = {}
         self.version: str | None = "26.7.3"
         self.organization_groups: set[str] = set()  # ids the realm groups API refuses (400), as 26.6+ does
+        # Admin events: the realm's switches, and which roles our account has for them.
+        self.admin_events_enabled = False
+        self.admin_events_details = False
+        self.may_view_events = True  # view-events: read the events settings and the events
+        self.may_manage_events = True  # manage-events: change the settings
         self.calls = 0
         self._ids = itertools.count(1)
         # Each change is one step, as in Keycloak's database, when tests run instances in threads at once.
@@ -196,6 +201,18 @@ class FakeGateway:
 
     def server_version(self) -> str | None:
         return self._enter().version
+
+    def admin_events_status(self) -> AdminEventsStatus:
+        realm = self._enter()
+        if not realm.may_view_events:
+            return AdminEventsStatus(None, None, False)
+        return AdminEventsStatus(realm.admin_events_enabled, realm.admin_events_details, True)
+
+    def enable_admin_events(self) -> None:
+        realm = self._enter()
+        if not realm.may_manage_events:
+            raise errors.PermissionDenied(errors.PERMISSION_DENIED)
+        realm.admin_events_enabled = realm.admin_events_details = True
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         realm = self._enter()

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Protocol
 
-from .types import RemoteGroup, RemoteUser
+from .types import AdminEventsStatus, RemoteGroup, RemoteUser
 
 
 class KeycloakGateway(Protocol):
@@ -18,6 +18,14 @@ class KeycloakGateway(Protocol):
 
     def server_version(self) -> str | None:
         """The server's version ("24.0.5"), found once per connection; None when it does not say."""
+
+    def admin_events_status(self) -> AdminEventsStatus:
+        """Whether the realm records admin events (with details), and whether our account may read them.
+        A missing role is an answer here, not an error; other failures raise as usual."""
+
+    def enable_admin_events(self) -> None:
+        """Turn on admin events with their details, keeping the rest of the realm's events settings;
+        PermissionDenied without manage-events (or manage-realm)."""
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         """All top-level groups of the realm (paged internally)."""

@@ -88,3 +88,13 @@ class ConnectionSettings:
             f"ConnectionSettings(server_url={self.server_url!r}, realm={self.realm!r}, "
             f"auth_realm={self.auth_realm!r}, service_account={self.uses_service_account})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEventsStatus:
+    """What the realm says about its admin events (GET events/config, GET admin-events; docs/KEYCLOAK.md):
+    `enabled` and `details` are None when our account may not read the realm's events settings."""
+
+    enabled: bool | None
+    details: bool | None
+    readable: bool  # our account may read the admin events (view-events of realm-management)

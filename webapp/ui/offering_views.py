@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from ..htmx import FRAGMENT_PAGE, redirect_to, render
 from ..models import Offering
 from ..services import audit
+from ..services.attribution import admin_events
 from ..services.connection.settings import (
     STAFF_ONLY_FIELDS,
     KeycloakSettingsInput,
@@ -116,6 +117,7 @@ def test_connection(offering_uuid: str) -> Response:
         "groups": check.value.groups if check.value else [],
         "missing_root": check.value.missing_root if check.value else None,
         "summary": check.value.summary if check.value else "",
+        "admin_events": check.value.admin_events if check.value else None,
     }
     return render(
         FRAGMENT_PAGE,
@@ -124,6 +126,7 @@ def test_connection(offering_uuid: str) -> Response:
         result=result,
         tab="settings",
         page_heading="Connection test",
+        events_form=ConfirmForm() if current_user.is_staff else None,
         back_url=url_for("ui.settings", offering_uuid=offering.uuid),
         back_label="Back to settings",
     )
@@ -170,4 +173,26 @@ def activity(offering_uuid: str) -> Response:
         errors=errors,
         csv_url=csv_url,
         status=400 if errors else 200,
+    )
+
+
+@ui_bp.route("/offerings/<offering_uuid>/admin-events", methods=["GET", "POST"])
+@login_required
+def admin_events_enable(offering_uuid: str) -> Response:
+    """Staff turn on the realm's admin events (with details) after confirming; the page says what changed."""
+    offering = offering_or_404(offering_uuid)
+    if not current_user.is_staff:
+        abort(403)
+    form = ConfirmForm()
+    done = attempt(lambda: admin_events.enable(current_user, offering)) if form.validate_on_submit() else None
+    if done is not None and done.value is not None:
+        flash(f"Turned on admin events in realm {offering.keycloak_realm}. {done.value.words}", "success")
+        return redirect_to(url_for("ui.settings", offering_uuid=offering.uuid))
+    return render(
+        "offerings/admin_events.html",
+        offering=offering,
+        form=form,
+        error=done.error if done is not None else "",
+        tab="settings",
+        status=done.status if done is not None else 200,
     )

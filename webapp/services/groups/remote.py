@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ...keycloak import NotFound, RemoteGroup, RemoteUser
 from ...models import Offering
+from ..attribution import admin_events
+from ..attribution.admin_events import AdminEventsCheck
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.subtree import find_offering_root, keycloak_id, offering_root_path, scoped_group
 from ..errors import REMOTE_GROUP_NOT_FOUND, REQUIRED, ValidationFailed
@@ -62,6 +64,7 @@ class ConnectionCheck:
     missing_root: str | None  # the offering group's path when it does not exist yet
     root_path: str  # where the groups were looked for
     server_version: str | None  # "24.0.5", or None when the server does not say
+    admin_events: AdminEventsCheck  # what attribution the realm's admin events allow (docs/PRODUCT.md §10)
 
     @property
     def summary(self) -> str:
@@ -82,6 +85,7 @@ def test_connection(offering: Offering) -> ConnectionCheck:
         missing_root=None if tree.root else offering_root_path(offering),
         root_path=offering_root_path(offering),
         server_version=version,
+        admin_events=admin_events.check(offering),
     )
 
 
