@@ -8,7 +8,7 @@ Queries only; finding one object by a uuid or URL is in lookups.py."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -82,6 +82,11 @@ def delegated_groups(user: User) -> list[OfferingKeycloakGroup]:
             .order_by(Offering.name, OfferingKeycloakGroup.name, OfferingKeycloakGroup.id)
         )
     )
+
+
+def delegated_group_count(user: User) -> int:
+    """How many groups are delegated to the user (the home page's link to My groups), in one COUNT."""
+    return int(db.session.scalar(select(func.count()).select_from(delegated_group_ids(user).subquery())) or 0)
 
 
 def visible_offerings(user: User) -> Select[Offering]:

@@ -123,4 +123,4 @@ def logout() -> Response:
 @login_required
 def offerings() -> Response:
     items = access.offerings_of(current_user)
-    return render("offerings/list.html", offerings=items, delegated=len(access.delegated_groups(current_user)))
+    return render("offerings/list.html", offerings=items, delegated=access.delegated_group_count(current_user))

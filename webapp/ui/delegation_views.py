@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
 from ..models import MembershipState, Offering, OfferingKeycloakGroup
-from ..services import access, lookups
+from ..services import access
 from ..services.commands import GrantAccess
 from ..services.delegation import managers
 from ..services.errors import ObjectNotFound
@@ -21,7 +21,7 @@ from ..services.memberships.grants import create_membership, delete_membership
 from . import ui_bp
 from .expiry_views import end_of_day, policy_context
 from .forms import ConfirmForm, GrantForm, GroupManagerForm
-from .helpers import attempt, group_page_of
+from .helpers import attempt, group_page_of, member_page_of
 
 GRANT_PREFIX = "grant"
 MANAGER_PREFIX = "delegate"
@@ -80,13 +80,7 @@ def group_member_add(offering_uuid: str, group_uuid: str) -> Response:
 @login_required
 def group_member_remove(offering_uuid: str, group_uuid: str, membership_uuid: str) -> Response:
     """Asks first (who, from which Keycloak group); the confirmed POST removes."""
-    offering, group = group_page_of(offering_uuid, group_uuid)
-    try:
-        membership = lookups.membership_page(current_user, membership_uuid)
-    except ObjectNotFound:
-        abort(404)
-    if membership.group_id != group.id:
-        abort(404)
+    offering, group, membership = member_page_of(offering_uuid, group_uuid, membership_uuid)
     form = ConfirmForm()
     if form.validate_on_submit():
         removed = attempt(lambda: delete_membership(current_user, membership))

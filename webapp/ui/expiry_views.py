@@ -6,19 +6,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import abort, flash, url_for
+from flask import flash, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..htmx import redirect_to, render
 from ..models import OfferingKeycloakGroup
-from ..services import lookups
-from ..services.errors import ObjectNotFound
 from ..services.memberships import expiry
 from ..services.plans import expiry as expiry_plans
 from . import ui_bp
 from .forms import MembershipPolicyForm, RenewForm
-from .helpers import attempt, group_page_of
+from .helpers import attempt, group_page_of, member_page_of
 
 POLICY_PREFIX = "policy"
 
@@ -44,13 +42,7 @@ def _group_url(offering_uuid: str, group_uuid: str) -> str:
 @ui_bp.route("/offerings/<offering_uuid>/groups/<group_uuid>/members/<membership_uuid>/renew", methods=["GET", "POST"])
 @login_required
 def group_member_renew(offering_uuid: str, group_uuid: str, membership_uuid: str) -> Response:
-    offering, group = group_page_of(offering_uuid, group_uuid)
-    try:
-        membership = lookups.membership_page(current_user, membership_uuid)
-    except ObjectNotFound:
-        abort(404)
-    if membership.group_id != group.id:
-        abort(404)
+    offering, group, membership = member_page_of(offering_uuid, group_uuid, membership_uuid)
     form = RenewForm()
     error = ""
     if form.validate_on_submit():

@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from ..models import Offering, OfferingKeycloakGroup
+from ..models import Offering, OfferingKeycloakGroup, OfferingKeycloakMembership
 from ..services import access, lookups
 from ..services.errors import (
     Conflict,
@@ -110,6 +110,20 @@ def group_or_404(offering: Offering, group_uuid: str) -> OfferingKeycloakGroup:
     if group.offering_id != offering.id:
         abort(404)
     return group
+
+
+def member_page_of(
+    offering_uuid: str, group_uuid: str, membership_uuid: str
+) -> tuple[Offering, OfferingKeycloakGroup, OfferingKeycloakMembership]:
+    """A group page's member (remove, renew): 404 unless the user sees the group and the membership is of it."""
+    offering, group = group_page_of(offering_uuid, group_uuid)
+    try:
+        membership = lookups.membership_page(current_user, membership_uuid)
+    except ObjectNotFound:
+        abort(404)
+    if membership.group_id != group.id:
+        abort(404)
+    return offering, group, membership
 
 
 def role_choices(offering: Offering) -> list[SelectChoice]:

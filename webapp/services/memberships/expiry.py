@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, User, utcnow
@@ -80,18 +80,6 @@ def renew(actor: User, membership: OfferingKeycloakMembership, asked: datetime |
     lifecycle.renew(actor, group.offering, membership, checked_expiry(group, asked))
     db.session.commit()
     return membership
-
-
-def expiring(group_ids: Select[int], within: timedelta) -> Select[OfferingKeycloakMembership]:
-    """Memberships of these groups that end within `within` and have not ended yet, soonest first."""
-    model = OfferingKeycloakMembership
-    now = utcnow()
-    return (
-        select(model)
-        .where(model.group_id.in_(group_ids), model.state.in_(list(lifecycle.CURRENT)))
-        .where(model.expires_at.is_not(None), model.expires_at <= now + within)
-        .order_by(model.expires_at, model.id)
-    )
 
 
 @dataclass(frozen=True)

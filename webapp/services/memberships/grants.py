@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...keycloak import KeycloakError, NotFound
+from ...keycloak import KeycloakError, KeycloakGateway, NotFound
 from ...models import GroupOrigin, MembershipState, Offering, OfferingKeycloakGroup, OfferingKeycloakMembership, User
 from ..access import manages, visible_groups
 from ..commands import GrantAccess
@@ -198,18 +198,24 @@ def delete_membership(actor: User, membership: OfferingKeycloakMembership) -> No
     group = membership.group
     offering = group.offering
     if membership.state != MembershipState.PENDING and group.backend_id:
-        keycloak_id("backend_id", group.backend_id)
         gateway = gateway_for_offering(offering)
-
-        def remove() -> None:
-            user_id = membership.keycloak_user_id
-            if not user_id:
-                user = gateway.find_user_by_username(membership.username)
-                user_id = user.id if user else ""
-            if user_id:
-                with suppress(NotFound):  # the user or the group is already gone: nothing left to revoke
-                    gateway.remove_user_from_group(user_id, group.backend_id)
-
-        call_keycloak("Removing the user from the Keycloak group failed", remove)
+        call_keycloak(
+            "Removing the user from the Keycloak group failed", lambda: remove_from_keycloak(gateway, group, membership)
+        )
     lifecycle.revoke(actor, offering, membership)
     db.session.commit()
+
+
+def remove_from_keycloak(
+    gateway: KeycloakGateway, group: OfferingKeycloakGroup, membership: OfferingKeycloakMembership
+) -> None:
+    """Take the member out of the group's Keycloak group (a revoke, an expiry); the user or the group already
+    gone is nothing left to remove. Raises the gateway's errors (callers wrap them with call_keycloak)."""
+    keycloak_id("backend_id", group.backend_id)
+    user_id = membership.keycloak_user_id
+    if not user_id:
+        user = gateway.find_user_by_username(membership.username)
+        user_id = user.id if user else ""
+    if user_id:
+        with suppress(NotFound):
+            gateway.remove_user_from_group(user_id, group.backend_id)

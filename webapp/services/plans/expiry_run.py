@@ -5,15 +5,13 @@ The periodic round runs it per offering (the job kind below), `flask expire-memb
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from ...extensions import db
-from ...keycloak import KeycloakGateway, NotFound
 from ...models import (
     Job,
     JobKind,
@@ -21,8 +19,6 @@ from ...models import (
     Offering,
     OfferingKeycloakGroup,
     OfferingKeycloakMembership,
-    Plan,
-    PlanState,
     utcnow,
 )
 from ..commands import PreviewExpiry
@@ -31,9 +27,10 @@ from ..errors import ServiceError
 from ..jobs.kinds import JobKindSpec, KeycloakFailed, Report
 from ..locks import lock_group
 from ..memberships import lifecycle
+from ..memberships.grants import remove_from_keycloak
 from ..memberships.reminders import send_reminders
 from .core import create_plan, removal_brake
-from .expiry import ExpiryKind
+from .expiry import waiting_plans
 
 PENDING = MembershipState.PENDING
 
@@ -62,6 +59,10 @@ def due(only: Offering | None = None) -> Select[OfferingKeycloakMembership]:
     return query
 
 
+def _count(query: Select[OfferingKeycloakMembership]) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
 def expire_due(only: Offering | None = None) -> ExpiryRun:
     """Expire what is due, group by group; a group whose Keycloak fails is left for the next round."""
     run = ExpiryRun()
@@ -73,7 +74,7 @@ def expire_due(only: Offering | None = None) -> ExpiryRun:
             _expire_group(group_id, run)
         except ServiceError as exc:
             db.session.rollback()
-            left = len(db.session.scalars(due().where(OfferingKeycloakMembership.group_id == group_id)).all())
+            left = _count(due().where(OfferingKeycloakMembership.group_id == group_id))
             run.overdue += left
             run.errors.append(f"{exc.message} ({left} overdue, tried again next round)")
             run.keycloak_failed = run.keycloak_failed or exc.message
@@ -101,40 +102,20 @@ def _expire_group(group_id: int, run: ExpiryRun) -> None:
         for row in rows:
             lifecycle.expire(offering, row, in_keycloak=row in in_keycloak)
         db.session.commit()
-        if not _open_expiry_plan(group):
+        if not waiting_plans([group.offering_id], group):
             run.planned.append(create_plan(None, PreviewExpiry(offering, [group])).uuid)
         run.expired += len(rows)
         return
     gateway = gateway_for_offering(offering)
     for row in in_keycloak:
         call_keycloak(
-            "Removing an expired member from the Keycloak group failed", partial(_remove, gateway, group, row)
+            "Removing an expired member from the Keycloak group failed",
+            partial(remove_from_keycloak, gateway, group, row),
         )
     for row in rows:
         lifecycle.expire(offering, row, in_keycloak=False)
     db.session.commit()
     run.expired += len(rows)
-
-
-def _remove(gateway: KeycloakGateway, group: OfferingKeycloakGroup, row: OfferingKeycloakMembership) -> None:
-    user_id = row.keycloak_user_id
-    if not user_id:
-        found = gateway.find_user_by_username(row.username)
-        user_id = found.id if found else ""
-    if user_id:
-        with suppress(NotFound):  # the user or the group is gone already: nothing left to remove
-            gateway.remove_user_from_group(user_id, group.backend_id)
-
-
-def _open_expiry_plan(group: OfferingKeycloakGroup) -> bool:
-    return any(
-        group.uuid in (plan.params.get("group_uuids") or [])
-        for plan in db.session.scalars(
-            select(Plan).where(
-                Plan.offering_id == group.offering_id, Plan.kind == ExpiryKind.name, Plan.state == PlanState.OPEN
-            )
-        )
-    )
 
 
 def _work(job: Job, _report: Report) -> dict[str, Any]:
