@@ -7,15 +7,18 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import World
 from webapp.extensions import db
+from webapp.keycloak.fake_gateway import Fault
 from webapp.models import AuditEvent, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan, utcnow
 from webapp.services.commands import ApplySelection, PreviewMembers
 from webapp.services.memberships.pull import pull_members
 from webapp.services.plans import core as plans
+from webapp.services.plans import expiry_run
 from webapp.services.plans.expiry_run import expire_due
 
 MEMBERSHIPS = "/api/offering-keycloak-memberships/"
@@ -139,6 +142,36 @@ def test_keycloak_down_leaves_them_overdue_and_the_next_round_removes_them(world
     world.realm.down = False
     assert expire_due().expired == 1
     assert in_keycloak(world, group) == []
+
+
+def test_a_large_round_commits_batch_by_batch_and_a_failure_leaves_the_rest_overdue(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(expiry_run, "BATCH_SIZE", 2)
+    monkeypatch.setitem(app.config, "PLAN_REMOVAL_BRAKE", 10)  # below the brake: the round removes them itself
+    group = linked_group(world)
+    rows = [member(world, group, f"user{index}", -timedelta(minutes=1)) for index in range(5)]
+    calls: list[int] = []
+
+    def the_third_removal_finds_keycloak_down() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            world.realm.down = True
+        else:
+            world.realm.faults["remove_user_from_group"] = Fault(meanwhile=the_third_removal_finds_keycloak_down)
+
+    world.realm.faults["remove_user_from_group"] = Fault(meanwhile=the_third_removal_finds_keycloak_down)
+    run = expire_due()
+    assert (run.expired, run.overdue) == (2, 3)  # the first batch is committed, the second rolled back
+    db.session.expire_all()
+    assert [row.state for row in rows] == ["expired", "expired", "active", "active", "active"]
+    assert in_keycloak(world, group) == ["user2", "user3", "user4"]  # the third removal failed: still there
+    world.realm.down = False
+    world.realm.faults.clear()
+    again = expire_due()
+    assert (again.expired, again.overdue) == (3, 0)
+    assert in_keycloak(world, group) == []
+    assert db.session.query(AuditEvent).filter_by(action="membership.expired").count() == 5
 
 
 def test_more_expiries_than_the_brake_allows_make_an_expiry_plan(app: Flask, world: World) -> None:

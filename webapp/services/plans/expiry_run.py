@@ -33,6 +33,7 @@ from .core import create_plan, removal_brake
 from .expiry import waiting_plans
 
 PENDING = MembershipState.PENDING
+BATCH_SIZE = 500  # expiries removed from Keycloak and committed together, each batch under the group's lock
 
 
 @dataclass
@@ -82,40 +83,54 @@ def expire_due(only: Offering | None = None) -> ExpiryRun:
 
 
 def _expire_group(group_id: int, run: ExpiryRun) -> None:
+    """One group's due members: above the brake they all end here at once and an expiry plan waits; otherwise
+    they leave Keycloak in batches of BATCH_SIZE, each batch read again under the group's lock and committed
+    before the next (a renewal made meanwhile is seen, and no writer of the group waits for thousands of calls)."""
     if not lock_group(group_id):
         return  # deleted meanwhile
     group = db.session.get(OfferingKeycloakGroup, group_id, populate_existing=True)
     if group is None:
         return
-    rows = list(
-        db.session.scalars(
-            due().where(OfferingKeycloakMembership.group_id == group_id).execution_options(populate_existing=True)
-        )
-    )
-    if not rows:
+    of_group = due().where(OfferingKeycloakMembership.group_id == group_id)
+    total = _count(of_group)
+    if not total:
         return
     run.groups += 1
     offering = group.offering
-    in_keycloak = [row for row in rows if row.state != PENDING and group.backend_id]
-    if removal_brake(len(in_keycloak)) is not None:
+    in_keycloak_total = _count(of_group.where(OfferingKeycloakMembership.state != PENDING)) if group.backend_id else 0
+    if removal_brake(in_keycloak_total) is not None:
         # Above the brake: they end here now, and leave Keycloak when a manager applies the expiry plan.
+        rows = list(db.session.scalars(of_group.execution_options(populate_existing=True)))
         for row in rows:
-            lifecycle.expire(offering, row, in_keycloak=row in in_keycloak)
+            lifecycle.expire(offering, row, in_keycloak=row.state != PENDING and bool(group.backend_id))
         db.session.commit()
         if not waiting_plans([group.offering_id], group):
             run.planned.append(create_plan(None, PreviewExpiry(offering, [group])).uuid)
         run.expired += len(rows)
         return
     gateway = gateway_for_offering(offering)
-    for row in in_keycloak:
-        call_keycloak(
-            "Removing an expired member from the Keycloak group failed",
-            partial(remove_from_keycloak, gateway, group, row),
+    for batch_number in range(-(-total // BATCH_SIZE)):  # at most what was due when the run looked
+        if batch_number and not lock_group(group_id):
+            return
+        rows = list(
+            db.session.scalars(
+                of_group.order_by(OfferingKeycloakMembership.id)
+                .limit(BATCH_SIZE)
+                .execution_options(populate_existing=True)
+            )
         )
-    for row in rows:
-        lifecycle.expire(offering, row, in_keycloak=False)
-    db.session.commit()
-    run.expired += len(rows)
+        if not rows:
+            return
+        for row in rows:
+            if row.state != PENDING and group.backend_id:
+                call_keycloak(
+                    "Removing an expired member from the Keycloak group failed",
+                    partial(remove_from_keycloak, gateway, group, row),
+                )
+        for row in rows:
+            lifecycle.expire(offering, row, in_keycloak=False)
+        db.session.commit()
+        run.expired += len(rows)
 
 
 def _work(job: Job, _report: Report) -> dict[str, Any]:
