@@ -16,7 +16,7 @@ PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST
 # Start the Keycloak(s) in the background, run the rest of the recipe with KEYCLOAK_URL set, stop what was started.
 KEYCLOAK_ENV = kc_env="$$(scripts/test-keycloak env)" && eval "$$kc_env"
 
-.PHONY: test-keycloak-begin install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python test-keycloak-begin-tls pytest-newest coverage lint format clean bench load soak
+.PHONY: test-keycloak-begin install browser keycloak keycloak-stop db demo run test test-postgres test-fast test-keycloak-matrix test-jobs-redis test-newest-python test-keycloak-begin-tls pytest-newest coverage lint format clean bench bench-scale load soak
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { scripts/find-python >/dev/null; exit 1; }
@@ -156,6 +156,10 @@ bench: install browser
 	@kc_env="$$(scripts/keycloak-dev start)" && eval "$$kc_env" && \
 	  export KEYCLOAK_URL KEYCLOAK_ADMIN KEYCLOAK_ADMIN_PASSWORD && \
 	  $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+## bench-scale: the opt-in scenarios that take many minutes each (expiring 10,000 memberships), merged into benchmarks/results.json
+bench-scale: install
+	@$(MAKE) --no-print-directory bench BENCH_ARGS="--only expiry $(BENCH_ARGS)"
 
 ## load: 20 concurrent API clients for 60 s against gunicorn on PostgreSQL with a real Keycloak (not part of CI)
 load: install

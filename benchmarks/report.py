@@ -96,6 +96,13 @@ def table(results: list[Result]) -> str:
 
 
 def write_json(results: list[Result], path: Path, meta: dict[str, Any]) -> None:
-    data: dict[str, Any] = {result.scenario: result.as_dict() for result in results}
+    """The results of this run over those already in the file: a run of some scenarios (`--only`, `make
+    bench-scale`) keeps the others' last verdicts. Each result says when it was measured."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data.pop("_meta", None)
+    data |= {result.scenario: result.as_dict() | {"measured": meta["date"]} for result in results}
     data["_meta"] = meta
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
