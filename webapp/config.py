@@ -77,6 +77,8 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "MAIL_URL": "",  # smtp://host:port (smtps:// for TLS; user:password@ for auth); empty: in-app notices only
         "MAIL_FROM": "offering-keycloak-groups@localhost",
         "MAIL_TIMEOUT_SECONDS": 10,
+        # Who changed it (docs/PRODUCT.md §10): membership changes read from Keycloak's admin events, kept days.
+        "KEYCLOAK_EVENTS_DAYS": 90,
         "API_DEFAULT_PAGE_SIZE": 10,
         "API_MAX_PAGE_SIZE": 300,
     }
@@ -86,7 +88,11 @@ def session_lifetime(config: dict[str, Any]) -> timedelta:
     return timedelta(seconds=float(config["SESSION_LIFETIME_SECONDS"]))
 
 
-WHOLE_NUMBERS = {"JOBS_MAX_WAITING": 1, "PLAN_RETENTION_DAYS": 1}  # setting -> its smallest allowed value
+WHOLE_NUMBERS = {
+    "JOBS_MAX_WAITING": 1,
+    "PLAN_RETENTION_DAYS": 1,
+    "KEYCLOAK_EVENTS_DAYS": 1,
+}  # setting -> its smallest allowed value
 
 
 def whole_numbers(config: dict[str, Any]) -> None:

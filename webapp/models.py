@@ -8,7 +8,20 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -398,6 +411,7 @@ class JobKind(enum.StrEnum):
     RECONCILE = "reconcile"
     DRIFT_CHECK = "drift_check"
     EXPIRE_MEMBERSHIPS = "expire_memberships"
+    READ_KEYCLOAK_EVENTS = "read_keycloak_events"
 
 
 class JobState(enum.StrEnum):
@@ -443,3 +457,53 @@ class Job(TimestampedMixin, Model):
             postgresql_where=text("state IN ('queued', 'running')"),
         ),
     )
+
+
+class KeycloakChange(Model):
+    """A membership change Keycloak recorded in its admin events (docs/PRODUCT.md §10), of a group in an
+    offering's subtree: read incrementally (webapp/services/attribution/events.py), kept
+    OKG_KEYCLOAK_EVENTS_DAYS. `by_app`: made by this application's own account."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    operation: Mapped[str] = mapped_column(String(10))  # CREATE (added) or DELETE (removed)
+    user_id: Mapped[str] = mapped_column(String(64))  # whose membership (Keycloak user id)
+    group_id: Mapped[str] = mapped_column(String(64))  # the Keycloak group id
+    actor_realm_id: Mapped[str] = mapped_column(String(64), default="")
+    actor_user_id: Mapped[str] = mapped_column(String(64), default="")
+    actor_client_id: Mapped[str] = mapped_column(String(64), default="")  # the client's internal id
+    other_realm: Mapped[bool] = mapped_column(Boolean, default=False)  # the actor is not of the managed realm
+    by_app: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("offering_id", "event_key", name="uq_keycloak_change_offering_event"),
+        Index("ix_keycloak_change_membership", "offering_id", "group_id", "user_id", "at"),
+        Index("ix_keycloak_change_offering_at", "offering_id", "at"),
+    )
+
+
+class KeycloakEventCursor(Model):
+    """How far an offering's admin events were read: all of them from `complete_from` to `newest_ms` are
+    stored; `state` is what the last read found ("ok", "off", "unreadable")."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="")
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    complete_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    newest_ms: Mapped[int | None] = mapped_column(BigInteger())
+
+
+class KeycloakName(Model):
+    """A name resolved once from a Keycloak id (a user's username, a client's clientId); "" when Keycloak
+    would not say (another realm's user, a client we may not read)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # "user" or "client"
+    keycloak_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+
+    __table_args__ = (UniqueConstraint("offering_id", "kind", "keycloak_id", name="uq_keycloak_name"),)

@@ -62,7 +62,9 @@ def to_json_schema(node: Any) -> Any:
     converted = {key: to_json_schema(value) for key, value in node.items()}
     if isinstance(converted.get("$ref"), str):
         converted["$ref"] = converted["$ref"].replace("#/components/schemas/", "#/$defs/")
-    if converted.pop("nullable", False):
+    if converted.pop("nullable", False) and "type" not in converted:  # {"allOf": [{"$ref": ...}], nullable}
+        converted = {"anyOf": [converted, {"type": "null"}]}
+    elif "type" in converted and node.get("nullable"):
         converted["type"] = [converted["type"], "null"]
         if "enum" in converted:
             converted["enum"] = [*converted["enum"], None]

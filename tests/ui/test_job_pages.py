@@ -155,7 +155,13 @@ def test_sync_now_starts_the_offerings_periodic_work_by_hand(manager, world: Wor
     base = f"/offerings/{world.offering.uuid}"
     page = parse(manager.get(f"{base}/jobs").get_data(as_text=True))
     labels = [text_of(button) for button in page.select("form.page-actions button")]
-    assert labels == ["Sync pending now", "Reconcile now", "Check drift now", "Expire due memberships now"]
+    assert labels == [
+        "Sync pending now",
+        "Reconcile now",
+        "Check drift now",
+        "Expire due memberships now",
+        "Read Keycloak's admin events now",
+    ]
     response = manager.post(f"{base}/jobs", {"kind": "sync_pending"})
     assert response.status_code == 303 and f"{base}/jobs/" in response.headers["Location"]
     assert db.session.query(Job).one().kind == "sync_pending"

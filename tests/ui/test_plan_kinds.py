@@ -45,6 +45,7 @@ class PreviewGreetings:
 class GreetingsKind:
     name = "greetings"
     for_group_managers = False  # the offering managers' only
+    attributed = False  # its items are no membership differences
     preview = PreviewGreetings
     removes: frozenset[str] = frozenset()
     words = KindWords(

@@ -15,12 +15,17 @@ from .shapes import Shape
 
 
 def list_response(
-    query: Select[Any], shape: type[Shape], filename: str, dump: Callable[[Any], dict[str, Any]] | None = None
+    query: Select[Any],
+    shape: type[Shape],
+    filename: str,
+    dump: Callable[[Any], dict[str, Any]] | None = None,
+    annotate: Callable[[list[Any]], None] | None = None,
 ) -> Response:
-    """A JSON page, or with `format=csv` every row as CSV (columns: the shape's fields)."""
+    """A JSON page, or with `format=csv` every row as CSV (columns: the shape's fields). `annotate` adds to a
+    page of rows what their dump needs beyond their own columns (one query per page, not per row)."""
     chosen = request.args.get("format", "json").strip().lower() or "json"
     if chosen == "csv":
-        return shape_csv(filename, query, dump or shape.dump, [name for name, _ in shape.getters()])
+        return shape_csv(filename, query, dump or shape.dump, [name for name, _ in shape.getters()], annotate)
     if chosen != "json":
         raise ValidationFailed.field("format", f"Select a valid choice. {chosen} is not one of json, csv.")
-    return paginated_response(query, dump or shape.dump)
+    return paginated_response(query, dump or shape.dump, annotate=annotate)

@@ -84,13 +84,18 @@ def paginate_list(items: Sequence[T], default_size: int | None = None) -> tuple[
 
 
 def paginated_response(
-    items: Select[Any] | Sequence[T], serialize: Callable[[Any], Any], default_size: int | None = None
+    items: Select[Any] | Sequence[T],
+    serialize: Callable[[Any], Any],
+    default_size: int | None = None,
+    annotate: Callable[[list[Any]], None] | None = None,
 ) -> Response:
     """One page as a bare JSON array, with the Link and X-Result-Count headers."""
     if isinstance(items, Select):
         page, headers = paginate_query(items, default_size)
     else:
         page, headers = paginate_list(items, default_size)
+    if annotate is not None and page:
+        annotate(page)
     response = jsonify([serialize(item) for item in page])
     response.headers.update(headers)
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, g, jsonify, request
 
 from ..models import Offering, OfferingKeycloakGroup
@@ -137,7 +139,9 @@ def plan_items(uuid: str) -> Response:
     plan = plans.plan_page(g.api_user, uuid)
     asked = parse_query(PlanItemsQuery)
     found = plans.items_query(plan, asked.action, asked.q)
-    return list_response(found, PlanItemOut, f"plan-{plan.uuid}-items.csv")
+    return list_response(
+        found, PlanItemOut, f"plan-{plan.uuid}-items.csv", annotate=partial(plans.with_keycloak_changes, plan)
+    )
 
 
 @declare(

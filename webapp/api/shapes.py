@@ -388,6 +388,17 @@ class PlanOut(Shape):
     ]
 
 
+class KeycloakChangeOut(Shape):
+    """docs/PRODUCT.md §10: what Keycloak's admin events say about one membership difference."""
+
+    source: Literal["keycloak_admin", "this_app", "unknown"]
+    by: Annotated[str | None, Field(description="The acting user's username, or who they are in words.")]
+    client: Annotated[str | None, Field(description="The client (clientId) the change was made through.")]
+    at: Annotated[Timestamp | None, Field(description="When Keycloak recorded it.")]
+    event_id: Annotated[str | None, Field(description="The admin event's id (Keycloak 26; null before).")]
+    reason: Annotated[str | None, Field(description="Why it is unknown, in words.")]
+
+
 class PlanItemOut(Shape):
     key: Annotated[str, Field(description="Stable within the plan; use it in the apply selection.")]
     actions: list[str]
@@ -408,6 +419,11 @@ class PlanItemOut(Shape):
     action: Annotated[str | None, From("chosen_action"), Field(description="After apply: the action taken.")]
     outcome: Annotated[Literal["applied", "failed", "not_selected"] | None, Field(description="After apply.")]
     message: str
+    keycloak_change: Annotated[
+        KeycloakChangeOut | None,
+        From(lambda item: getattr(item, "keycloak_change", None)),
+        Field(description="Who made this membership difference in Keycloak (null: not a membership difference)."),
+    ]
 
 
 class PlanItemOutcomeOut(Shape):

@@ -3,9 +3,11 @@
 from .errors import AlreadyExists, AuthFailed, KeycloakError, NotFound, RequestRejected, Unavailable
 from .gateway import KeycloakGateway
 from .registry import GatewayRegistry, gateway_for
-from .types import AdminEventsStatus, ConnectionSettings, RemoteGroup, RemoteUser
+from .types import AdminEvent, AdminEventPage, AdminEventsStatus, ConnectionSettings, RemoteGroup, RemoteUser
 
 __all__ = [
+    "AdminEvent",
+    "AdminEventPage",
     "AdminEventsStatus",
     "AlreadyExists",
     "AuthFailed",

@@ -10,9 +10,12 @@ is not Keycloak's gives one generic reason, never the remote body.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -23,9 +26,17 @@ from requests.exceptions import SSLError
 
 from . import errors
 from .destinations import NOT_ALLOWED, AllowedUrl, is_allowed
-from .ids import checked_id, is_safe_path_name
+from .ids import checked_id, is_keycloak_id, is_safe_path_name
 from .limits import Limits, bounded_members, walk_subtree
-from .types import AdminEventsStatus, ConnectionSettings, MalformedAnswer, RemoteGroup, RemoteUser
+from .types import (
+    AdminEvent,
+    AdminEventPage,
+    AdminEventsStatus,
+    ConnectionSettings,
+    MalformedAnswer,
+    RemoteGroup,
+    RemoteUser,
+)
 from .versions import ServerCapabilities, capabilities_of
 
 DEFAULT_PAGE_SIZE = 200
@@ -274,6 +285,44 @@ class AdminGateway:
             raise not_keycloak(self.settings)
         self._request("PUT", "events/config", config | {"adminEventsEnabled": True, "adminEventsDetailsEnabled": True})
 
+    # Admin events of memberships: 22 and 24 take dateFrom as yyyy-MM-dd only (an epoch is a 400), 26.2+ also
+    # an epoch in ms and direction=asc; all three answer newest first. One code path for all: the day before
+    # `since` (the server's day may not be UTC), newest first, and the caller keeps what is newer than `since`.
+    # 26 adds each event's `id` (older ones are told apart by time, operation and path) and `details`.
+    def admin_events_page(self, since: datetime, first: int, max_results: int) -> AdminEventPage:
+        day = (since - timedelta(days=1)).strftime("%Y-%m-%d")
+        page = self._get_list(
+            "admin-events", resourceTypes="GROUP_MEMBERSHIP", dateFrom=day, first=first, max=max_results
+        )
+        try:
+            events = [event for event in map(AdminEvent.from_representation, page) if event is not None]
+        except MalformedAnswer as exc:
+            raise not_keycloak(self.settings) from exc
+        return AdminEventPage(events, len(page))
+
+    def username_of(self, user_id: str) -> str | None:
+        try:
+            data = self._get_json(f"users/{checked_id(user_id)}", briefRepresentation="true")
+        except errors.NotFound:
+            return None  # a user of another realm, or deleted
+        return self._user(data).username
+
+    def client_name_of(self, client_id: str) -> str | None:
+        """The clientId of a client of the realm (needs view-clients); None when it may not say or is not ours."""
+        try:
+            data = self._get_json(f"clients/{checked_id(client_id)}")
+        except (errors.NotFound, errors.PermissionDenied):
+            return None
+        name = data.get("clientId") if isinstance(data, dict) else None
+        return name[:255] if isinstance(name, str) else None
+
+    def own_user_id(self) -> str | None:
+        """Our service account's user id: the `sub` of our own access token (not verified: we just got it)."""
+        self._ensure_token()
+        token = self._connection.token
+        access = token.get("access_token") if isinstance(token, dict) else None
+        return subject_of(access) if isinstance(access, str) else None
+
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         params: dict[str, Any] = {"briefRepresentation": "false", "subGroupsCount": "true"}
         if search:
@@ -489,3 +538,16 @@ def _connection_error(exc: KeycloakConnectionError, settings: ConnectionSettings
     if "Timeout" in repr(cause or ""):
         return errors.Unavailable(f"Keycloak at {settings.server_url} did not answer within {settings.timeout:g} s")
     return errors.Unavailable(f"Cannot connect to Keycloak at {settings.server_url}")
+
+
+def subject_of(access_token: str) -> str | None:
+    """The `sub` claim of a JWT's payload, or None when it has none that is an id."""
+    parts = access_token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    return subject if is_keycloak_id(subject) else None

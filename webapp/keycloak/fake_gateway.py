@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from . import errors
 from .ids import checked_id, is_safe_path_name
 from .limits import Limits, bounded_members, walk_subtree
-from .types import AdminEventsStatus, RemoteGroup, RemoteUser
+from .types import AdminEvent, AdminEventPage, AdminEventsStatus, RemoteGroup, RemoteUser
 
 
 @dataclass
@@ -75,12 +77,70 @@ class FakeRealm:
         self.admin_events_details = False
         self.may_view_events = True  # view-events: read the events settings and the events
         self.may_manage_events = True  # manage-events: change the settings
+        self.may_view_clients = True  # view-clients: a client's name from its internal id
+        # Recorded membership events (representations as Keycloak sends them, oldest first), when enabled.
+        self.admin_events: list[dict[str, object]] = []
+        self.realm_id = str(uuid.uuid4())
+        self.service_account_id = str(uuid.uuid4())  # whom our own writes are made by
+        self.clients: dict[str, str] = {str(uuid.uuid4()): "okg-service"}  # internal id -> clientId
         self.calls = 0
         self._ids = itertools.count(1)
         # Each change is one step, as in Keycloak's database, when tests run instances in threads at once.
         self.lock = threading.RLock()
 
     # -- seeding helpers used by tests ----------------------------------------------------------------
+    def client(self, client_id: str) -> str:
+        """The internal id of the realm's client `client_id` (made on first use)."""
+        for internal, name in self.clients.items():
+            if name == client_id:
+                return internal
+        internal = str(uuid.uuid4())
+        self.clients[internal] = client_id
+        return internal
+
+    def admin_change(
+        self,
+        operation: str,
+        user_id: str,
+        group_id: str,
+        actor_user_id: str,
+        client: str = "admin-cli",
+        actor_realm_id: str | None = None,
+        at_ms: int | None = None,
+    ) -> None:
+        """Someone else's membership change (CREATE/DELETE) as Keycloak records it, done in the fake too."""
+        (self.add_member if operation == "CREATE" else self.remove_member)(group_id, user_id)
+        self.record_event(operation, user_id, group_id, actor_user_id, self.client(client), actor_realm_id, at_ms)
+
+    def record_event(
+        self,
+        operation: str,
+        user_id: str,
+        group_id: str,
+        actor_user_id: str,
+        client_internal_id: str,
+        actor_realm_id: str | None = None,
+        at_ms: int | None = None,
+    ) -> None:
+        if not self.admin_events_enabled:
+            return
+        self.admin_events.append(
+            {
+                "id": str(uuid.uuid4()),
+                "time": at_ms if at_ms is not None else int(time.time() * 1000),
+                "realmId": self.realm_id,
+                "authDetails": {
+                    "realmId": actor_realm_id or self.realm_id,
+                    "clientId": client_internal_id,
+                    "userId": actor_user_id,
+                    "ipAddress": "127.0.0.1",
+                },
+                "operationType": operation,
+                "resourceType": "GROUP_MEMBERSHIP",
+                "resourcePath": f"users/{user_id}/groups/{group_id}",
+            }
+        )
+
     def add_group(self, name: str, parent_id: str | None = None) -> str:
         with self.lock:
             siblings = self.groups[parent_id].children if parent_id else self.top_level
@@ -214,6 +274,27 @@ class FakeGateway:
             raise errors.PermissionDenied(errors.PERMISSION_DENIED)
         realm.admin_events_enabled = realm.admin_events_details = True
 
+    def admin_events_page(self, since: datetime, first: int, max_results: int) -> AdminEventPage:
+        self._fault("admin_events_page")
+        realm = self._enter()
+        if not realm.may_view_events:
+            raise errors.PermissionDenied(errors.PERMISSION_DENIED)
+        newest_first = sorted(realm.admin_events, key=lambda event: -int(str(event["time"])))
+        page = newest_first[first : first + max_results]
+        events = [event for event in map(AdminEvent.from_representation, page) if event is not None]
+        return AdminEventPage(events, len(page))
+
+    def username_of(self, user_id: str) -> str | None:
+        user = self._enter().users.get(checked_id(user_id))
+        return user.username if user else None
+
+    def client_name_of(self, client_id: str) -> str | None:
+        realm = self._enter()
+        return realm.clients.get(checked_id(client_id)) if realm.may_view_clients else None
+
+    def own_user_id(self) -> str | None:
+        return self._enter().service_account_id
+
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         realm = self._enter()
         ids = realm.top_level
@@ -332,6 +413,8 @@ class FakeGateway:
             if race and race.raced:
                 write(group_id, user_id)  # theirs, a moment before ours
             write(group_id, user_id)  # a member already is one, a non-member is none: done either way
+            operation_type = "CREATE" if operation == "add_user_to_group" else "DELETE"
+            realm.record_event(operation_type, user_id, group_id, realm.service_account_id, realm.client("okg-service"))
         _afterwards(race)
 
     def add_user_to_group(self, user_id: str, group_id: str) -> None:

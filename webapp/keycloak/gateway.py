@@ -1,9 +1,10 @@
 """The one interface the service layer uses to talk to Keycloak."""
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
-from .types import AdminEventsStatus, RemoteGroup, RemoteUser
+from .types import AdminEventPage, AdminEventsStatus, RemoteGroup, RemoteUser
 
 
 class KeycloakGateway(Protocol):
@@ -26,6 +27,19 @@ class KeycloakGateway(Protocol):
     def enable_admin_events(self) -> None:
         """Turn on admin events with their details, keeping the rest of the realm's events settings;
         PermissionDenied without manage-events (or manage-realm)."""
+
+    def admin_events_page(self, since: datetime, first: int, max_results: int) -> AdminEventPage:
+        """One page of the realm's membership admin events, newest first, of roughly `since` on (the server
+        filters by day: the caller drops what is older). PermissionDenied without view-events."""
+
+    def username_of(self, user_id: str) -> str | None:
+        """The username of a user of the realm; None when the realm has no such user (another realm's)."""
+
+    def client_name_of(self, client_id: str) -> str | None:
+        """The clientId of the realm's client with this internal id; None when not ours or not readable."""
+
+    def own_user_id(self) -> str | None:
+        """The user id our own account acts as in admin events (its service account); None when unknown."""
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         """All top-level groups of the realm (paged internally)."""

@@ -98,3 +98,61 @@ class AdminEventsStatus:
     enabled: bool | None
     details: bool | None
     readable: bool  # our account may read the admin events (view-events of realm-management)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEvent:
+    """One membership change from GET admin-events (docs/KEYCLOAK.md §9): `operation` CREATE (added) or DELETE
+    (removed) of user `user_id` in group `group_id`, made at `time_ms` by `actor_user_id` of realm
+    `actor_realm_id` through the client whose internal id is `actor_client_id`. `key` is the event's id (26
+    has one) or, on 22 and 24, its time, operation and path, which is what makes it one."""
+
+    key: str
+    time_ms: int
+    operation: str
+    user_id: str
+    group_id: str
+    realm_id: str  # the realm the event happened in (ours)
+    actor_realm_id: str
+    actor_user_id: str
+    actor_client_id: str
+
+    @classmethod
+    def from_representation(cls, data: object) -> "AdminEvent | None":
+        """None for an event that is not a membership change of the expected shape (ignored, not trusted)."""
+        if not isinstance(data, dict):
+            raise MalformedAnswer("not an admin event")
+        time_ms, operation, path = data.get("time"), data.get("operationType"), data.get("resourcePath")
+        if not isinstance(time_ms, int) or isinstance(time_ms, bool) or operation not in ("CREATE", "DELETE"):
+            return None
+        parts = path.split("/") if isinstance(path, str) else []
+        if len(parts) != 4 or parts[0] != "users" or parts[2] != "groups":
+            return None
+        if not (is_keycloak_id(parts[1]) and is_keycloak_id(parts[3])):
+            return None
+        details = data.get("authDetails")
+        auth: dict[str, Any] = details if isinstance(details, dict) else {}
+        actor = {key: _text(auth, key) for key in ("realmId", "userId", "clientId")}
+        actor = {key: value if is_keycloak_id(value) or not value else "" for key, value in actor.items()}
+        event_id = _text(data, "id")
+        key = event_id if is_keycloak_id(event_id) else f"{time_ms}:{operation}:{parts[1]}:{parts[3]}"
+        return cls(
+            key=key,
+            time_ms=time_ms,
+            operation=operation,
+            user_id=parts[1],
+            group_id=parts[3],
+            realm_id=_text(data, "realmId")[:64],
+            actor_realm_id=actor["realmId"],
+            actor_user_id=actor["userId"],
+            actor_client_id=actor["clientId"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEventPage:
+    """One page of GET admin-events: the membership changes in it, and how many events Keycloak sent (a page
+    shorter than asked for is the last)."""
+
+    events: list[AdminEvent]
+    size: int

@@ -31,6 +31,7 @@ from ...jobs.queue import QueueUnavailable, job_queue, parse_minutes
 from ...models import Job, JobKind, JobState, Offering, OfferingKeycloakGroup, Plan, User, utcnow
 from .. import audit, locks
 from ..access import delegated_group_ids, require_manager, visible_offerings
+from ..attribution import jobs as attribution_jobs
 from ..commands import ApplySelection, PreviewMembers
 from ..errors import (
     Conflict,
@@ -64,6 +65,7 @@ for _spec in (
     member_jobs.RECONCILE,
     drift.DRIFT_CHECK,
     expiry_run.EXPIRE_MEMBERSHIPS,
+    attribution_jobs.READ_KEYCLOAK_EVENTS,
 ):
     job_kinds.register(_spec)
 

@@ -28,6 +28,7 @@ from ...extensions import db
 from ...models import Offering, OfferingKeycloakGroup, Plan, PlanItem, PlanState, User, new_uuid, utcnow
 from .. import audit, locks
 from ..access import delegated_group_ids, manages, reached_offering_ids, require_manager, visible_offerings
+from ..attribution import events
 from ..commands import ApplySelection, Preview
 from ..errors import Conflict, Gone, ObjectNotFound, Refused, ServiceError, ValidationFailed
 from ..uuids import parse_uuid
@@ -49,7 +50,7 @@ from .kinds import (
     lock_offering,
     register,
 )
-from .members import MembersKind
+from .members import MembersKind, keycloak_question
 
 PLAN_FINISHED = (PlanState.APPLIED, PlanState.PARTIALLY_APPLIED, PlanState.FAILED)
 # Plans that can never be applied again: their items go after the retention period.
@@ -79,6 +80,8 @@ def create_plan(actor: User | None, preview: Preview | Any, progress: Progress |
     kind = kind_for_preview(preview)
     if actor is not None and not kind.for_group_managers:
         require_manager(actor, offering)
+    if kind.attributed:
+        events.refresh(offering)  # a change made in Keycloak a moment ago is attributed in this plan
     built = kind.build(preview, fingerprint, progress)
     now = utcnow()
     plan = Plan(
@@ -319,6 +322,17 @@ def plan_page(user: User, value: str) -> Plan:
     if _stuck(plan):
         stop_apply(plan, "The apply timed out")
     return plan
+
+
+def with_keycloak_changes(plan: Plan, items: list[PlanItem]) -> None:
+    """Set `keycloak_change` (docs/PRODUCT.md §10) on a page of a plan's items: who changed in Keycloak what
+    the item's difference is about, or why that is unknown; None for items it does not apply to."""
+    kind = kind_of(plan)
+    questions = {item.id: keycloak_question(item) for item in items} if kind.attributed else {}
+    answers = events.explain(plan.offering, [question for question in questions.values() if question is not None])
+    for item in items:
+        question = questions.get(item.id)
+        setattr(item, "keycloak_change", answers.get(question) if question is not None else None)  # noqa: B010
 
 
 def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool = False) -> Select[PlanItem]:

@@ -31,6 +31,7 @@ class ExpiryKind:
     name = "expiry"
     preview = PreviewExpiry
     for_group_managers = True  # a group manager applies the expiry of their group
+    attributed = True  # its items carry keycloak_change (docs/PRODUCT.md §10)
     removes = MembersKind.removes
     words = KindWords(
         heading="remove the expired members of {n} group{s} from Keycloak",

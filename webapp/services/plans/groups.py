@@ -208,6 +208,7 @@ class ImportKind(_GroupKind):
 
     name = "import"
     for_group_managers = False
+    attributed = False
     preview = PreviewImport
     words = KindWords(
         heading="import {n} Keycloak group{s}",
@@ -251,6 +252,7 @@ class LinksKind(_GroupKind):
 
     name = "links"
     for_group_managers = False
+    attributed = False
     preview = PreviewLinks
     words = KindWords(
         heading="link {n} local group{s}",

@@ -159,6 +159,12 @@ class PlanKind(Protocol):
         ...
 
     @property
+    def attributed(self) -> bool:
+        """Whether its items are membership differences that Keycloak's admin events may explain (its items
+        carry `keycloak_change`; the offering's events are read right before it is computed)."""
+        ...
+
+    @property
     def removes(self) -> frozenset[str]:
         """Its actions that take someone out of Keycloak: the removal brake counts them."""
         ...

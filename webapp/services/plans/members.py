@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...extensions import db
 from ...keycloak import AuthFailed, KeycloakError, KeycloakGateway, NotFound, RemoteUser, Unavailable
 from ...models import MembershipState, OfferingKeycloakGroup, OfferingKeycloakMembership, Plan, User, utcnow
+from ..attribution.events import Question
 from ..commands import PreviewMembers
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.prefetch import prefetched
@@ -53,8 +54,25 @@ BATCH_SIZE = 1000
 PENDING, ACTIVE, REMOVED, EXPIRED = (state.value for state in MembershipState)
 COMPARED = ("email", "first_name", "last_name")
 
+# Items whose difference is someone's presence in (or absence from) the Keycloak group: what an admin event of
+# that membership explains (docs/PRODUCT.md §10). Differing details (an email) are no membership event.
+IN_KEYCLOAK_NOW = frozenset({ADD_LOCAL, REMOVE_REMOTE, ACTIVATE_LOCAL})
+GONE_FROM_KEYCLOAK = frozenset({FLAG_REMOVED, RESTORE_REMOTE})
+
 Item = dict[str, Any]
 NOT_REGISTERED = "In the Keycloak group, not in the local register."
+
+
+def keycloak_question(item: Any) -> Question | None:
+    """What Keycloak's admin events may explain about this item: its member came into the group, or left it."""
+    actions = set(item.actions or ())
+    if not item.remote_group_id or not item.remote_user_id or item.unchanged:
+        return None
+    if actions & IN_KEYCLOAK_NOW:
+        return Question(item.remote_group_id, item.remote_user_id, present=True)
+    if actions & GONE_FROM_KEYCLOAK:
+        return Question(item.remote_group_id, item.remote_user_id, present=False)
+    return None
 
 
 def remote_fingerprint(remote: dict[str, RemoteUser]) -> dict[str, Any]:
@@ -304,6 +322,7 @@ class MembersKind:
     name = "members"
     preview = PreviewMembers
     for_group_managers = True
+    attributed = True  # its items carry keycloak_change (docs/PRODUCT.md §10)
     removes = frozenset({REMOVE_REMOTE})
     words = KindWords(
         heading="pull members into {n} group{s}",

@@ -1,0 +1,387 @@
+"""Who changed it (docs/PRODUCT.md §10): an offering's membership changes read from Keycloak's admin events,
+incrementally, and what they say about one difference (`keycloak_change`).
+
+Reading (`refresh`): newest first, one request per page of events, until the newest event read the time before
+(or the start of the retention, OKG_KEYCLOAK_EVENTS_DAYS) — at most `max_pages` pages: ON_VIEW_PAGES right before
+a diff, a plan or a group page, IN_ROUND_PAGES in the periodic round (the job kind in jobs.py). Only changes of
+the offering's linked groups are kept. When the pages run out before the last read is reached, what lies between
+is not known: the stored changes older than the oldest one read are dropped, and `complete_from` says from when
+the record is whole, so an answer is never a stale event mistaken for the last one.
+
+Actors: our own account (its service account's user id) is "this app"; a user of the managed realm gets their
+username, resolved once and kept (KeycloakName); a user of another realm (a master admin) is said in words with
+their ids, since our account cannot read other realms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ...extensions import db
+from ...keycloak import AdminEvent, KeycloakError, KeycloakGateway
+from ...keycloak.errors import PermissionDenied
+from ...models import (
+    KeycloakChange,
+    KeycloakEventCursor,
+    KeycloakName,
+    Offering,
+    OfferingKeycloakGroup,
+    utcnow,
+)
+from ...models import OfferingKeycloakMembership as Membership
+from ..connection.gateway import gateway_for_offering
+from ..errors import ServiceError
+
+PAGE_SIZE = 100  # events per request
+ON_VIEW_PAGES = 2  # right before a diff, a plan or a group page
+IN_ROUND_PAGES = 50  # the periodic round
+NAMES_PER_READ = 25  # usernames and client names resolved per read at most (the rest on the next)
+
+OK, OFF, UNREADABLE = "ok", "off", "unreadable"
+BUSY = "Another request was reading the same admin events; they are read again next time."
+
+
+@dataclass
+class Read:
+    """What one read did."""
+
+    state: str = ""
+    requests: int = 0
+    seen: int = 0
+    stored: int = 0
+    caught_up: bool = False
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return vars(self).copy()
+
+
+def retention_days() -> int:
+    return int(current_app.config["KEYCLOAK_EVENTS_DAYS"])
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def cursor_of(offering: Offering) -> KeycloakEventCursor | None:
+    return db.session.scalar(select(KeycloakEventCursor).where(KeycloakEventCursor.offering_id == offering.id))
+
+
+def _linked_group_ids(offering: Offering) -> set[str]:
+    model = OfferingKeycloakGroup
+    return set(
+        db.session.scalars(select(model.backend_id).where(model.offering_id == offering.id, model.backend_id != ""))
+    )
+
+
+def refresh(offering: Offering, max_pages: int = ON_VIEW_PAGES, check_settings: bool = False) -> Read:
+    """Read the offering's new membership events (see the module's words) and commit them. Keycloak failing is
+    the read's `error`, never an exception: attribution is an addition to a page, not a condition of it."""
+    read = Read()
+    if not offering.keycloak_enabled:
+        return read
+    try:
+        cursor = _cursor(offering)
+        now = utcnow()
+        kept_from = now - timedelta(days=retention_days())
+        db.session.execute(
+            delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < kept_from)
+        )
+        try:
+            read = _read(offering, gateway_for_offering(offering), cursor, kept_from, max_pages, check_settings)
+        except (KeycloakError, ServiceError) as exc:
+            read.error = exc.message
+        cursor.read_at = now
+        db.session.commit()
+    except IntegrityError:
+        # Another request or worker stored the same events a moment before: theirs stand, ours are not needed.
+        db.session.rollback()
+        read.error = BUSY
+    return read
+
+
+def _cursor(offering: Offering) -> KeycloakEventCursor:
+    """The offering's cursor, made (and committed) the first time; two readers at once make one."""
+    found = cursor_of(offering)
+    if found is not None:
+        return found
+    try:
+        db.session.add(KeycloakEventCursor(offering_id=offering.id))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+    found = cursor_of(offering)
+    assert found is not None
+    return found
+
+
+def _read(
+    offering: Offering,
+    gateway: KeycloakGateway,
+    cursor: KeycloakEventCursor,
+    kept_from: datetime,
+    max_pages: int,
+    check_settings: bool,
+) -> Read:
+    read = Read()
+    if check_settings or not cursor.state:
+        status = gateway.admin_events_status()
+        read.requests += 2
+        if status.enabled is False:
+            cursor.state = read.state = OFF
+            return read
+    last_ms = cursor.newest_ms if cursor.newest_ms is not None and cursor.newest_ms >= _ms(kept_from) else None
+    since = _moment(last_ms) if last_ms is not None else kept_from
+    linked = _linked_group_ids(offering)
+    own_id = gateway.own_user_id()
+    newest, oldest = last_ms, None
+    try:
+        for number in range(max_pages):
+            page = gateway.admin_events_page(since, number * PAGE_SIZE, PAGE_SIZE)
+            read.requests += 1
+            fresh = [event for event in page.events if event.time_ms > (last_ms or _ms(kept_from) - 1)]
+            read.seen += len(fresh)
+            if fresh:
+                newest = max(newest or 0, max(event.time_ms for event in fresh))
+                oldest = min(event.time_ms for event in fresh)
+            read.stored += _store(offering, [event for event in fresh if event.group_id in linked], own_id)
+            if len(fresh) < len(page.events) or page.size < PAGE_SIZE:
+                read.caught_up = True
+                break
+    except PermissionDenied:
+        cursor.state = read.state = UNREADABLE
+        return read
+    cursor.state = read.state = OK
+    cursor.newest_ms = newest
+    if read.caught_up:
+        cursor.complete_from = cursor.complete_from if last_ms is not None and cursor.complete_from else kept_from
+    else:
+        # The pages ran out first: what lies between the last read and the oldest read now is not known.
+        gap_end = _moment(oldest) if oldest is not None else utcnow()
+        db.session.execute(
+            delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
+        )
+        cursor.complete_from = gap_end
+    _resolve_names(offering, gateway)
+    return read
+
+
+def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> int:
+    if not events:
+        return 0
+    keys = {event.key for event in events}
+    known = set(
+        db.session.scalars(
+            select(KeycloakChange.event_key).where(
+                KeycloakChange.offering_id == offering.id, KeycloakChange.event_key.in_(keys)
+            )
+        )
+    )
+    rows = []
+    for event in {event.key: event for event in events}.values():
+        if event.key in known:
+            continue
+        rows.append(
+            KeycloakChange(
+                offering_id=offering.id,
+                event_key=event.key[:200],
+                at=_moment(event.time_ms),
+                operation=event.operation,
+                user_id=event.user_id,
+                group_id=event.group_id,
+                actor_realm_id=event.actor_realm_id,
+                actor_user_id=event.actor_user_id,
+                actor_client_id=event.actor_client_id,
+                other_realm=bool(event.realm_id and event.actor_realm_id and event.actor_realm_id != event.realm_id),
+                by_app=bool(own_id and event.actor_user_id == own_id),
+            )
+        )
+    db.session.add_all(rows)
+    db.session.flush()
+    return len(rows)
+
+
+def _resolve_names(offering: Offering, gateway: KeycloakGateway) -> None:
+    """The usernames and client names of the stored changes' actors that are not known yet (a few per read)."""
+    change, name = KeycloakChange, KeycloakName
+    wanted: list[tuple[str, str]] = []
+    for kind, column in (("user", change.actor_user_id), ("client", change.actor_client_id)):
+        known = select(name.keycloak_id).where(name.offering_id == offering.id, name.kind == kind)
+        ids = db.session.scalars(
+            select(column)
+            .where(change.offering_id == offering.id, ~change.other_realm, ~change.by_app, column != "")
+            .where(column.not_in(known))
+            .distinct()
+            .limit(NAMES_PER_READ)
+        )
+        wanted.extend((kind, keycloak_id) for keycloak_id in ids)
+    for kind, keycloak_id in wanted[:NAMES_PER_READ]:
+        found = gateway.username_of(keycloak_id) if kind == "user" else gateway.client_name_of(keycloak_id)
+        db.session.add(KeycloakName(offering_id=offering.id, kind=kind, keycloak_id=keycloak_id, name=found or ""))
+    db.session.flush()
+
+
+# -- what the record says about one difference ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """A difference to explain: user `user_id` is (`present`) or is not in the Keycloak group `group_id`."""
+
+    group_id: str
+    user_id: str
+    present: bool
+
+
+def explain(offering: Offering, questions: Iterable[Question]) -> dict[Question, dict[str, Any]]:
+    """`keycloak_change` (docs/PRODUCT.md §10) for each question, in a constant number of statements."""
+    asked = [question for question in questions if question.group_id and question.user_id]
+    if not asked:
+        return {}
+    cursor = cursor_of(offering)
+    if cursor is None or cursor.state != OK:
+        reason = _not_read(offering, cursor)
+        return {question: unknown(reason) for question in asked}
+    found = db.session.scalars(
+        select(KeycloakChange)
+        .where(
+            KeycloakChange.offering_id == offering.id,
+            KeycloakChange.group_id.in_({q.group_id for q in asked}),
+            KeycloakChange.user_id.in_({q.user_id for q in asked}),
+        )
+        .order_by(KeycloakChange.at, KeycloakChange.id)
+    )
+    latest = {(change.group_id, change.user_id): change for change in found}
+    names = _names(offering, latest.values())
+    answers = {}
+    for question in asked:
+        change = latest.get((question.group_id, question.user_id))
+        if change is None or (change.operation == "CREATE") != question.present:
+            answers[question] = unknown(_no_event(cursor))
+        else:
+            answers[question] = described(offering, change, names)
+    return answers
+
+
+def unknown(reason: str) -> dict[str, Any]:
+    return {"source": "unknown", "by": None, "client": None, "at": None, "event_id": None, "reason": reason}
+
+
+def described(offering: Offering, change: KeycloakChange, names: dict[tuple[str, str], str]) -> dict[str, Any]:
+    at = change.at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    event_id = change.event_key if ":" not in change.event_key else None
+    if change.by_app:
+        return {
+            "source": "this_app",
+            "by": None,
+            "client": offering.keycloak_client_id or None,
+            "at": at,
+            "event_id": event_id,
+            "reason": None,
+        }
+    by: str | None
+    client: str | None
+    if change.other_realm:
+        by = f"an administrator of another realm (realm id {change.actor_realm_id}, user id {change.actor_user_id})"
+        client = None
+    else:
+        by = names.get(("user", change.actor_user_id)) or (
+            f"a user of realm {offering.keycloak_realm} (id {change.actor_user_id})" if change.actor_user_id else None
+        )
+        client = names.get(("client", change.actor_client_id)) or (
+            f"a client (id {change.actor_client_id})" if change.actor_client_id else None
+        )
+    return {"source": "keycloak_admin", "by": by, "client": client, "at": at, "event_id": event_id, "reason": None}
+
+
+def _names(offering: Offering, changes: Iterable[KeycloakChange]) -> dict[tuple[str, str], str]:
+    ids = {change.actor_user_id for change in changes} | {change.actor_client_id for change in changes}
+    ids.discard("")
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(KeycloakName.kind, KeycloakName.keycloak_id, KeycloakName.name).where(
+            KeycloakName.offering_id == offering.id, KeycloakName.keycloak_id.in_(ids), KeycloakName.name != ""
+        )
+    )
+    return {(kind, keycloak_id): name for kind, keycloak_id, name in rows}
+
+
+def _not_read(offering: Offering, cursor: KeycloakEventCursor | None) -> str:
+    realm = offering.keycloak_realm
+    if cursor is not None and cursor.state == OFF:
+        return f"Admin events are off in realm {realm}: turn them on (the offering's Keycloak settings say how)."
+    if cursor is not None and cursor.state == UNREADABLE:
+        return (
+            f"Our Keycloak account may not read the admin events of realm {realm}: it needs the view-events role "
+            "of realm-management."
+        )
+    return "Keycloak's admin events have not been read for this offering yet."
+
+
+def _no_event(cursor: KeycloakEventCursor) -> str:
+    since = cursor.complete_from.strftime("%Y-%m-%d %H:%M UTC") if cursor.complete_from else "the last read"
+    return (
+        f"No admin event records it since {since}: a user created with their groups, a user federation or "
+        "identity-provider mapper, or a change made before then."
+    )
+
+
+def recent(offering: Offering, page: int, per_page: int) -> tuple[list[dict[str, Any]], bool]:
+    """Activity's "Changes made in Keycloak": newest first, one page (and whether there is another)."""
+    rows = list(
+        db.session.scalars(
+            select(KeycloakChange)
+            .where(KeycloakChange.offering_id == offering.id)
+            .order_by(KeycloakChange.at.desc(), KeycloakChange.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return change_rows(offering, rows), more
+
+
+def change_rows(offering: Offering, rows: list[KeycloakChange]) -> list[dict[str, Any]]:
+    """Each change with its group's name and the member's username where we know them."""
+    names = _names(offering, rows)
+    groups = dict(
+        db.session.execute(
+            select(OfferingKeycloakGroup.backend_id, OfferingKeycloakGroup.name).where(
+                OfferingKeycloakGroup.offering_id == offering.id,
+                OfferingKeycloakGroup.backend_id.in_({row.group_id for row in rows}),
+            )
+        ).tuples()
+    )
+    members = dict(
+        db.session.execute(
+            select(Membership.keycloak_user_id, Membership.username)
+            .join(OfferingKeycloakGroup)
+            .where(
+                OfferingKeycloakGroup.offering_id == offering.id,
+                Membership.keycloak_user_id.in_({row.user_id for row in rows}),
+            )
+        ).tuples()
+    )
+    return [
+        {
+            "operation": "added" if row.operation == "CREATE" else "removed",
+            "group": groups.get(row.group_id, f"group id {row.group_id}"),
+            "member": members.get(row.user_id, f"user id {row.user_id}"),
+            **described(offering, row, names),
+        }
+        for row in rows
+    ]
