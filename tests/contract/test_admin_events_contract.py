@@ -5,6 +5,7 @@ their details while the realm's other events settings stay."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -59,3 +60,28 @@ def test_the_fake_says_the_same_without_the_roles() -> None:
     assert gateway.admin_events_status() == AdminEventsStatus(enabled=None, details=None, readable=False)
     with pytest.raises(PermissionDenied):
         gateway.enable_admin_events()
+
+
+def test_membership_events_are_read_newest_first_with_who_made_them(restored: Subject) -> None:
+    """On every version (22 and 24 take dateFrom as a day only, 26 has event ids): our own add and removal come
+    back as events of that user and group, made by our own account."""
+    gateway, seed = restored.gateway, restored.seed
+    if restored.kind == "real":
+        seed.admin("PUT", "/events/config", json=_config(restored) | {"adminEventsEnabled": True})
+    else:
+        seed.admin_events_enabled = True
+    group_id = seed.add_path("/attribution/contract")
+    user_id = seed.add_user("eventful", "eventful@example.org")
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    gateway.add_user_to_group(user_id, group_id)
+    gateway.remove_user_from_group(user_id, group_id)
+    page = gateway.admin_events_page(since, 0, 100)
+    ours = [event for event in page.events if event.group_id == group_id and event.user_id == user_id]
+    assert sorted(event.operation for event in ours) == ["CREATE", "DELETE"]
+    assert ours[0].time_ms >= ours[1].time_ms >= int(since.timestamp() * 1000)  # newest first
+    if ours[0].time_ms > ours[1].time_ms:  # in the same millisecond, 22 and 24 list them in either order
+        assert [event.operation for event in ours] == ["DELETE", "CREATE"]
+    assert len({event.key for event in ours}) == 2
+    own = gateway.own_user_id()
+    assert own is not None and {event.actor_user_id for event in ours} == {own}
+    assert page.size >= len(ours)

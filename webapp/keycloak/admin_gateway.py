@@ -93,6 +93,7 @@ class AdminGateway:
         self.limits = limits or Limits()
         self.allowed = is_allowed(settings.server_url, allowed_urls)
         self._token_lock = threading.Lock()
+        self._own_user_id: str | None = None  # found once (own_user_id); "" when it cannot be told
         if settings.uses_service_account:
             self._connection = _CountingConnection(
                 server_url=settings.server_url,
@@ -317,11 +318,35 @@ class AdminGateway:
         return name[:255] if isinstance(name, str) else None
 
     def own_user_id(self) -> str | None:
-        """Our service account's user id: the `sub` of our own access token (not verified: we just got it)."""
-        self._ensure_token()
-        token = self._connection.token
-        access = token.get("access_token") if isinstance(token, dict) else None
-        return subject_of(access) if isinstance(access, str) else None
+        """Our account's user id, as admin events name it: the `sub` of our access token, or (lightweight
+        tokens, admin-cli's on 25+, carry none) the account found by its username: the client's service account
+        in the realm, or the user we sign in as in their realm. Found once per connection."""
+        if self._own_user_id is None:
+            self._ensure_token()
+            token = self._connection.token
+            access = token.get("access_token") if isinstance(token, dict) else None
+            found = subject_of(access) if isinstance(access, str) else None
+            self._own_user_id = found or self._account_id() or ""
+        return self._own_user_id or None
+
+    def _account_id(self) -> str | None:
+        settings = self.settings
+        if settings.uses_service_account:
+            realm, username = settings.realm, f"service-account-{settings.client_id}".lower()
+        else:
+            realm, username = settings.auth_realm or settings.realm, settings.username.lower()
+        try:
+            found = self._get_list(
+                f"admin/realms/{quote(realm, safe='')}/users",
+                absolute=True,
+                username=username,
+                exact="true",
+                briefRepresentation="true",
+            )
+        except (errors.NotFound, errors.PermissionDenied, errors.RequestRejected):
+            return None
+        users = [self._user(item) for item in found]
+        return next((user.id for user in users if user.username == username), None)
 
     def list_top_level_groups(self, search: str | None = None) -> list[RemoteGroup]:
         params: dict[str, Any] = {"briefRepresentation": "false", "subGroupsCount": "true"}

@@ -190,7 +190,9 @@ def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> 
         )
     )
     rows = []
-    for event in {event.key: event for event in events}.values():
+    # Oldest first, so that of two changes in the same millisecond the one Keycloak lists as newer is stored
+    # later (explain takes the last by time, then by id).
+    for event in reversed({event.key: event for event in events}.values()):
         if event.key in known:
             continue
         rows.append(
