@@ -658,6 +658,8 @@ csv_groups = of_offering("groups.csv")
 csv_members = of_group("members.csv")
 csv_plan_items = of_plan("items.csv")
 csv_activity = of_offering("activity.csv")
+page_keycloak_changes = of_offering("activity/keycloak")
+csv_keycloak_changes = of_offering("activity/keycloak.csv")
 page_overview = fixed("/overview")
 page_keycloak_login = fixed("/auth/keycloak/login")
 page_keycloak_back = fixed("/auth/keycloak/callback?code=x&state=y")
@@ -882,6 +884,10 @@ UI_ROWS: list[Row] = [
     ui("plan_items_csv",    "GET",  csv_plan_items,       LOGIN,    404,        404,        200,          200,
        pi=200, sibling=404),
     ui("activity_csv",      "GET",  csv_activity,         LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("keycloak_changes",  "GET",  page_keycloak_changes, LOGIN,   404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("keycloak_changes_csv", "GET", csv_keycloak_changes, LOGIN,  404,        404,        200,          200,
        pi=403, sibling=403),
     ui("overview",          "GET",  page_overview,        LOGIN,    200,        200,        200,          200,
        pi=200, sibling=200),

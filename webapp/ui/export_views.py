@@ -4,6 +4,7 @@ are the API's shapes (api/shapes.py), so a download and `?format=csv` read the s
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import abort, request
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from ..downloads import csv_response, primed, shape_csv
 from ..services import audit
+from ..services.attribution import events
 from ..services.memberships import exports
 from ..services.plans import core as plans
 from . import ui_bp
@@ -61,7 +63,23 @@ def plan_items_csv(offering_uuid: str, plan_uuid: str) -> Response:
     if found.value is None:
         abort(found.status, description=found.error)  # its items were removed after the retention period
     shape = _shapes().PlanItemOut
-    return shape_csv(f"preview-{plan.uuid}.csv", found.value, shape.dump, _columns(shape))
+    annotate = partial(plans.with_keycloak_changes, plan)
+    return shape_csv(f"preview-{plan.uuid}.csv", found.value, shape.dump, _columns(shape), annotate)
+
+
+KEYCLOAK_CHANGE_COLUMNS = ["when", "operation", "group", "member", "source", "by", "client", "at", "event_id", "words"]
+
+
+@ui_bp.get("/offerings/<offering_uuid>/activity/keycloak.csv")
+@login_required
+def keycloak_changes_csv(offering_uuid: str) -> Response:
+    offering = offering_or_404(offering_uuid)
+    rows = (
+        [row.get(name) for name in KEYCLOAK_CHANGE_COLUMNS]
+        for chunk in events.changes_in_chunks(offering)
+        for row in chunk
+    )
+    return csv_response(f"{offering.slug}-keycloak-changes.csv", KEYCLOAK_CHANGE_COLUMNS, rows)
 
 
 @ui_bp.get("/offerings/<offering_uuid>/activity.csv")

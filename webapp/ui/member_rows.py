@@ -26,6 +26,7 @@ class RemoteRow:
     name: str
     recorded: str  # a state here, "" when not recorded
     words: str
+    change: str = ""  # who added them in Keycloak, in words (for those not active here)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def keycloak_panel(
             f"{user.first_name} {user.last_name}".strip(),
             found.recorded.get(user.username.lower(), ""),
             RECORDED_WORDS.get(found.recorded.get(user.username.lower(), ""), "not recorded here"),
+            found.changes.get(user.username.lower(), ""),
         )
         for user in found.users
     ]

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from ..htmx import FRAGMENT_PAGE, redirect_to, render
 from ..models import Offering
 from ..services import audit
-from ..services.attribution import admin_events
+from ..services.attribution import admin_events, events
 from ..services.connection.settings import (
     STAFF_ONLY_FIELDS,
     KeycloakSettingsInput,
@@ -173,6 +173,24 @@ def activity(offering_uuid: str) -> Response:
         errors=errors,
         csv_url=csv_url,
         status=400 if errors else 200,
+    )
+
+
+@ui_bp.get("/offerings/<offering_uuid>/activity/keycloak")
+@login_required
+def keycloak_changes(offering_uuid: str) -> Response:
+    """Activity's "Changes made in Keycloak": the membership changes read from the realm's admin events."""
+    offering = offering_or_404(offering_uuid)
+    number, size = page_number(), per_page()
+    total, changes = events.changes_page(offering, number, size)
+    return render(
+        "offerings/keycloak_changes.html",
+        offering=offering,
+        changes=changes,
+        status_words=events.status_words(offering),
+        summary=f"{total:,} change{'' if total == 1 else 's'}",
+        pager=pager("ui.keycloak_changes", {"offering_uuid": offering.uuid}, {}, number, total=total),
+        tab="activity",
     )
 
 

@@ -59,6 +59,11 @@ class Row:
     outcome_word: str = ""
 
     @property
+    def keycloak_change(self) -> str:
+        """Who made the difference in Keycloak, in words (set on the page's items by build_plan_page)."""
+        return str(getattr(self.item, "keycloak_change_words", ""))
+
+    @property
     def kind(self) -> str:
         return "radio" if len(self.choices) > 1 else "checkbox" if self.choices else "none"
 
@@ -147,6 +152,7 @@ def build_plan_page(
     page = min(max(page, 1), pages)
     if total:
         items = plans.items_slice(plan, (page - 1) * PAGE_SIZE, PAGE_SIZE, action, query, show_unchanged)
+        plans.with_keycloak_changes(plan, items)
     picks = picks or {}
     words = plans.kind_of(plan).words
     rows = [

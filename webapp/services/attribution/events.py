@@ -15,13 +15,13 @@ their ids, since our account cannot read other realms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
@@ -40,7 +40,8 @@ from ..connection.gateway import gateway_for_offering
 from ..errors import ServiceError
 
 PAGE_SIZE = 100  # events per request
-ON_VIEW_PAGES = 2  # right before a diff, a plan or a group page
+ON_VIEW_PAGES = 2  # right before a plan or a group page
+GROUP_PAGE_SECONDS = 10  # a group page reads them again at most this often
 IN_ROUND_PAGES = 50  # the periodic round
 NAMES_PER_READ = 25  # usernames and client names resolved per read at most (the rest on the next)
 
@@ -86,15 +87,21 @@ def _linked_group_ids(offering: Offering) -> set[str]:
     )
 
 
-def refresh(offering: Offering, max_pages: int = ON_VIEW_PAGES, check_settings: bool = False) -> Read:
-    """Read the offering's new membership events (see the module's words) and commit them. Keycloak failing is
-    the read's `error`, never an exception: attribution is an addition to a page, not a condition of it."""
+def refresh(
+    offering: Offering, max_pages: int = ON_VIEW_PAGES, check_settings: bool = False, unless_newer_than: float = 0
+) -> Read:
+    """Read the offering's new membership events (see the module's words) and commit them; not when the last
+    read is younger than `unless_newer_than` seconds (a page paged through with htmx reads once). Keycloak failing
+    is the read's `error`, never an exception: attribution is an addition to a page, not a condition of it."""
     read = Read()
     if not offering.keycloak_enabled:
         return read
     try:
         cursor = _cursor(offering)
         now = utcnow()
+        if unless_newer_than and cursor.read_at and (now - cursor.read_at).total_seconds() < unless_newer_than:
+            read.state = cursor.state
+            return read
         kept_from = now - timedelta(days=retention_days())
         db.session.execute(
             delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < kept_from)
@@ -136,11 +143,17 @@ def _read(
     check_settings: bool,
 ) -> Read:
     read = Read()
+    if not check_settings and cursor.state in (OFF, UNREADABLE):
+        read.state = cursor.state  # asked again by the periodic round (check_settings), not on every page
+        return read
     if check_settings or not cursor.state:
         status = gateway.admin_events_status()
         read.requests += 2
         if status.enabled is False:
             cursor.state = read.state = OFF
+            return read
+        if not status.readable:
+            cursor.state = read.state = UNREADABLE
             return read
     last_ms = cursor.newest_ms if cursor.newest_ms is not None and cursor.newest_ms >= _ms(kept_from) else None
     since = _moment(last_ms) if last_ms is not None else kept_from
@@ -277,6 +290,27 @@ def explain(offering: Offering, questions: Iterable[Question]) -> dict[Question,
     return answers
 
 
+def in_words(change: dict[str, Any] | None, present: bool) -> str:
+    """A `keycloak_change` as one sentence for the pages: "Added in Keycloak by helpdesk through admin-cli,
+    2026-12-07 20:47 UTC." (`present`: the difference is someone in the Keycloak group, else someone gone)."""
+    if not change:
+        return ""
+    if change["source"] == "unknown":
+        return f"Who changed it in Keycloak is unknown: {change['reason']}"
+    done = "Added in Keycloak" if present else "Removed in Keycloak"
+    when = _clock(change["at"])
+    if change["source"] == "this_app":
+        return f"{done} by this app, {when}."
+    through = f" through {change['client']}" if change["client"] else ""
+    return f"{done} by {change['by'] or 'an unknown user'}{through}, {when}."
+
+
+def _clock(at: str | None) -> str:
+    if not at:
+        return "at an unknown time"
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def unknown(reason: str) -> dict[str, Any]:
     return {"source": "unknown", "by": None, "client": None, "at": None, "event_id": None, "reason": reason}
 
@@ -341,49 +375,79 @@ def _no_event(cursor: KeycloakEventCursor) -> str:
     )
 
 
-def recent(offering: Offering, page: int, per_page: int) -> tuple[list[dict[str, Any]], bool]:
-    """Activity's "Changes made in Keycloak": newest first, one page (and whether there is another)."""
-    rows = list(
-        db.session.scalars(
-            select(KeycloakChange)
-            .where(KeycloakChange.offering_id == offering.id)
-            .order_by(KeycloakChange.at.desc(), KeycloakChange.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page + 1)
-        )
+def changes_query(offering: Offering) -> Select[KeycloakChange]:
+    """Activity's "Changes made in Keycloak": the offering's stored changes, newest first."""
+    return (
+        select(KeycloakChange)
+        .where(KeycloakChange.offering_id == offering.id)
+        .order_by(KeycloakChange.at.desc(), KeycloakChange.id.desc())
     )
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    return change_rows(offering, rows), more
+
+
+def changes_page(offering: Offering, page: int, per_page: int) -> tuple[int, list[dict[str, Any]]]:
+    """One page of them with their words (the total, the rows): a constant number of statements."""
+    total = int(
+        db.session.scalar(select(func.count()).select_from(changes_query(offering).order_by(None).subquery())) or 0
+    )
+    rows = list(db.session.scalars(changes_query(offering).offset((page - 1) * per_page).limit(per_page)))
+    return total, change_rows(offering, rows)
+
+
+def changes_in_chunks(offering: Offering, size: int = 1000) -> Iterator[list[dict[str, Any]]]:
+    """Every stored change with its words, `size` at a time (the CSV streams them)."""
+    chunk: list[KeycloakChange] = []
+    for row in db.session.scalars(changes_query(offering).execution_options(yield_per=size)):
+        chunk.append(row)
+        if len(chunk) == size:
+            yield change_rows(offering, chunk)
+            chunk = []
+    if chunk:
+        yield change_rows(offering, chunk)
+
+
+def status_words(offering: Offering) -> str:
+    """What the last read found, for the top of the list."""
+    cursor = cursor_of(offering)
+    if cursor is None or cursor.state != OK:
+        return _not_read(offering, cursor)
+    when = cursor.read_at.strftime("%Y-%m-%d %H:%M UTC") if cursor.read_at else "never"
+    since = cursor.complete_from.strftime("%Y-%m-%d %H:%M UTC") if cursor.complete_from else "the last read"
+    return f"Read from Keycloak's admin events {when}; complete since {since}, kept {retention_days()} days."
 
 
 def change_rows(offering: Offering, rows: list[KeycloakChange]) -> list[dict[str, Any]]:
-    """Each change with its group's name and the member's username where we know them."""
+    """Each change with its group's name and the member's username where we know them (three statements)."""
+    if not rows:
+        return []
     names = _names(offering, rows)
-    groups = dict(
-        db.session.execute(
-            select(OfferingKeycloakGroup.backend_id, OfferingKeycloakGroup.name).where(
-                OfferingKeycloakGroup.offering_id == offering.id,
-                OfferingKeycloakGroup.backend_id.in_({row.group_id for row in rows}),
+    group = OfferingKeycloakGroup
+    groups = {
+        backend_id: name
+        for backend_id, name in db.session.execute(
+            select(group.backend_id, group.name).where(
+                group.offering_id == offering.id, group.backend_id.in_({row.group_id for row in rows})
             )
-        ).tuples()
-    )
-    members = dict(
-        db.session.execute(
+        )
+    }
+    members = {
+        user_id: username
+        for user_id, username in db.session.execute(
             select(Membership.keycloak_user_id, Membership.username)
-            .join(OfferingKeycloakGroup)
-            .where(
-                OfferingKeycloakGroup.offering_id == offering.id,
-                Membership.keycloak_user_id.in_({row.user_id for row in rows}),
-            )
-        ).tuples()
-    )
-    return [
-        {
-            "operation": "added" if row.operation == "CREATE" else "removed",
-            "group": groups.get(row.group_id, f"group id {row.group_id}"),
-            "member": members.get(row.user_id, f"user id {row.user_id}"),
-            **described(offering, row, names),
-        }
-        for row in rows
-    ]
+            .join(group)
+            .where(group.offering_id == offering.id, Membership.keycloak_user_id.in_({row.user_id for row in rows}))
+        )
+    }
+    answers = []
+    for row in rows:
+        change = described(offering, row, names)
+        answers.append(
+            {
+                "when": row.at.strftime("%Y-%m-%d %H:%M:%S"),
+                "operation": "added" if row.operation == "CREATE" else "removed",
+                "group": groups.get(row.group_id, f"group id {row.group_id}"),
+                "member": members.get(row.user_id, f"user id {row.user_id}"),
+                **change,
+                "words": in_words(change, row.operation == "CREATE"),
+            }
+        )
+    return answers

@@ -29,6 +29,7 @@ from ...models import (
     utcnow,
 )
 from ..access import visible_memberships
+from ..attribution import events
 from ..connection.gateway import call_keycloak, gateway_for_offering
 from ..connection.prefetch import started
 from ..connection.subtree import keycloak_id, scoped_group
@@ -99,6 +100,7 @@ class RemotePage:
     exact_total: int | None  # known when this page reaches the end (or from the realm's user count)
     about_total: int | None  # the group's size at its last pull (group.remote_counted_at), when not known exactly
     searched_realm: bool = False  # a search: the users are realm accounts matching it, not the group's members
+    changes: dict[str, str] = field(default_factory=dict)  # username -> who added them in Keycloak, in words
 
 
 def matches_text(query: str) -> ColumnElement[bool]:
@@ -195,6 +197,17 @@ def recorded_states(group: OfferingKeycloakGroup, usernames: Sequence[str]) -> d
     return {str(username).lower(): str(state) for username, state in rows}
 
 
+def who_added(offering: Offering, group: OfferingKeycloakGroup, users: list[RemoteUser]) -> dict[str, str]:
+    """For the Keycloak members not active here: who added them in Keycloak, in words (docs/PRODUCT.md §10),
+    after reading the offering's newest admin events (at most every GROUP_PAGE_SECONDS)."""
+    if not users:
+        return {}
+    events.refresh(offering, unless_newer_than=events.GROUP_PAGE_SECONDS)
+    questions = {user.username.lower(): events.Question(group.backend_id, user.id, present=True) for user in users}
+    answers = events.explain(offering, questions.values())
+    return {name: events.in_words(answers.get(question), True) for name, question in questions.items()}
+
+
 def start_remote_members(
     offering: Offering, group: OfferingKeycloakGroup, paging: PageRequest
 ) -> Callable[[], RemotePage]:
@@ -231,7 +244,11 @@ def start_remote_members(
         users = users[: paging.per_page]
         exact = None if has_next or (not users and paging.offset) else paging.offset + len(users)
         about = None if exact is not None else group.remote_member_count
-        return RemotePage(users, recorded_states(group, [u.username for u in users]), has_next, exact, about)
+        recorded = recorded_states(group, [u.username for u in users])
+        changes = who_added(
+            offering, group, [u for u in users if recorded.get(u.username.lower()) != MembershipState.ACTIVE]
+        )
+        return RemotePage(users, recorded, has_next, exact, about, changes=changes)
 
     return finish
 

@@ -332,7 +332,9 @@ def with_keycloak_changes(plan: Plan, items: list[PlanItem]) -> None:
     answers = events.explain(plan.offering, [question for question in questions.values() if question is not None])
     for item in items:
         question = questions.get(item.id)
-        setattr(item, "keycloak_change", answers.get(question) if question is not None else None)  # noqa: B010
+        change = answers.get(question) if question is not None else None
+        setattr(item, "keycloak_change", change)  # noqa: B010
+        setattr(item, "keycloak_change_words", events.in_words(change, question.present) if question else "")  # noqa: B010
 
 
 def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool = False) -> Select[PlanItem]:
