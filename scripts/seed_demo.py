@@ -32,6 +32,7 @@ DATA_FILE = Path(__file__).resolve().parent.parent / "instance" / "demo-data.jso
 APP_URL = os.environ.get("OKG_DEMO_APP_URL", "http://127.0.0.1:5000").rstrip("/")
 SIGN_IN_CLIENT = "okg-app"
 SIGN_IN_SECRET = os.environ.get("OKG_DEMO_OIDC_SECRET", "demo-sign-in-secret")
+HELPDESK, HELPDESK_PASSWORD = "helpdesk", os.environ.get("OKG_DEMO_HELPDESK_PASSWORD", "demo-helpdesk")
 KEYCLOAK_USER, KEYCLOAK_PASSWORD = "mia", os.environ.get("OKG_DEMO_KEYCLOAK_PASSWORD", "demo-keycloak")
 SIGN_IN_CLIENT_REPRESENTATION = {
     "clientId": SIGN_IN_CLIENT,
@@ -115,7 +116,19 @@ REALM_REPRESENTATION = {
             ("erin", ["/offerings/hpc-cluster/hpc-users"]),  # in Keycloak, not registered here
             ("grace", []),  # registered here as pending; her account exists now
             ("ivan", ["/offerings/hpc-cluster/hpc-users"]),  # flagged as removed here, back in the group
+            ("judy", []),  # added to hpc-users by helpdesk through admin-cli (seed_drift): an attributed change
         ]
+    ]
+    + [
+        {  # a realm-local admin with manage-users, whose changes the admin events attribute
+            "username": HELPDESK,
+            "email": "helpdesk@example.org",
+            "firstName": "Help",
+            "lastName": "Desk",
+            "enabled": True,
+            "credentials": [{"type": "password", "value": HELPDESK_PASSWORD, "temporary": False}],
+            "clientRoles": {"realm-management": ["manage-users"]},
+        }
     ]
     + [
         {  # signs in as the local "manager" (linked by this verified email on the first sign-in)
@@ -130,6 +143,8 @@ REALM_REPRESENTATION = {
         }
     ],
     "clients": [SIGN_IN_CLIENT_REPRESENTATION],
+    "adminEventsEnabled": True,  # who changed it (docs/PRODUCT.md §10): membership changes are attributed
+    "adminEventsDetailsEnabled": True,
     "roles": {"client": {SIGN_IN_CLIENT: [{"name": "okg-staff", "description": "Staff in Offering Keycloak Groups"}]}},
 }
 
@@ -293,8 +308,27 @@ def seed_drift() -> None:
         soon = db.session.query(OfferingKeycloakMembership).filter_by(group=users, username="bob").one()
         soon.expires_at = utcnow() + timedelta(days=5)  # Renew it on the group page, or let it end
         db.session.commit()
+        helpdesk_adds_judy(offering.keycloak_url.rstrip("/"), users.backend_id, gateway.find_user_by_username("judy"))
         delegate_to_pi(db, GroupManager, OfferingKeycloakGroup, offering)
         print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
+
+
+def helpdesk_adds_judy(url: str, group_id: str, judy: Any) -> None:
+    """A change made in Keycloak by someone else: helpdesk adds judy to hpc-users through admin-cli, which the
+    realm's admin events record (the group page and the preview say who and when)."""
+    if judy is None:
+        return
+    token = requests.post(
+        f"{url}/realms/{REALM}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "admin-cli", "username": HELPDESK, "password": HELPDESK_PASSWORD},
+        timeout=30,
+    )
+    if token.status_code != 200:
+        print(f"helpdesk could not sign in ({token.status_code}); judy is not added.", file=sys.stderr)
+        return
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    added = requests.put(f"{url}/admin/realms/{REALM}/users/{judy.id}/groups/{group_id}", headers=headers, timeout=30)
+    print(f"helpdesk added judy to hpc-users in Keycloak (HTTP {added.status_code}).", file=sys.stderr)
 
 
 def delegate_to_pi(db: Any, manager_model: Any, group_model: Any, offering: Any) -> None:

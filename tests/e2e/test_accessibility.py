@@ -96,6 +96,7 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
         ("members", f"{base}/members"),
         ("activity", f"{base}/activity"),
         ("activity with an error", f"{base}/activity?from=yesterday"),
+        ("changes made in keycloak", f"{base}/activity/keycloak"),
         ("jobs", f"{base}/jobs"),
         ("settings", f"{base}/settings"),
         ("tokens", f"{live_app.url}/tokens"),
