@@ -43,7 +43,8 @@ PAGE_SIZE = 100  # events per request
 ON_VIEW_PAGES = 2  # right before a plan or a group page
 GROUP_PAGE_SECONDS = 10  # a group page reads them again at most this often
 IN_ROUND_PAGES = 50  # the periodic round
-NAMES_PER_READ = 25  # usernames and client names resolved per read at most (the rest on the next)
+# Usernames and client names resolved per read at most (one request each; the rest on a later read).
+ON_VIEW_NAMES, IN_ROUND_NAMES = 5, 200
 
 OK, OFF, UNREADABLE = "ok", "off", "unreadable"
 BUSY = "Another request was reading the same admin events; they are read again next time."
@@ -187,7 +188,7 @@ def _read(
             delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
         )
         cursor.complete_from = gap_end
-    _resolve_names(offering, gateway)
+    _resolve_names(offering, gateway, ON_VIEW_NAMES if max_pages <= ON_VIEW_PAGES else IN_ROUND_NAMES)
     return read
 
 
@@ -228,21 +229,22 @@ def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> 
     return len(rows)
 
 
-def _resolve_names(offering: Offering, gateway: KeycloakGateway) -> None:
+def _resolve_names(offering: Offering, gateway: KeycloakGateway, budget: int) -> None:
     """The usernames and client names of the stored changes' actors that are not known yet (a few per read)."""
     change, name = KeycloakChange, KeycloakName
     wanted: list[tuple[str, str]] = []
-    for kind, column in (("user", change.actor_user_id), ("client", change.actor_client_id)):
+    for kind, column, actors_only in (
+        ("user", change.actor_user_id, True),
+        ("client", change.actor_client_id, True),
+        ("user", change.user_id, False),  # the members changed: of the managed realm always
+    ):
         known = select(name.keycloak_id).where(name.offering_id == offering.id, name.kind == kind)
-        ids = db.session.scalars(
-            select(column)
-            .where(change.offering_id == offering.id, ~change.other_realm, ~change.by_app, column != "")
-            .where(column.not_in(known))
-            .distinct()
-            .limit(NAMES_PER_READ)
-        )
-        wanted.extend((kind, keycloak_id) for keycloak_id in ids)
-    for kind, keycloak_id in wanted[:NAMES_PER_READ]:
+        query = select(column).where(change.offering_id == offering.id, column != "", column.not_in(known))
+        if actors_only:
+            query = query.where(~change.other_realm, ~change.by_app)
+        ids = db.session.scalars(query.distinct().limit(budget))
+        wanted.extend((kind, keycloak_id) for keycloak_id in ids if (kind, keycloak_id) not in wanted)
+    for kind, keycloak_id in wanted[:budget]:
         found = gateway.username_of(keycloak_id) if kind == "user" else gateway.client_name_of(keycloak_id)
         db.session.add(KeycloakName(offering_id=offering.id, kind=kind, keycloak_id=keycloak_id, name=found or ""))
     db.session.flush()
@@ -343,7 +345,9 @@ def described(offering: Offering, change: KeycloakChange, names: dict[tuple[str,
 
 
 def _names(offering: Offering, changes: Iterable[KeycloakChange]) -> dict[tuple[str, str], str]:
+    changes = list(changes)
     ids = {change.actor_user_id for change in changes} | {change.actor_client_id for change in changes}
+    ids |= {change.user_id for change in changes}
     ids.discard("")
     if not ids:
         return {}
@@ -445,7 +449,7 @@ def change_rows(offering: Offering, rows: list[KeycloakChange]) -> list[dict[str
                 "when": row.at.strftime("%Y-%m-%d %H:%M:%S"),
                 "operation": "added" if row.operation == "CREATE" else "removed",
                 "group": groups.get(row.group_id, f"group id {row.group_id}"),
-                "member": members.get(row.user_id, f"user id {row.user_id}"),
+                "member": members.get(row.user_id) or names.get(("user", row.user_id)) or f"user id {row.user_id}",
                 **change,
                 "words": in_words(change, row.operation == "CREATE"),
             }
