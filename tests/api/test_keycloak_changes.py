@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -110,7 +111,11 @@ def test_an_administrator_of_another_realm_is_said_in_words(client: FlaskClient,
     assert change["by"] == "an administrator of another realm (realm id c6b98685-master, user id 1ee59b0e-admin)"
 
 
-def test_reading_is_incremental_bounded_and_kept_to_the_offering_s_groups(app: Flask, world: World) -> None:
+def test_reading_is_incremental_bounded_and_kept_to_the_offering_s_groups(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events, "PAGE_SIZE", 100)
+    monkeypatch.setattr(events, "ON_VIEW_PAGES", 2)
     world.realm.admin_events_enabled = True
     group = linked(world)
     elsewhere = world.realm.add_path("/other/team")
@@ -121,14 +126,14 @@ def test_reading_is_incremental_bounded_and_kept_to_the_offering_s_groups(app: F
         target = group.backend_id if index % 3 else elsewhere
         world.realm.admin_change("CREATE", user, target, helpdesk, at_ms=base + index)
     calls = world.realm.calls
-    read = events.refresh(world.offering)  # right before a page: two pages at most
+    read = events.refresh(world.offering, events.ON_VIEW_PAGES)  # right before a page: two pages here
     assert (read.requests - 2, read.seen, read.caught_up) == (2, 200, False)  # 2 settings requests on the first
     # two settings, two pages, our account's id, and a few names (the rest on later reads)
     assert world.realm.calls - calls <= 2 + 2 + 1 + events.ON_VIEW_NAMES
     cursor = db.session.query(KeycloakEventCursor).one()
     assert cursor.complete_from is not None  # the 250 older ones are not known: said, not guessed
 
-    result = READ_KEYCLOAK_EVENTS.work(_job(world), lambda *_: None)  # the periodic round reads up to 50 pages
+    result = READ_KEYCLOAK_EVENTS.work(_job(world), lambda *_: None)  # the periodic round reads deeper
     assert result["caught_up"] and result["stored"] == 0  # nothing newer than what was read
     world.realm.admin_change("CREATE", world.realm.add_user("late"), group.backend_id, helpdesk)
     again = events.refresh(world.offering)

@@ -122,3 +122,27 @@ def test_events_off_say_unknown_and_why(client: FlaskClient, real: RealWorld) ->
     _, items = plan(client, real, group.uuid)
     change = items["gina"]["keycloak_change"]
     assert change["source"] == "unknown" and change["reason"].startswith("Admin events are off in realm"), change
+
+
+def test_a_user_created_with_groups_has_no_event(client: FlaskClient, events_on: RealWorld) -> None:
+    real = events_on
+    group_id = real.realm.add_path("/base/hpc/created-with-groups")
+    group = real.world.add_group("created-with-groups", backend_id=group_id, scope_id="created-with-groups")
+    created = real.realm.admin(
+        "POST",
+        "/users",
+        json={
+            "username": "hana",
+            "email": "hana@example.org",
+            "firstName": "Hana",
+            "lastName": "Made",
+            "enabled": True,
+            "groups": ["/base/hpc/created-with-groups"],
+        },
+    )
+    assert created.status_code == 201
+    assert real.realm.group_members(group_id) == ["hana"]
+    _, items = plan(client, real, group.uuid)
+    change = items["hana"]["keycloak_change"]
+    assert change["source"] == "unknown" and change["reason"].startswith("No admin event records it since "), change
+    assert "a user created with their groups" in change["reason"]

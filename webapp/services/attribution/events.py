@@ -3,10 +3,10 @@ incrementally, and what they say about one difference (`keycloak_change`).
 
 Reading (`refresh`): newest first, one request per page of events, until the newest event read the time before
 (or the start of the retention, OKG_KEYCLOAK_EVENTS_DAYS) — at most `max_pages` pages: ON_VIEW_PAGES right before
-a diff, a plan or a group page, IN_ROUND_PAGES in the periodic round (the job kind in jobs.py). Only changes of
-the offering's linked groups are kept. When the pages run out before the last read is reached, what lies between
-is not known: the stored changes older than the oldest one read are dropped, and `complete_from` says from when
-the record is whole, so an answer is never a stale event mistaken for the last one.
+a group page, FOR_PLAN_PAGES before a plan, IN_ROUND_PAGES in the periodic round (the job kind in jobs.py).
+Only changes of the offering's linked groups are kept. When the pages run out before the last read is reached,
+what lies between is not known: the stored changes older than the oldest one read are dropped, and
+`complete_from` says from when the record is whole, so an answer is never a stale event mistaken for the last.
 
 Actors: our own account (its service account's user id) is "this app"; a user of the managed realm gets their
 username, resolved once and kept (KeycloakName); a user of another realm (a master admin) is said in words with
@@ -39,10 +39,11 @@ from ...models import OfferingKeycloakMembership as Membership
 from ..connection.gateway import gateway_for_offering
 from ..errors import ServiceError
 
-PAGE_SIZE = 100  # events per request
-ON_VIEW_PAGES = 2  # right before a plan or a group page
+PAGE_SIZE = 500  # events per request
+ON_VIEW_PAGES = 1  # right before a group page: one request
+FOR_PLAN_PAGES = 20  # right before a plan is computed (it reads every member of its groups anyway)
 GROUP_PAGE_SECONDS = 10  # a group page reads them again at most this often
-IN_ROUND_PAGES = 50  # the periodic round
+IN_ROUND_PAGES = 20  # the periodic round
 # Usernames and client names resolved per read at most (one request each; the rest on a later read).
 ON_VIEW_NAMES, IN_ROUND_NAMES = 5, 200
 

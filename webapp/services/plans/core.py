@@ -81,7 +81,7 @@ def create_plan(actor: User | None, preview: Preview | Any, progress: Progress |
     if actor is not None and not kind.for_group_managers:
         require_manager(actor, offering)
     if kind.attributed:
-        events.refresh(offering)  # a change made in Keycloak a moment ago is attributed in this plan
+        events.refresh(offering, events.FOR_PLAN_PAGES)  # a change made a moment ago is attributed in it
     built = kind.build(preview, fingerprint, progress)
     now = utcnow()
     plan = Plan(
