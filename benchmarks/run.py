@@ -23,7 +23,19 @@ from webapp.extensions import db
 
 from .harness import BenchContext, KeycloakCounter, LiveServer, SqlCounter, build_app, gateway_of
 from .report import Check, Result, table, write_json
-from .scenarios import api_list, big_group, browser, expiry, jobs, memory, plans, pull_members, remote_tree, tokens
+from .scenarios import (
+    api_list,
+    attribution,
+    big_group,
+    browser,
+    expiry,
+    jobs,
+    memory,
+    plans,
+    pull_members,
+    remote_tree,
+    tokens,
+)
 from .seed import REPO_ROOT, describe_realm, log, migrate_database, seed_database, seed_realm
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -41,6 +53,7 @@ SCENARIOS: dict[str, Scenario] = {
     "memory": memory.run,
     "plans": plans.run,
     "jobs": jobs.run,
+    "attribution": attribution.run,
     "expiry": expiry.run,
 }
 # Opt-in (`make bench-scale`, or --only): each takes many minutes here.
