@@ -11,7 +11,13 @@ from flask.testing import FlaskClient
 
 from tests.factories import World
 from webapp.extensions import db
-from webapp.models import KeycloakChange, KeycloakEventCursor, OfferingKeycloakGroup, OfferingKeycloakMembership
+from webapp.models import (
+    AuditEvent,
+    KeycloakChange,
+    KeycloakEventCursor,
+    OfferingKeycloakGroup,
+    OfferingKeycloakMembership,
+)
 from webapp.services.attribution import events
 from webapp.services.attribution.jobs import READ_KEYCLOAK_EVENTS
 
@@ -77,6 +83,8 @@ def test_our_own_writes_are_this_app(client: FlaskClient, world: World) -> None:
     db.session.commit()
     change = plan_items(client, world, group)["grace"]["keycloak_change"]
     assert change["source"] == "this_app" and change["by"] is None and change["at"]
+    granted_event = db.session.query(AuditEvent).filter_by(action="membership.created").one()
+    assert change["audit_event"] == granted_event.uuid  # our own audit event that made it
 
 
 def test_unknown_always_says_why(client: FlaskClient, world: World) -> None:
@@ -116,6 +124,7 @@ def test_reading_is_incremental_bounded_and_kept_to_the_offering_s_groups(
 ) -> None:
     monkeypatch.setattr(events, "PAGE_SIZE", 100)
     monkeypatch.setattr(events, "ON_VIEW_PAGES", 2)
+    monkeypatch.setattr(events, "OVERLAP", 0)
     world.realm.admin_events_enabled = True
     group = linked(world)
     elsewhere = world.realm.add_path("/other/team")
@@ -147,3 +156,17 @@ def _job(world: World):  # type: ignore[no-untyped-def]
         offering = world.offering
 
     return Job()
+
+
+def test_on_24_the_members_are_named_by_the_periodic_round(world: World) -> None:
+    world.realm.version = "24.0.5"  # no details in its events: whose membership is only an id
+    world.realm.admin_events_enabled = True
+    group = linked(world)
+    helpdesk = world.realm.add_user("helpdesk")
+    erin = world.realm.add_user("erin")
+    world.realm.admin_change("CREATE", erin, group.backend_id, helpdesk)
+    events.refresh(world.offering)
+    total, rows = events.changes_page(world.offering, 1, 50)
+    assert total == 1 and rows[0]["member"] == f"user id {erin}" and rows[0]["by"] == "helpdesk"
+    READ_KEYCLOAK_EVENTS.work(_job(world), lambda *_: None)
+    assert events.changes_page(world.offering, 1, 50)[1][0]["member"] == "erin"

@@ -397,6 +397,9 @@ class KeycloakChangeOut(Shape):
     at: Annotated[Timestamp | None, Field(description="When Keycloak recorded it.")]
     event_id: Annotated[str | None, Field(description="The admin event's id (Keycloak 26; null before).")]
     reason: Annotated[str | None, Field(description="Why it is unknown, in words.")]
+    audit_event: Annotated[
+        str | None, Field(description="this_app: the uuid of our audit event that made it, where one matches.")
+    ]
 
 
 class PlanItemOut(Shape):

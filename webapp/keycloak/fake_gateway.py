@@ -139,7 +139,15 @@ class FakeRealm:
                 "resourceType": "GROUP_MEMBERSHIP",
                 "resourcePath": f"users/{user_id}/groups/{group_id}",
             }
+            | self._event_details(user_id)
         )
+
+    def _event_details(self, user_id: str) -> dict[str, object]:
+        """26 names the member in `details`; 22 and 24 send no details."""
+        user = self.users.get(user_id)
+        if user is None or not (self.version or "").startswith("26"):
+            return {}
+        return {"details": {"username": user.username, "email": user.email}}
 
     def add_group(self, name: str, parent_id: str | None = None) -> str:
         with self.lock:

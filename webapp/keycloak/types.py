@@ -116,6 +116,7 @@ class AdminEvent:
     actor_realm_id: str
     actor_user_id: str
     actor_client_id: str
+    member_username: str = ""  # 26 says whose membership in `details`; "" before
 
     @classmethod
     def from_representation(cls, data: object) -> "AdminEvent | None":
@@ -136,6 +137,8 @@ class AdminEvent:
         actor = {key: value if is_keycloak_id(value) or not value else "" for key, value in actor.items()}
         event_id = _text(data, "id")
         key = event_id if is_keycloak_id(event_id) else f"{time_ms}:{operation}:{parts[1]}:{parts[3]}"
+        about = data.get("details")
+        member = _text(about, "username")[:255] if isinstance(about, dict) else ""
         return cls(
             key=key,
             time_ms=time_ms,
@@ -146,6 +149,7 @@ class AdminEvent:
             actor_realm_id=actor["realmId"],
             actor_user_id=actor["userId"],
             actor_client_id=actor["clientId"],
+            member_username=member,
         )
 
 

@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...keycloak import AdminEvent, KeycloakError, KeycloakGateway
 from ...keycloak.errors import PermissionDenied
 from ...models import (
+    AuditEvent,
     KeycloakChange,
     KeycloakEventCursor,
     KeycloakName,
@@ -40,6 +41,9 @@ from ..connection.gateway import gateway_for_offering
 from ..errors import ServiceError
 
 PAGE_SIZE = 500  # events per request
+# Pages overlap by this many events: Keycloak orders by time only, so events of one millisecond may swap places
+# between two requests; the overlap (deduplicated by key) keeps one at a page's edge from being skipped.
+OVERLAP = 25
 ON_VIEW_PAGES = 1  # right before a group page: one request
 FOR_PLAN_PAGES = 20  # right before a plan is computed (it reads every member of its groups anyway)
 GROUP_PAGE_SECONDS = 10  # a group page reads them again at most this often
@@ -162,12 +166,14 @@ def _read(
     linked = _linked_group_ids(offering)
     own_id = gateway.own_user_id()
     newest, oldest = last_ms, None
+    seen: set[str] = set()
     try:
         for number in range(max_pages):
-            page = gateway.admin_events_page(since, number * PAGE_SIZE, PAGE_SIZE)
+            page = gateway.admin_events_page(since, number * (PAGE_SIZE - OVERLAP), PAGE_SIZE)
             read.requests += 1
             fresh = [event for event in page.events if event.time_ms > (last_ms or _ms(kept_from) - 1)]
-            read.seen += len(fresh)
+            seen.update(event.key for event in fresh)
+            read.seen = len(seen)
             if fresh:
                 newest = max(newest or 0, max(event.time_ms for event in fresh))
                 oldest = min(event.time_ms for event in fresh)
@@ -189,11 +195,13 @@ def _read(
             delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
         )
         cursor.complete_from = gap_end
-    _resolve_names(offering, gateway, ON_VIEW_NAMES if max_pages <= ON_VIEW_PAGES else IN_ROUND_NAMES)
+    in_round = max_pages >= IN_ROUND_PAGES and check_settings
+    _resolve_names(offering, gateway, IN_ROUND_NAMES if in_round else ON_VIEW_NAMES, members=in_round)
     return read
 
 
 def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> int:
+    """The events not stored yet, in one statement (and the members' usernames 26 sends with them)."""
     if not events:
         return 0
     keys = {event.key for event in events}
@@ -211,34 +219,58 @@ def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> 
         if event.key in known:
             continue
         rows.append(
-            KeycloakChange(
-                offering_id=offering.id,
-                event_key=event.key[:200],
-                at=_moment(event.time_ms),
-                operation=event.operation,
-                user_id=event.user_id,
-                group_id=event.group_id,
-                actor_realm_id=event.actor_realm_id,
-                actor_user_id=event.actor_user_id,
-                actor_client_id=event.actor_client_id,
-                other_realm=bool(event.realm_id and event.actor_realm_id and event.actor_realm_id != event.realm_id),
-                by_app=bool(own_id and event.actor_user_id == own_id),
-            )
+            {
+                "offering_id": offering.id,
+                "event_key": event.key[:200],
+                "at": _moment(event.time_ms),
+                "operation": event.operation,
+                "user_id": event.user_id,
+                "group_id": event.group_id,
+                "actor_realm_id": event.actor_realm_id,
+                "actor_user_id": event.actor_user_id,
+                "actor_client_id": event.actor_client_id,
+                "other_realm": bool(event.realm_id and event.actor_realm_id and event.actor_realm_id != event.realm_id),
+                "by_app": bool(own_id and event.actor_user_id == own_id),
+            }
         )
-    db.session.add_all(rows)
-    db.session.flush()
+    if rows:
+        db.session.execute(insert(KeycloakChange), rows)
+    _keep_names(offering, {event.user_id: event.member_username for event in events if event.member_username})
     return len(rows)
 
 
-def _resolve_names(offering: Offering, gateway: KeycloakGateway, budget: int) -> None:
-    """The usernames and client names of the stored changes' actors that are not known yet (a few per read)."""
+def _keep_names(offering: Offering, found: dict[str, str]) -> None:
+    """Usernames Keycloak told us for free (26's details), for those not known yet: one query, one insert."""
+    if not found:
+        return
+    known = set(
+        db.session.scalars(
+            select(KeycloakName.keycloak_id).where(
+                KeycloakName.offering_id == offering.id,
+                KeycloakName.kind == "user",
+                KeycloakName.keycloak_id.in_(found),
+            )
+        )
+    )
+    rows = [
+        {"offering_id": offering.id, "kind": "user", "keycloak_id": user_id, "name": name}
+        for user_id, name in found.items()
+        if user_id not in known
+    ]
+    if rows:
+        db.session.execute(insert(KeycloakName), rows)
+
+
+def _resolve_names(offering: Offering, gateway: KeycloakGateway, budget: int, members: bool) -> None:
+    """The usernames and client names of the stored changes' actors that are not known yet (a few per read);
+    with `members` (the periodic round only), the members' too, which 22 and 24 do not send."""
     change, name = KeycloakChange, KeycloakName
     wanted: list[tuple[str, str]] = []
     for kind, column, actors_only in (
         ("user", change.actor_user_id, True),
         ("client", change.actor_client_id, True),
         ("user", change.user_id, False),  # the members changed: of the managed realm always
-    ):
+    )[: 3 if members else 2]:
         known = select(name.keycloak_id).where(name.offering_id == offering.id, name.kind == kind)
         query = select(column).where(change.offering_id == offering.id, column != "", column.not_in(known))
         if actors_only:
@@ -284,13 +316,73 @@ def explain(offering: Offering, questions: Iterable[Question]) -> dict[Question,
     latest = {(change.group_id, change.user_id): change for change in found}
     names = _names(offering, latest.values())
     answers = {}
+    matched: list[KeycloakChange] = []
     for question in asked:
         change = latest.get((question.group_id, question.user_id))
         if change is None or (change.operation == "CREATE") != question.present:
             answers[question] = unknown(_no_event(cursor))
         else:
             answers[question] = described(offering, change, names)
+            matched.append(change)
+    audits = our_audit_events(offering, matched, names)
+    for question, answer in answers.items():
+        change = latest.get((question.group_id, question.user_id))
+        if answer["source"] == "this_app" and change is not None:
+            answer["audit_event"] = audits.get(change.id)
     return answers
+
+
+# Our writes to Keycloak memberships, as our audit records them: a this_app change points at the nearest one.
+OUR_WRITES = ("membership.created", "membership.deleted", "membership.activated", "membership.expired", "plan.applied")
+AUDIT_WINDOW = timedelta(minutes=2)
+
+
+def our_audit_events(
+    offering: Offering, changes: list[KeycloakChange], names: dict[tuple[str, str], str]
+) -> dict[int, str]:
+    """For our own changes (by_app): the uuid of the audit event of ours that made each, by time (within
+    AUDIT_WINDOW) and, where the audit names the member, by username. One query for all of them."""
+    ours = [change for change in changes if change.by_app]
+    if not ours:
+        return {}
+    first, last = min(c.at for c in ours) - AUDIT_WINDOW, max(c.at for c in ours) + AUDIT_WINDOW
+    found = list(
+        db.session.execute(
+            select(AuditEvent.uuid, AuditEvent.created, AuditEvent.action, AuditEvent.object_repr).where(
+                AuditEvent.offering_id == offering.id,
+                AuditEvent.action.in_(OUR_WRITES),
+                AuditEvent.created >= first,
+                AuditEvent.created <= last,
+            )
+        )
+    )
+    members = _member_names(offering, {change.user_id for change in ours})
+    links = {}
+    for change in ours:
+        username = members.get(change.user_id) or names.get(("user", change.user_id), "")
+        near = [row for row in found if abs(_utc(row.created) - change.at) <= AUDIT_WINDOW]
+        named = [row for row in near if row.action != "plan.applied" and row.object_repr == username]
+        candidates = named or [row for row in near if row.action == "plan.applied"]
+        if candidates:
+            links[change.id] = str(min(candidates, key=lambda row: abs(_utc(row.created) - change.at)).uuid)
+    return links
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _member_names(offering: Offering, user_ids: set[str]) -> dict[str, str]:
+    if not user_ids:
+        return {}
+    return {
+        user_id: username
+        for user_id, username in db.session.execute(
+            select(Membership.keycloak_user_id, Membership.username)
+            .join(OfferingKeycloakGroup)
+            .where(OfferingKeycloakGroup.offering_id == offering.id, Membership.keycloak_user_id.in_(user_ids))
+        )
+    }
 
 
 def in_words(change: dict[str, Any] | None, present: bool) -> str:
@@ -315,7 +407,15 @@ def _clock(at: str | None) -> str:
 
 
 def unknown(reason: str) -> dict[str, Any]:
-    return {"source": "unknown", "by": None, "client": None, "at": None, "event_id": None, "reason": reason}
+    return {
+        "source": "unknown",
+        "by": None,
+        "client": None,
+        "at": None,
+        "event_id": None,
+        "reason": reason,
+        "audit_event": None,
+    }
 
 
 def described(offering: Offering, change: KeycloakChange, names: dict[tuple[str, str], str]) -> dict[str, Any]:
@@ -329,6 +429,7 @@ def described(offering: Offering, change: KeycloakChange, names: dict[tuple[str,
             "at": at,
             "event_id": event_id,
             "reason": None,
+            "audit_event": None,  # our audit event that made it, where explain finds one
         }
     by: str | None
     client: str | None
@@ -342,7 +443,15 @@ def described(offering: Offering, change: KeycloakChange, names: dict[tuple[str,
         client = names.get(("client", change.actor_client_id)) or (
             f"a client (id {change.actor_client_id})" if change.actor_client_id else None
         )
-    return {"source": "keycloak_admin", "by": by, "client": client, "at": at, "event_id": event_id, "reason": None}
+    return {
+        "source": "keycloak_admin",
+        "by": by,
+        "client": client,
+        "at": at,
+        "event_id": event_id,
+        "reason": None,
+        "audit_event": None,
+    }
 
 
 def _names(offering: Offering, changes: Iterable[KeycloakChange]) -> dict[tuple[str, str], str]:
@@ -434,17 +543,11 @@ def change_rows(offering: Offering, rows: list[KeycloakChange]) -> list[dict[str
             )
         )
     }
-    members = {
-        user_id: username
-        for user_id, username in db.session.execute(
-            select(Membership.keycloak_user_id, Membership.username)
-            .join(group)
-            .where(group.offering_id == offering.id, Membership.keycloak_user_id.in_({row.user_id for row in rows}))
-        )
-    }
+    members = _member_names(offering, {row.user_id for row in rows})
+    audits = our_audit_events(offering, rows, names)
     answers = []
     for row in rows:
-        change = described(offering, row, names)
+        change = described(offering, row, names) | {"audit_event": audits.get(row.id)}
         answers.append(
             {
                 "when": row.at.strftime("%Y-%m-%d %H:%M:%S"),
