@@ -15,13 +15,14 @@ their ids, since our account cannot read other realms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
@@ -38,6 +39,7 @@ from ...models import (
 )
 from ...models import OfferingKeycloakMembership as Membership
 from ..connection.gateway import gateway_for_offering
+from ..connection.prefetch import started
 from ..errors import ServiceError
 
 PAGE_SIZE = 500  # events per request
@@ -99,30 +101,44 @@ def refresh(
     """Read the offering's new membership events (see the module's words) and commit them; not when the last
     read is younger than `unless_newer_than` seconds (a page paged through with htmx reads once). Keycloak failing
     is the read's `error`, never an exception: attribution is an addition to a page, not a condition of it."""
-    read = Read()
+    return start_refresh(offering, max_pages, check_settings, unless_newer_than)()
+
+
+def start_refresh(
+    offering: Offering, max_pages: int = ON_VIEW_PAGES, check_settings: bool = False, unless_newer_than: float = 0
+) -> Callable[[], Read]:
+    """`refresh` in two steps: Keycloak is asked now in a background thread (no database there); the returned
+    call waits for it and stores what it said, so a caller (a plan) does its own reading meanwhile."""
     if not offering.keycloak_enabled:
-        return read
+        return Read
     try:
         cursor = _cursor(offering)
-        now = utcnow()
-        if unless_newer_than and cursor.read_at and (now - cursor.read_at).total_seconds() < unless_newer_than:
-            read.state = cursor.state
-            return read
-        kept_from = now - timedelta(days=retention_days())
-        db.session.execute(
-            delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < kept_from)
-        )
-        try:
-            read = _read(offering, gateway_for_offering(offering), cursor, kept_from, max_pages, check_settings)
-        except (KeycloakError, ServiceError) as exc:
-            read.error = exc.message
-        cursor.read_at = now
-        db.session.commit()
     except IntegrityError:
-        # Another request or worker stored the same events a moment before: theirs stand, ours are not needed.
         db.session.rollback()
-        read.error = BUSY
-    return read
+        return lambda: Read(error=BUSY)
+    now = utcnow()
+    if unless_newer_than and cursor.read_at and (now - cursor.read_at).total_seconds() < unless_newer_than:
+        return lambda: Read(state=cursor.state)
+    if not check_settings and cursor.state in (OFF, UNREADABLE):
+        return lambda: Read(state=cursor.state)  # asked again by the periodic round (check_settings)
+    kept_from = now - timedelta(days=retention_days())
+    last_ms = cursor.newest_ms if cursor.newest_ms is not None and cursor.newest_ms >= _ms(kept_from) else None
+    try:
+        gateway = gateway_for_offering(offering)
+    except (KeycloakError, ServiceError) as exc:
+        message = exc.message
+        return lambda: Read(error=message)
+    ask = Asked(kept_from, last_ms, max_pages, check_settings or not cursor.state)
+    fetched = started(partial(_fetch, gateway, ask))
+
+    def finish() -> Read:
+        try:
+            found = fetched()
+        except KeycloakError as exc:
+            found = Fetched(error=exc.message)
+        return _finish(offering, gateway, ask, found, now, in_round=max_pages >= IN_ROUND_PAGES and check_settings)
+
+    return finish
 
 
 def _cursor(offering: Offering) -> KeycloakEventCursor:
@@ -140,63 +156,98 @@ def _cursor(offering: Offering) -> KeycloakEventCursor:
     return found
 
 
-def _read(
-    offering: Offering,
-    gateway: KeycloakGateway,
-    cursor: KeycloakEventCursor,
-    kept_from: datetime,
-    max_pages: int,
-    check_settings: bool,
-) -> Read:
-    read = Read()
-    if not check_settings and cursor.state in (OFF, UNREADABLE):
-        read.state = cursor.state  # asked again by the periodic round (check_settings), not on every page
-        return read
-    if check_settings or not cursor.state:
+@dataclass(frozen=True)
+class Asked:
+    kept_from: datetime
+    last_ms: int | None  # the newest event of the last read (None: read back to the retention)
+    max_pages: int
+    check_settings: bool
+
+
+@dataclass
+class Fetched:
+    """What Keycloak said (the background half of a read)."""
+
+    state: str = ""
+    events: list[AdminEvent] = field(default_factory=list)
+    requests: int = 0
+    seen: int = 0
+    caught_up: bool = False
+    newest: int | None = None
+    oldest: int | None = None
+    own_id: str | None = None
+    error: str = ""
+
+
+def _fetch(gateway: KeycloakGateway, ask: Asked) -> Fetched:
+    """Keycloak's side of a read: the settings when asked, then pages newest first until the last read."""
+    found = Fetched(newest=ask.last_ms)
+    if ask.check_settings:
         status = gateway.admin_events_status()
-        read.requests += 2
-        if status.enabled is False:
-            cursor.state = read.state = OFF
-            return read
-        if not status.readable:
-            cursor.state = read.state = UNREADABLE
-            return read
-    last_ms = cursor.newest_ms if cursor.newest_ms is not None and cursor.newest_ms >= _ms(kept_from) else None
-    since = _moment(last_ms) if last_ms is not None else kept_from
-    linked = _linked_group_ids(offering)
-    own_id = gateway.own_user_id()
-    newest, oldest = last_ms, None
-    seen: set[str] = set()
+        found.requests += 2
+        if status.enabled is False or not status.readable:
+            found.state = OFF if status.enabled is False else UNREADABLE
+            return found
+    since = _moment(ask.last_ms) if ask.last_ms is not None else ask.kept_from
+    floor = ask.last_ms if ask.last_ms is not None else _ms(ask.kept_from) - 1
+    found.own_id = gateway.own_user_id()
+    kept: dict[str, AdminEvent] = {}
     try:
-        for number in range(max_pages):
+        for number in range(ask.max_pages):
             page = gateway.admin_events_page(since, number * (PAGE_SIZE - OVERLAP), PAGE_SIZE)
-            read.requests += 1
-            fresh = [event for event in page.events if event.time_ms > (last_ms or _ms(kept_from) - 1)]
-            seen.update(event.key for event in fresh)
-            read.seen = len(seen)
+            found.requests += 1
+            fresh = [event for event in page.events if event.time_ms > floor]
+            for event in fresh:
+                kept.setdefault(event.key, event)
             if fresh:
-                newest = max(newest or 0, max(event.time_ms for event in fresh))
-                oldest = min(event.time_ms for event in fresh)
-            read.stored += _store(offering, [event for event in fresh if event.group_id in linked], own_id)
+                found.newest = max(found.newest or 0, max(event.time_ms for event in fresh))
+                found.oldest = min(event.time_ms for event in fresh)
             if len(fresh) < len(page.events) or page.size < PAGE_SIZE:
-                read.caught_up = True
+                found.caught_up = True
                 break
     except PermissionDenied:
-        cursor.state = read.state = UNREADABLE
-        return read
-    cursor.state = read.state = OK
-    cursor.newest_ms = newest
-    if read.caught_up:
-        cursor.complete_from = cursor.complete_from if last_ms is not None and cursor.complete_from else kept_from
-    else:
-        # The pages ran out first: what lies between the last read and the oldest read now is not known.
-        gap_end = _moment(oldest) if oldest is not None else utcnow()
+        found.state = UNREADABLE
+        return found
+    found.state, found.events, found.seen = OK, list(kept.values()), len(kept)
+    return found
+
+
+def _finish(
+    offering: Offering, gateway: KeycloakGateway, ask: Asked, found: Fetched, now: datetime, in_round: bool
+) -> Read:
+    """The database's side of a read: store, move the cursor, name a few actors; one commit."""
+    read = Read(found.state, found.requests, found.seen, 0, found.caught_up, found.error)
+    try:
+        cursor = _cursor(offering)
         db.session.execute(
-            delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
+            delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < ask.kept_from)
         )
-        cursor.complete_from = gap_end
-    in_round = max_pages >= IN_ROUND_PAGES and check_settings
-    _resolve_names(offering, gateway, IN_ROUND_NAMES if in_round else ON_VIEW_NAMES, members=in_round)
+        if found.state:
+            cursor.state = found.state
+        if found.state == OK:
+            linked = _linked_group_ids(offering)
+            read.stored = _store(offering, [event for event in found.events if event.group_id in linked], found.own_id)
+            cursor.newest_ms = found.newest
+            if found.caught_up:
+                whole = ask.last_ms is not None and cursor.complete_from
+                cursor.complete_from = cursor.complete_from if whole else ask.kept_from
+            else:
+                # The pages ran out first: what lies between the last read and the oldest read now is not known.
+                gap_end = _moment(found.oldest) if found.oldest is not None else now
+                db.session.execute(
+                    delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
+                )
+                cursor.complete_from = gap_end
+            try:
+                _resolve_names(offering, gateway, IN_ROUND_NAMES if in_round else ON_VIEW_NAMES, members=in_round)
+            except KeycloakError as exc:
+                read.error = exc.message  # the names wait for the next read; what was read stands
+        cursor.read_at = now
+        db.session.commit()
+    except IntegrityError:
+        # Another request or worker stored the same events a moment before: theirs stand, ours are not needed.
+        db.session.rollback()
+        read.error = BUSY
     return read
 
 
@@ -233,8 +284,8 @@ def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> 
                 "by_app": bool(own_id and event.actor_user_id == own_id),
             }
         )
-    if rows:
-        db.session.execute(insert(KeycloakChange), rows)
+    if rows:  # the table's own insert: one executemany, without the ORM's per-row bookkeeping
+        db.session.execute(insert(cast(Table, KeycloakChange.__table__)), rows)
     _keep_names(offering, {event.user_id: event.member_username for event in events if event.member_username})
     return len(rows)
 

@@ -80,9 +80,14 @@ def create_plan(actor: User | None, preview: Preview | Any, progress: Progress |
     kind = kind_for_preview(preview)
     if actor is not None and not kind.for_group_managers:
         require_manager(actor, offering)
-    if kind.attributed:
-        events.refresh(offering, events.FOR_PLAN_PAGES)  # a change made a moment ago is attributed in it
-    built = kind.build(preview, fingerprint, progress)
+    # Keycloak's newest admin events are read while the plan reads the members (a change made a moment ago is
+    # attributed in it), and stored before it is.
+    attributed = events.start_refresh(offering, events.FOR_PLAN_PAGES) if kind.attributed else None
+    try:
+        built = kind.build(preview, fingerprint, progress)
+    finally:
+        if attributed is not None:
+            attributed()
     now = utcnow()
     plan = Plan(
         offering=offering,
