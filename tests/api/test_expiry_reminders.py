@@ -4,6 +4,9 @@ server that is down loses nothing; the group page says whose access ends soon.""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,6 +14,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
+from tests.conftest import REPO_ROOT, TEST_ENCRYPTION_KEY, TEST_SECRET
 from tests.factories import PASSWORD, World
 from tests.html import parse, text_of
 from tests.mailsink import MailServer, free_port, mail_server
@@ -144,3 +148,35 @@ def test_a_bad_reminder_setting_fails_at_start_in_words(value: str) -> None:
 def test_a_bad_mail_url_fails_at_start_in_words(value: str) -> None:
     with pytest.raises(ValueError, match="OKG_MAIL_URL"):
         mail_url(value)
+
+
+def test_two_processes_at_once_mail_each_threshold_once(app: Flask, world: World, smtp: MailServer) -> None:
+    """Two `flask expire-memberships` processes at once (as two hosts' rounds would), then a second round: one
+    mail. The processes share only the database (and the mail server), as workers on two hosts do."""
+    row = group_with(world, timedelta(days=20))
+    env = os.environ | {
+        "FLASK_APP": "webapp",
+        "OKG_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "OKG_SECRET_KEY": TEST_SECRET,
+        "OKG_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+        "OKG_MAIL_URL": smtp.url,
+    }
+
+    def round_of(count: int) -> list[str]:
+        command = [sys.executable, "-m", "flask", "expire-memberships"]
+        started = [
+            subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for _ in range(count)
+        ]
+        outputs = [process.communicate(timeout=60)[0] for process in started]
+        assert [process.returncode for process in started] == [0] * count, outputs
+        return outputs
+
+    first = round_of(2)
+    assert sorted("reminders: 1 sent (1 by mail)" in output for output in first) == [False, True], first
+    round_of(1)
+    assert len(smtp.messages()) == 1
+    db.session.expire_all()
+    assert row.reminders_sent == [30]

@@ -1,5 +1,6 @@
 """Plain results returned by the gateway: no python-keycloak or HTTP types leak out."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +101,16 @@ class AdminEventsStatus:
     readable: bool  # our account may read the admin events (view-events of realm-management)
 
 
+# What is stored of an admin event's ids: Keycloak's ids are UUIDs (36 characters); anything longer, or not an
+# id, is not kept (a hostile server could otherwise make a row too long to store).
+_SHORT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_MEMBERSHIP_PATH = re.compile(r"users/([A-Za-z0-9_-]{1,64})/groups/([A-Za-z0-9_-]{1,64})")
+
+
+def _short_id(value: object) -> str:
+    return value if isinstance(value, str) and _SHORT_ID.fullmatch(value) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class AdminEvent:
     """One membership change from GET admin-events (docs/KEYCLOAK.md §9): `operation` CREATE (added) or DELETE
@@ -126,26 +137,24 @@ class AdminEvent:
         time_ms, operation, path = data.get("time"), data.get("operationType"), data.get("resourcePath")
         if not isinstance(time_ms, int) or isinstance(time_ms, bool) or operation not in ("CREATE", "DELETE"):
             return None
-        parts = path.split("/") if isinstance(path, str) else []
-        if len(parts) != 4 or parts[0] != "users" or parts[2] != "groups":
+        found = _MEMBERSHIP_PATH.fullmatch(path) if isinstance(path, str) else None
+        if found is None:
             return None
-        if not (is_keycloak_id(parts[1]) and is_keycloak_id(parts[3])):
-            return None
+        user_id, group_id = found.groups()
         details = data.get("authDetails")
         auth: dict[str, Any] = details if isinstance(details, dict) else {}
-        actor = {key: _text(auth, key) for key in ("realmId", "userId", "clientId")}
-        actor = {key: value if is_keycloak_id(value) or not value else "" for key, value in actor.items()}
-        event_id = _text(data, "id")
-        key = event_id if is_keycloak_id(event_id) else f"{time_ms}:{operation}:{parts[1]}:{parts[3]}"
+        actor = {key: _short_id(auth.get(key)) for key in ("realmId", "userId", "clientId")}
+        event_id = _short_id(data.get("id"))
+        key = event_id or f"{time_ms}:{operation}:{user_id}:{group_id}"
         about = data.get("details")
         member = _text(about, "username")[:255] if isinstance(about, dict) else ""
         return cls(
             key=key,
             time_ms=time_ms,
             operation=operation,
-            user_id=parts[1],
-            group_id=parts[3],
-            realm_id=_text(data, "realmId")[:64],
+            user_id=user_id,
+            group_id=group_id,
+            realm_id=_short_id(data.get("realmId")),
             actor_realm_id=actor["realmId"],
             actor_user_id=actor["userId"],
             actor_client_id=actor["clientId"],
