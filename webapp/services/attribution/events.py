@@ -15,6 +15,7 @@ their ids, since our account cannot read other realms.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -408,10 +409,13 @@ def our_audit_events(
         )
     )
     members = _member_names(offering, {change.user_id for change in ours})
+    found.sort(key=lambda row: _utc(row.created))
+    times = [_utc(row.created) for row in found]
     links = {}
     for change in ours:
         username = members.get(change.user_id) or names.get(("user", change.user_id), "")
-        near = [row for row in found if abs(_utc(row.created) - change.at) <= AUDIT_WINDOW]
+        window = found[bisect_left(times, change.at - AUDIT_WINDOW) : bisect_right(times, change.at + AUDIT_WINDOW)]
+        near = list(window)
         named = [row for row in near if row.action != "plan.applied" and row.object_repr == username]
         candidates = named or [row for row in near if row.action == "plan.applied"]
         if candidates:
