@@ -20,6 +20,12 @@ class TcpProxy:
         self._lock = threading.Lock()
         self.cut_off = False
         self._stop = threading.Event()
+        # hold_after(): requests starting with `_held_prefix` beyond the first `_held_limit` wait for release().
+        self._released = threading.Event()
+        self._released.set()
+        self._held_prefix = b""
+        self._held_limit = 0
+        self._held_seen = 0
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
 
@@ -45,12 +51,18 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            for source, sink, outgoing in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(source, sink, outgoing), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, outgoing: bool) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                if outgoing and self._held_prefix and data.startswith(self._held_prefix):
+                    with self._lock:
+                        self._held_seen += 1
+                        over = self._held_seen > self._held_limit
+                    if over:
+                        self._released.wait()
                 sink.sendall(data)
         for sock in (source, sink):
             with contextlib.suppress(OSError):
@@ -66,10 +78,22 @@ class TcpProxy:
                     sock.close()
             self._sockets.clear()
 
+    def hold_after(self, count: int, prefix: bytes) -> None:
+        """Forward the first `count` requests starting with `prefix` (e.g. b"DELETE "); hold the rest until
+        release(): a client writing through the proxy stops there, at a point the test chose."""
+        with self._lock:
+            self._held_prefix, self._held_limit, self._held_seen = prefix, count, 0
+        self._released.clear()
+
+    def release(self) -> None:
+        self._held_prefix = b""
+        self._released.set()
+
     def restore(self) -> None:
         self.cut_off = False
 
     def close(self) -> None:
+        self.release()
         self.cut()
         self._stop.set()
         self._thread.join()

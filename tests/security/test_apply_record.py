@@ -409,6 +409,9 @@ def test_sigkill_of_a_real_worker_mid_apply_leaves_what_keycloak_has(
     selection = ApplySelection({key: "remove_remote" for key in keys}, f"remove {count} members")
     job = jobs.start_apply(real.world.manager, plan, selection).job
     headers = real.world.headers("manager")
+    # Keycloak receives the first 300 removals; the 301st waits in the proxy, so the worker is mid-apply,
+    # however fast this machine is, when it is killed.
+    real.proxy.hold_after(300, b"DELETE ")
     worker = Worker(app)
     try:
         deadline = time.monotonic() + 120
@@ -422,6 +425,7 @@ def test_sigkill_of_a_real_worker_mid_apply_leaves_what_keycloak_has(
         worker.stop(signal.SIGKILL)
     finally:
         worker.stop()
+        real.proxy.release()
     db.session.expire_all()
     assert db.session.get(Plan, plan.id).state == "applying"
 
