@@ -308,14 +308,18 @@ def seed_drift() -> None:
         soon = db.session.query(OfferingKeycloakMembership).filter_by(group=users, username="bob").one()
         soon.expires_at = utcnow() + timedelta(days=5)  # Renew it on the group page, or let it end
         db.session.commit()
-        helpdesk_adds_judy(offering.keycloak_url.rstrip("/"), users.backend_id, gateway.find_user_by_username("judy"))
+        root_id = gateway.get_group_by_path(ROOT).id
+        helpdesk_changes(
+            offering.keycloak_url.rstrip("/"), root_id, users.backend_id, gateway.find_user_by_username("judy")
+        )
         delegate_to_pi(db, GroupManager, OfferingKeycloakGroup, offering)
         print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
 
 
-def helpdesk_adds_judy(url: str, group_id: str, judy: Any) -> None:
-    """A change made in Keycloak by someone else: helpdesk adds judy to hpc-users through admin-cli, which the
-    realm's admin events record (the group page and the preview say who and when)."""
+def helpdesk_changes(url: str, root_id: str, group_id: str, judy: Any) -> None:
+    """Changes made in Keycloak by someone else, through admin-cli, which the realm's admin events record:
+    helpdesk adds judy to hpc-users (the group page and the preview say who and when) and makes a group
+    `helpdesk-made` under the offering's group (the Groups page's remote-only row says who made it)."""
     if judy is None:
         return
     token = requests.post(
@@ -329,6 +333,13 @@ def helpdesk_adds_judy(url: str, group_id: str, judy: Any) -> None:
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     added = requests.put(f"{url}/admin/realms/{REALM}/users/{judy.id}/groups/{group_id}", headers=headers, timeout=30)
     print(f"helpdesk added judy to hpc-users in Keycloak (HTTP {added.status_code}).", file=sys.stderr)
+    made = requests.post(
+        f"{url}/admin/realms/{REALM}/groups/{root_id}/children",
+        json={"name": "helpdesk-made"},
+        headers=headers,
+        timeout=30,
+    )
+    print(f"helpdesk made the group helpdesk-made in Keycloak (HTTP {made.status_code}).", file=sys.stderr)
 
 
 def delegate_to_pi(db: Any, manager_model: Any, group_model: Any, offering: Any) -> None:

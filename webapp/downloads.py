@@ -85,10 +85,10 @@ def shape_csv(
     query: Select[Any],
     dump: Callable[[Any], dict[str, Any]],
     columns: list[str],
-    annotate: Callable[[list[Any]], None] | None = None,
+    dump_page: Callable[[list[Any]], list[dict[str, Any]]] | None = None,
 ) -> Response:
     """A list endpoint's rows as CSV; `columns` (the shape's fields) head the file even when it has no rows.
-    `annotate` adds what a row's dump needs beyond its own columns, BATCH rows at a time."""
+    `dump_page` dumps BATCH rows at once, when a row's answer needs more than its own columns."""
 
     def rows() -> Iterator[list[Any]]:
         chunk: list[Any] = []
@@ -96,10 +96,7 @@ def shape_csv(
             if obj is not None:
                 chunk.append(obj)
             if chunk and (obj is None or len(chunk) == BATCH):
-                if annotate is not None:
-                    annotate(chunk)
-                for row in chunk:
-                    values = dump(row)
+                for values in dump_page(chunk) if dump_page is not None else map(dump, chunk):
                     yield [_cell(values.get(name)) for name in columns]
                 chunk = []
 

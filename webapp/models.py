@@ -460,17 +460,19 @@ class Job(TimestampedMixin, Model):
 
 
 class KeycloakChange(Model):
-    """A membership change Keycloak recorded in its admin events (docs/PRODUCT.md §10), of a group in an
-    offering's subtree: read incrementally (webapp/services/attribution/events.py), kept
-    OKG_KEYCLOAK_EVENTS_DAYS. `by_app`: made by this application's own account."""
+    """A change Keycloak recorded in its admin events (docs/PRODUCT.md §10) in an offering's subtree: of a
+    membership, or (`user_id` "") of a group made, deleted or moved under `parent_id`. Read incrementally
+    (webapp/services/attribution/events.py), kept OKG_KEYCLOAK_EVENTS_DAYS. `by_app`: made by this application's
+    own account."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"))
     event_key: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
-    operation: Mapped[str] = mapped_column(String(10))  # CREATE (added) or DELETE (removed)
-    user_id: Mapped[str] = mapped_column(String(64))  # whose membership (Keycloak user id)
+    operation: Mapped[str] = mapped_column(String(10))  # CREATE (added, made), DELETE (removed), MOVE (a group)
+    user_id: Mapped[str] = mapped_column(String(64))  # whose membership (Keycloak user id); "" for a group's change
     group_id: Mapped[str] = mapped_column(String(64))  # the Keycloak group id
+    parent_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # a group's new parent
     actor_realm_id: Mapped[str] = mapped_column(String(64), default="")
     actor_user_id: Mapped[str] = mapped_column(String(64), default="")
     actor_client_id: Mapped[str] = mapped_column(String(64), default="")  # the client's internal id
@@ -507,3 +509,4 @@ class KeycloakName(Model):
     name: Mapped[str] = mapped_column(String(255), default="")
 
     __table_args__ = (UniqueConstraint("offering_id", "kind", "keycloak_id", name="uq_keycloak_name"),)
+

@@ -146,3 +146,41 @@ def test_a_user_created_with_groups_has_no_event(client: FlaskClient, events_on:
     change = items["hana"]["keycloak_change"]
     assert change["source"] == "unknown" and change["reason"].startswith("No admin event records it since "), change
     assert "a user created with their groups" in change["reason"]
+
+
+def test_groups_made_and_deleted_by_a_realm_admin_are_attributed_on_the_diff(
+    client: FlaskClient, events_on: RealWorld
+) -> None:
+    """Keycloak names a subgroup it made only in the event's representation: admin events with details."""
+    real = events_on
+    world = real.world
+    config = real.realm.admin("GET", "/events/config").json()
+    real.realm.admin("PUT", "/events/config", json=config | {"adminEventsDetailsEnabled": True})
+    root_id = real.realm.add_path("/base/hpc")
+    doomed_id = real.realm.add_path("/base/hpc/doomed")
+    world.add_group("doomed", backend_id=doomed_id, scope_id="doomed")
+    helpdesk = realm_admin(real, "helpdesk-groups")
+    admin_base = f"{real.realm.server.url}/admin/realms/{real.realm.name}"
+    made = helpdesk.post(f"{admin_base}/groups/{root_id}/children", json={"name": "by-hand"}, timeout=30)
+    assert made.status_code == 201, made.text
+    assert helpdesk.delete(f"{admin_base}/groups/{doomed_id}", timeout=30).status_code == 204
+
+    answer = client.get(
+        "/api/offering-keycloak-groups/sync_status/",
+        query_string={"offering_uuid": world.offering.uuid},
+        headers=world.headers("manager"),
+    )
+    assert answer.status_code == 200, answer.json
+    [by_hand] = [group for group in answer.json["remote_only_groups"] if group["name"] == "by-hand"]
+    change = by_hand["keycloak_change"]
+    assert (change["source"], change["operation"], change["by"], change["client"]) == (
+        "keycloak_admin",
+        "created",
+        "helpdesk-groups",
+        "admin-cli",
+    ), change
+    assert 0 <= seconds_ago(change["at"]) < 60
+    [dangling] = [group for group in answer.json["local_only_groups"] if group["name"] == "doomed"]
+    assert dangling["broken_link"]
+    gone = dangling["keycloak_change"]
+    assert (gone["source"], gone["operation"], gone["by"]) == ("keycloak_admin", "deleted", "helpdesk-groups"), gone

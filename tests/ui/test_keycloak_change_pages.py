@@ -55,3 +55,24 @@ def test_activity_lists_the_changes_made_in_keycloak_with_a_csv(manager: Browser
     assert csv[0] == "when,operation,group,member,source,by,client,at,event_id,words"
     assert ",added,project-a," in csv[1] and ",keycloak_admin,helpdesk,admin-cli," in csv[1]
     assert len(csv) == 2
+
+
+def test_the_groups_page_says_who_made_a_remote_group_and_who_deleted_a_linked_one(
+    manager: Browser, world: World
+) -> None:
+    world.realm.admin_events_enabled = world.realm.admin_events_details = True
+    root = world.realm.add_path("/base/hpc")
+    helpdesk = world.realm.add_user("helpdesk", "helpdesk@example.org")
+    world.realm.admin_group_change("CREATE", helpdesk, name="by-hand", parent_id=root)
+    doomed = world.add_group("doomed", backend_id=world.realm.add_path("/base/hpc/doomed"), scope_id="doomed")
+    world.realm.admin_group_change("DELETE", helpdesk, group_id=doomed.backend_id)
+
+    base = f"/offerings/{world.offering.uuid}"
+    page = parse(manager.get(f"{base}/groups"))
+    made = page.select_one(f"#row-r-{world.realm.add_path('/base/hpc/by-hand')} .keycloak-change")
+    assert made is not None and text_of(made).startswith("Created in Keycloak by helpdesk through admin-cli, ")
+    deleted = page.select_one(f"#row-{doomed.uuid} .keycloak-change")
+    assert deleted is not None and text_of(deleted).startswith("Deleted in Keycloak by helpdesk through admin-cli, ")
+    csv = manager.get(f"{base}/groups.csv").get_data(as_text=True).splitlines()
+    assert csv[0].endswith(",suggested_link,changed_in_keycloak")
+    assert any(line.startswith("Remote only,") and "Created in Keycloak by helpdesk" in line for line in csv)

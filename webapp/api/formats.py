@@ -19,13 +19,13 @@ def list_response(
     shape: type[Shape],
     filename: str,
     dump: Callable[[Any], dict[str, Any]] | None = None,
-    annotate: Callable[[list[Any]], None] | None = None,
+    dump_page: Callable[[list[Any]], list[dict[str, Any]]] | None = None,
 ) -> Response:
-    """A JSON page, or with `format=csv` every row as CSV (columns: the shape's fields). `annotate` adds to a
-    page of rows what their dump needs beyond their own columns (one query per page, not per row)."""
+    """A JSON page, or with `format=csv` every row as CSV (columns: the shape's fields). `dump_page` dumps a
+    page of rows at once when a row's answer needs more than its own columns (one query per page, not per row)."""
     chosen = request.args.get("format", "json").strip().lower() or "json"
     if chosen == "csv":
-        return shape_csv(filename, query, dump or shape.dump, [name for name, _ in shape.getters()], annotate)
+        return shape_csv(filename, query, dump or shape.dump, [name for name, _ in shape.getters()], dump_page)
     if chosen != "json":
         raise ValidationFailed.field("format", f"Select a valid choice. {chosen} is not one of json, csv.")
-    return paginated_response(query, dump or shape.dump, annotate=annotate)
+    return paginated_response(query, dump or shape.dump, dump_page=dump_page)

@@ -235,7 +235,7 @@ def group_search_remote_users() -> Response:
 @api_bp.get("/offering-keycloak-groups/sync_status/")
 def group_sync_status() -> Response:
     offering = lookups.offering_param(g.api_user, parse_query(OfferingQuery).offering_uuid, "offering_uuid")
-    status = SyncStatusOut.dump(diff.sync_status(offering))
+    status = SyncStatusOut.dump(diff.attributed_sync_status(offering))
     response = jsonify(status)
     total = len(status["local_only"]) + len(status["remote_only"]) + len(status["synced"])
     response.headers["X-Result-Count"] = str(total)

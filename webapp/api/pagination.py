@@ -87,15 +87,13 @@ def paginated_response(
     items: Select[Any] | Sequence[T],
     serialize: Callable[[Any], Any],
     default_size: int | None = None,
-    annotate: Callable[[list[Any]], None] | None = None,
+    dump_page: Callable[[list[Any]], list[Any]] | None = None,
 ) -> Response:
-    """One page as a bare JSON array, with the Link and X-Result-Count headers."""
+    """One page as a bare JSON array, with the Link and X-Result-Count headers (`dump_page`: the page at once)."""
     if isinstance(items, Select):
         page, headers = paginate_query(items, default_size)
     else:
         page, headers = paginate_list(items, default_size)
-    if annotate is not None and page:
-        annotate(page)
-    response = jsonify([serialize(item) for item in page])
+    response = jsonify(dump_page(page) if dump_page is not None else [serialize(item) for item in page])
     response.headers.update(headers)
     return response

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Response, g, jsonify, request
 
 from ..models import Offering, OfferingKeycloakGroup
@@ -37,6 +35,7 @@ from .shapes import (
     PlanCreateRequest,
     PlanItemOut,
     PlanOut,
+    dump_plan_items,
 )
 
 TAG, PREFIX = "offering-keycloak-plans", "offering_keycloak_plans"
@@ -139,9 +138,7 @@ def plan_items(uuid: str) -> Response:
     plan = plans.plan_page(g.api_user, uuid)
     asked = parse_query(PlanItemsQuery)
     found = plans.items_query(plan, asked.action, asked.q)
-    return list_response(
-        found, PlanItemOut, f"plan-{plan.uuid}-items.csv", annotate=partial(plans.with_keycloak_changes, plan)
-    )
+    return list_response(found, PlanItemOut, f"plan-{plan.uuid}-items.csv", dump_page=dump_plan_items(plan))
 
 
 @declare(

@@ -25,8 +25,9 @@ from pydantic import (
     WrapValidator,
 )
 
-from ..models import MembershipState, OfferingKeycloakMembership
+from ..models import MembershipState, OfferingKeycloakMembership, Plan, PlanItem
 from ..services.jobs.core import JobKindName, live_progress
+from ..services.plans import core as plans
 from ..services.uuids import parse_uuid
 from .inputs import MAX_LENGTH, MAX_LIST, invalid
 
@@ -309,17 +310,43 @@ class SyncedOut(Shape):  # dumps a (local group, remote group) pair
     remote_path: Annotated[str, From(lambda pair: pair[1].path)]
 
 
-class LocalOnlyOut(Shape):  # dumps a (local group, whether its link dangles) pair
+class GroupChangeOut(Shape):
+    """docs/PRODUCT.md §10: what Keycloak's admin events say about one group difference of the diff."""
+
+    source: Literal["keycloak_admin", "this_app", "unknown"]
+    operation: Annotated[
+        Literal["created", "deleted", "moved"] | None, Field(description="What the event did (null: unknown).")
+    ]
+    by: Annotated[str | None, Field(description="The acting user's username, or who they are in words.")]
+    client: Annotated[str | None, Field(description="The client (clientId) the change was made through.")]
+    at: Annotated[Timestamp | None, Field(description="When Keycloak recorded it.")]
+    event_id: Annotated[str | None, Field(description="The admin event's id (Keycloak 26; null before).")]
+    reason: Annotated[str | None, Field(description="Why it is unknown, in words.")]
+
+
+_CHANGE_OF_LINK = Field(
+    description="A dangling link: who deleted the group in Keycloak or moved it out (null: the link is not broken, "
+    "or the diff was read without attribution)."
+)
+
+
+class LocalOnlyOut(Shape):  # dumps a (local group, whether its link dangles, its keycloak_change) triple
     uuid: Annotated[Uuid, From(lambda pair: pair[0].uuid)]
     name: Annotated[str, From(lambda pair: pair[0].name)]
     backend_id: Annotated[str, From(lambda pair: pair[0].backend_id)]
     broken_link: Annotated[bool, From(lambda pair: pair[1])]
+    keycloak_change: Annotated[GroupChangeOut | None, From(lambda pair: pair[2]), _CHANGE_OF_LINK]
 
 
-class RemoteOnlyOut(Shape):
-    id: str
-    name: str
-    path: str
+class RemoteOnlyOut(Shape):  # dumps a (remote group, its keycloak_change) pair
+    id: Annotated[str, From(lambda pair: pair[0].id)]
+    name: Annotated[str, From(lambda pair: pair[0].name)]
+    path: Annotated[str, From(lambda pair: pair[0].path)]
+    keycloak_change: Annotated[
+        GroupChangeOut | None,
+        From(lambda pair: pair[1]),
+        Field(description="Who made the group in Keycloak or moved it into the offering's subtree."),
+    ]
 
 
 class SyncStatusOut(Shape):
@@ -337,10 +364,17 @@ class SyncStatusOut(Shape):
     ]
     synced: Annotated[list[SyncedOut], From(lambda status: [SyncedOut.dump(pair) for pair in status.synced])]
     local_only_groups: Annotated[
-        list[LocalOnlyOut], From(lambda status: [LocalOnlyOut.dump(pair) for pair in status.unlinked])
+        list[LocalOnlyOut],
+        From(
+            lambda status: [
+                LocalOnlyOut.dump((group, broken, status.change_of(group.backend_id) if broken else None))
+                for group, broken in status.unlinked
+            ]
+        ),
     ]
     remote_only_groups: Annotated[
-        list[RemoteOnlyOut], From(lambda status: [RemoteOnlyOut.dump(group) for group in status.remote_only])
+        list[RemoteOnlyOut],
+        From(lambda status: [RemoteOnlyOut.dump((group, status.change_of(group.id))) for group in status.remote_only]),
     ]
     hierarchy_root: Annotated[
         str | None,
@@ -424,9 +458,20 @@ class PlanItemOut(Shape):
     message: str
     keycloak_change: Annotated[
         KeycloakChangeOut | None,
-        From(lambda item: getattr(item, "keycloak_change", None)),
+        From(lambda _item: None),  # needs the page's admin events: filled by dump_plan_items
         Field(description="Who made this membership difference in Keycloak (null: not a membership difference)."),
     ]
+
+
+def dump_plan_items(plan: Plan) -> Callable[[list[PlanItem]], list[dict[str, Any]]]:
+    """A page of the plan's items, each with its `keycloak_change` (one explanation per page, not per row)."""
+
+    def dump_page(items: list[PlanItem]) -> list[dict[str, Any]]:
+        found = plans.keycloak_changes(plan, items)
+        none = plans.Attribution()
+        return [PlanItemOut.dump(item) | {"keycloak_change": found.get(item.id, none).change} for item in items]
+
+    return dump_page
 
 
 class PlanItemOutcomeOut(Shape):

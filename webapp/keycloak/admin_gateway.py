@@ -286,14 +286,18 @@ class AdminGateway:
             raise not_keycloak(self.settings)
         self._request("PUT", "events/config", config | {"adminEventsEnabled": True, "adminEventsDetailsEnabled": True})
 
-    # Admin events of memberships: 22 and 24 take dateFrom as yyyy-MM-dd only (an epoch is a 400), 26.2+ also
+    # Admin events of memberships and groups: 22 and 24 take dateFrom as yyyy-MM-dd only (an epoch is a 400), 26.2+ also
     # an epoch in ms and direction=asc; all three answer newest first. One code path for all: the day before
     # `since` (the server's day may not be UTC), newest first, and the caller keeps what is newer than `since`.
     # 26 adds each event's `id` (older ones are told apart by time, operation and path) and `details`.
     def admin_events_page(self, since: datetime, first: int, max_results: int) -> AdminEventPage:
         day = (since - timedelta(days=1)).strftime("%Y-%m-%d")
         page = self._get_list(
-            "admin-events", resourceTypes="GROUP_MEMBERSHIP", dateFrom=day, first=first, max=max_results
+            "admin-events",
+            resourceTypes=["GROUP_MEMBERSHIP", "GROUP"],
+            dateFrom=day,
+            first=first,
+            max=max_results,
         )
         try:
             events = [event for event in map(AdminEvent.from_representation, page) if event is not None]

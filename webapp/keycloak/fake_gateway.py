@@ -7,6 +7,7 @@ this fake and against a real Keycloak, so the two cannot drift apart.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 import uuid
@@ -141,6 +142,58 @@ class FakeRealm:
             }
             | self._event_details(user_id)
         )
+
+    def admin_group_change(
+        self,
+        operation: str,
+        actor_user_id: str,
+        name: str = "",
+        parent_id: str | None = None,
+        group_id: str = "",
+        client: str = "admin-cli",
+        actor_realm_id: str | None = None,
+    ) -> str:
+        """Someone else makes (CREATE, `name` under `parent_id`) or deletes (DELETE `group_id`) a group, recorded as
+        Keycloak records it; the group's id."""
+        if operation == "CREATE":
+            group_id = self.add_group(name, parent_id)
+        else:
+            parent_id = None
+            self.delete_group(group_id)
+        self.record_group_event(operation, group_id, parent_id, actor_user_id, self.client(client), actor_realm_id)
+        return group_id
+
+    def record_group_event(
+        self,
+        operation: str,
+        group_id: str,
+        parent_id: str | None,
+        actor_user_id: str,
+        client_internal_id: str,
+        actor_realm_id: str | None = None,
+    ) -> None:
+        """As Keycloak records a group's CREATE, DELETE or MOVE: a subgroup's CREATE and a MOVE are events of the
+        parent's `children`, naming the group only in the representation (sent when details are on)."""
+        if not self.admin_events_enabled:
+            return
+        under = operation == "MOVE" or (operation == "CREATE" and parent_id)
+        event: dict[str, object] = {
+            "id": str(uuid.uuid4()),
+            "time": int(time.time() * 1000),
+            "realmId": self.realm_id,
+            "authDetails": {
+                "realmId": actor_realm_id or self.realm_id,
+                "clientId": client_internal_id,
+                "userId": actor_user_id,
+                "ipAddress": "127.0.0.1",
+            },
+            "operationType": "UPDATE" if operation == "MOVE" else operation,
+            "resourceType": "GROUP",
+            "resourcePath": f"groups/{parent_id}/children" if under else f"groups/{group_id}",
+        }
+        if self.admin_events_details:
+            event["representation"] = json.dumps({"id": group_id, "subGroups": []})
+        self.admin_events.append(event)
 
     def _event_details(self, user_id: str) -> dict[str, object]:
         """26 names the member in `details`; 22 and 24 send no details."""
@@ -397,6 +450,9 @@ class FakeGateway:
             if race and race.raced and realm._child_named(parent_id, name) is None:
                 realm.add_group(name, parent_id)  # theirs, a moment before ours
             created = realm.remote(realm.add_group(name, parent_id))
+            realm.record_group_event(
+                "CREATE", created.id, parent_id, realm.service_account_id, realm.client("okg-service")
+            )
         _afterwards(race)
         return created
 
@@ -407,6 +463,9 @@ class FakeGateway:
         self._enter()
         if not self.realm.delete_group(checked_id(group_id)):
             raise errors.NotFound("Could not find group by id")
+        self.realm.record_group_event(
+            "DELETE", group_id, None, self.realm.service_account_id, self.realm.client("okg-service")
+        )
         _afterwards(race)
 
     def _member_write(self, operation: str, user_id: str, group_id: str) -> None:

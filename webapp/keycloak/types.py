@@ -1,5 +1,6 @@
 """Plain results returned by the gateway: no python-keycloak or HTTP types leak out."""
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -111,12 +112,27 @@ def _short_id(value: object) -> str:
     return value if isinstance(value, str) and _SHORT_ID.fullmatch(value) else ""
 
 
+_GROUP_PATH = re.compile(r"groups/([A-Za-z0-9_-]{1,64})(/children)?")
+# What a group event means for the group it is about: made, deleted, or put under another group (a move is an
+# UPDATE of the new parent's `children`, naming the group only in the representation, like a subgroup's CREATE).
+GROUP_OPERATIONS = {
+    ("CREATE", False): "CREATE",
+    ("DELETE", False): "DELETE",
+    ("CREATE", True): "CREATE",
+    ("UPDATE", True): "MOVE",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class AdminEvent:
-    """One membership change from GET admin-events (docs/KEYCLOAK.md §9): `operation` CREATE (added) or DELETE
-    (removed) of user `user_id` in group `group_id`, made at `time_ms` by `actor_user_id` of realm
-    `actor_realm_id` through the client whose internal id is `actor_client_id`. `key` is the event's id (26
-    has one) or, on 22 and 24, its time, operation and path, which is what makes it one."""
+    """One change from GET admin-events (docs/KEYCLOAK.md §9), made at `time_ms` by `actor_user_id` of realm
+    `actor_realm_id` through the client whose internal id is `actor_client_id`:
+    - a membership: `operation` CREATE (added) or DELETE (removed) of user `user_id` in group `group_id`;
+    - a group (`user_id` ""): CREATE, DELETE or MOVE of group `group_id`, under `parent_id` ("" when the event
+      does not say: a top-level group, a deletion). A subgroup's CREATE and a MOVE name the group only in the
+      event's representation (admin events with details); without it they are not kept.
+    `key` is the event's id (26 has one) or, on 22 and 24, its time, operation and path, which is what makes it
+    one."""
 
     key: str
     time_ms: int
@@ -128,26 +144,45 @@ class AdminEvent:
     actor_user_id: str
     actor_client_id: str
     member_username: str = ""  # 26 says whose membership in `details`; "" before
+    parent_id: str = ""
+
+    @property
+    def about_group(self) -> bool:
+        return not self.user_id
 
     @classmethod
     def from_representation(cls, data: object) -> "AdminEvent | None":
-        """None for an event that is not a membership change of the expected shape (ignored, not trusted)."""
+        """None for an event that is not a change of the expected shape (ignored, not trusted)."""
         if not isinstance(data, dict):
             raise MalformedAnswer("not an admin event")
         time_ms, operation, path = data.get("time"), data.get("operationType"), data.get("resourcePath")
-        if not isinstance(time_ms, int) or isinstance(time_ms, bool) or operation not in ("CREATE", "DELETE"):
+        if not isinstance(time_ms, int) or isinstance(time_ms, bool) or not isinstance(path, str):
             return None
-        found = _MEMBERSHIP_PATH.fullmatch(path) if isinstance(path, str) else None
-        if found is None:
+        user_id = parent_id = member = ""
+        if (found := _MEMBERSHIP_PATH.fullmatch(path)) is not None:
+            if operation not in ("CREATE", "DELETE"):
+                return None
+            user_id, group_id = found.groups()
+            about = data.get("details")
+            member = _text(about, "username")[:255] if isinstance(about, dict) else ""
+        elif (found := _GROUP_PATH.fullmatch(path)) is not None:
+            named, children = found.group(1), found.group(2) is not None
+            operation = GROUP_OPERATIONS.get((str(operation), children))
+            if operation is None:
+                return None  # a rename or attributes: not a difference the register has
+            if children:
+                parent_id, group_id = named, _represented_id(data.get("representation"))
+                if not group_id:
+                    return None
+            else:
+                group_id = named
+        else:
             return None
-        user_id, group_id = found.groups()
         details = data.get("authDetails")
         auth: dict[str, Any] = details if isinstance(details, dict) else {}
         actor = {key: _short_id(auth.get(key)) for key in ("realmId", "userId", "clientId")}
         event_id = _short_id(data.get("id"))
         key = event_id or f"{time_ms}:{operation}:{user_id}:{group_id}"
-        about = data.get("details")
-        member = _text(about, "username")[:255] if isinstance(about, dict) else ""
         return cls(
             key=key,
             time_ms=time_ms,
@@ -159,13 +194,25 @@ class AdminEvent:
             actor_user_id=actor["userId"],
             actor_client_id=actor["clientId"],
             member_username=member,
+            parent_id=parent_id,
         )
+
+
+def _represented_id(representation: object) -> str:
+    """The group id in an event's representation (a JSON text when details are on); "" when absent or odd."""
+    if not isinstance(representation, str) or len(representation) > 100_000:
+        return ""
+    try:
+        data = json.loads(representation)
+    except (ValueError, RecursionError):
+        return ""
+    return _short_id(data.get("id")) if isinstance(data, dict) else ""
 
 
 @dataclass(frozen=True, slots=True)
 class AdminEventPage:
-    """One page of GET admin-events: the membership changes in it, and how many events Keycloak sent (a page
-    shorter than asked for is the last)."""
+    """One page of GET admin-events: the membership and group changes in it, and how many events Keycloak sent
+    (a page shorter than asked for is the last)."""
 
     events: list[AdminEvent]
     size: int

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from ..keycloak import RemoteGroup
 from ..models import Offering, OfferingKeycloakGroup
+from ..services.attribution.events import group_in_words
 from ..services.connection.subtree import offering_root_path
-from ..services.groups.diff import SyncStatus, local_groups, sync_status
+from ..services.groups.diff import SyncStatus, attributed_sync_status, local_groups
 from ..services.groups.remote import RemoteTree
 from ..services.groups.suggestions import Suggestion, link_suggestions
 from .helpers import attempt
@@ -28,6 +29,7 @@ class DiffRow:
     local: OfferingKeycloakGroup | None
     remote: RemoteGroup | None
     suggestion: Suggestion | None = None
+    change: str = ""  # who made the difference in Keycloak, in words (remote-only and broken rows)
 
     @property
     def status_label(self) -> str:
@@ -80,7 +82,7 @@ def build_diff_page(offering: Offering, status_filter: str = "", query: str = ""
     missing_root = None
     tree_roots: list[RemoteGroup] = []
     suggested: dict[int, Suggestion] = {}
-    compared = attempt(lambda: sync_status(offering))
+    compared = attempt(lambda: attributed_sync_status(offering))
     status = compared.value
     if status is None:
         error = compared.error
@@ -124,8 +126,9 @@ def compared_rows(
     found = link_suggestions(offering, RemoteTree(status.root, all_remote), locals_)
     suggested = {id(s.group): s for s in found}
     rows += [DiffRow("local_only", local, None, suggested.get(id(local))) for local in status.local_only]
-    rows += [DiffRow("broken", local, None) for local in status.broken]
-    rows += [DiffRow("remote_only", None, remote) for remote in status.remote_only]
+    words = {group_id: group_in_words(change) for group_id, change in status.changes.items()}
+    rows += [DiffRow("broken", local, None, change=words.get(local.backend_id, "")) for local in status.broken]
+    rows += [DiffRow("remote_only", None, remote, change=words.get(remote.id, "")) for remote in status.remote_only]
     return rows, suggested, all_remote
 
 
@@ -150,13 +153,14 @@ DIFF_COLUMNS = [
     "keycloak_path",
     "keycloak_id",
     "suggested_link",
+    "changed_in_keycloak",
 ]
 
 
 def diff_export(offering: Offering, status_filter: str, query: str) -> list[list[object]]:
     """The comparison as the Groups view shows it with these filters, every page, one list per CSV row.
     Raises RemoteFailure when Keycloak cannot be read (the download then says so instead of a partial file)."""
-    rows, _suggested, _remote = compared_rows(offering, sync_status(offering))
+    rows, _suggested, _remote = compared_rows(offering, attributed_sync_status(offering))
     return [_csv_row(row) for row in matching(rows, status_filter, query)]
 
 
@@ -173,4 +177,5 @@ def _csv_row(row: DiffRow) -> list[object]:
         remote.path if remote else "",
         remote.id if remote else "",
         row.suggestion.remote.path if row.suggestion else "",
+        row.change,
     ]

@@ -4,7 +4,6 @@ are the API's shapes (api/shapes.py), so a download and `?format=csv` read the s
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from flask import abort, request
@@ -63,8 +62,8 @@ def plan_items_csv(offering_uuid: str, plan_uuid: str) -> Response:
     if found.value is None:
         abort(found.status, description=found.error)  # its items were removed after the retention period
     shape = _shapes().PlanItemOut
-    annotate = partial(plans.with_keycloak_changes, plan)
-    return shape_csv(f"preview-{plan.uuid}.csv", found.value, shape.dump, _columns(shape), annotate)
+    dump_page = _shapes().dump_plan_items(plan)
+    return shape_csv(f"preview-{plan.uuid}.csv", found.value, shape.dump, _columns(shape), dump_page)
 
 
 KEYCLOAK_CHANGE_COLUMNS = ["when", "operation", "group", "member", "source", "by", "client", "at", "event_id", "words"]

@@ -57,11 +57,7 @@ class Row:
     choices: list[Choice]
     outcome_symbol: str = ""
     outcome_word: str = ""
-
-    @property
-    def keycloak_change(self) -> str:
-        """Who made the difference in Keycloak, in words (set on the page's items by build_plan_page)."""
-        return str(getattr(self.item, "keycloak_change_words", ""))
+    keycloak_change: str = ""  # who made the difference in Keycloak, in words
 
     @property
     def kind(self) -> str:
@@ -116,7 +112,7 @@ def _said(words: ActionWords) -> tuple[str, str]:
     return words.symbol, words.word
 
 
-def _row(actions: Mapping[str, ActionWords], item: PlanItem, picked: str | None) -> Row:
+def _row(actions: Mapping[str, ActionWords], item: PlanItem, picked: str | None, keycloak_change: str) -> Row:
     user = item.username or item.group_name
     group = item.group_name or item.remote_path
     default = item.default_action or (item.actions[0] if item.actions else "")
@@ -129,7 +125,7 @@ def _row(actions: Mapping[str, ActionWords], item: PlanItem, picked: str | None)
     outcome = OUTCOMES.get(item.outcome or "", ("", ""))
     if item.chosen_action and item.chosen_action in actions:
         symbol, word = _said(actions[item.chosen_action])
-    return Row(item, symbol, word, f"Include: {phrase}", choices, *outcome)
+    return Row(item, symbol, word, f"Include: {phrase}", choices, *outcome, keycloak_change=keycloak_change)
 
 
 def build_plan_page(
@@ -152,11 +148,17 @@ def build_plan_page(
     page = min(max(page, 1), pages)
     if total:
         items = plans.items_slice(plan, (page - 1) * PAGE_SIZE, PAGE_SIZE, action, query, show_unchanged)
-        plans.with_keycloak_changes(plan, items)
+    attributed = plans.keycloak_changes(plan, items) if items else {}
     picks = picks or {}
     words = plans.kind_of(plan).words
+    none = plans.Attribution()
     rows = [
-        _row(words.actions, item, picks[item.key] if item.key in picks else preset_action(item, preset))
+        _row(
+            words.actions,
+            item,
+            picks[item.key] if item.key in picks else preset_action(item, preset),
+            attributed.get(item.id, none).words,
+        )
         for item in items
     ]
     summary = plan.summary

@@ -1,12 +1,15 @@
-"""Who changed it (docs/PRODUCT.md §10): an offering's membership changes read from Keycloak's admin events,
-incrementally, and what they say about one difference (`keycloak_change`).
+"""Who changed it (docs/PRODUCT.md §10): an offering's membership and group changes read from Keycloak's admin
+events, incrementally, and what they say about one difference (`keycloak_change`).
 
 Reading (`refresh`): newest first, one request per page of events, until the newest event read the time before
 (or the start of the retention, OKG_KEYCLOAK_EVENTS_DAYS) — at most `max_pages` pages: ON_VIEW_PAGES right before
 a group page, FOR_PLAN_PAGES before a plan, IN_ROUND_PAGES in the periodic round (the job kind in jobs.py).
-Only changes of the offering's linked groups are kept. When the pages run out before the last read is reached,
-what lies between is not known: the stored changes older than the oldest one read are dropped, and
-`complete_from` says from when the record is whole, so an answer is never a stale event mistaken for the last.
+Only changes of the offering's linked groups are kept, and of groups made, deleted or moved in its subtree as far
+as the reader knows it: a linked group or its parent, and any group of the subtree when the reader walked it (the
+side-by-side diff and the periodic round do; a plan and a group page know their linked groups only). When the
+pages run out before the last read is reached, what lies between is not known: the stored changes older than the
+oldest one read are dropped, and `complete_from` says from when the record is whole, so an answer is never a stale
+event mistaken for the last.
 
 Actors: our own account (its service account's user id) is "this app"; a user of the managed realm gets their
 username, resolved once and kept (KeycloakName); a user of another realm (a master admin) is said in words with
@@ -16,7 +19,7 @@ their ids, since our account cannot read other realms.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -97,16 +100,24 @@ def _linked_group_ids(offering: Offering) -> set[str]:
 
 
 def refresh(
-    offering: Offering, max_pages: int = ON_VIEW_PAGES, check_settings: bool = False, unless_newer_than: float = 0
+    offering: Offering,
+    max_pages: int = ON_VIEW_PAGES,
+    check_settings: bool = False,
+    unless_newer_than: float = 0,
+    subtree_ids: Collection[str] = (),
 ) -> Read:
     """Read the offering's new membership events (see the module's words) and commit them; not when the last
     read is younger than `unless_newer_than` seconds (a page paged through with htmx reads once). Keycloak failing
     is the read's `error`, never an exception: attribution is an addition to a page, not a condition of it."""
-    return start_refresh(offering, max_pages, check_settings, unless_newer_than)()
+    return start_refresh(offering, max_pages, check_settings, unless_newer_than, subtree_ids)()
 
 
 def start_refresh(
-    offering: Offering, max_pages: int = ON_VIEW_PAGES, check_settings: bool = False, unless_newer_than: float = 0
+    offering: Offering,
+    max_pages: int = ON_VIEW_PAGES,
+    check_settings: bool = False,
+    unless_newer_than: float = 0,
+    subtree_ids: Collection[str] = (),
 ) -> Callable[[], Read]:
     """`refresh` in two steps: Keycloak is asked now in a background thread (no database there); the returned
     call waits for it and stores what it said, so a caller (a plan) does its own reading meanwhile."""
@@ -137,7 +148,8 @@ def start_refresh(
             found = fetched()
         except KeycloakError as exc:
             found = Fetched(error=exc.message)
-        return _finish(offering, gateway, ask, found, now, in_round=max_pages >= IN_ROUND_PAGES and check_settings)
+        in_round = max_pages >= IN_ROUND_PAGES and check_settings
+        return _finish(offering, gateway, ask, found, now, in_round, set(subtree_ids))
 
     return finish
 
@@ -214,7 +226,13 @@ def _fetch(gateway: KeycloakGateway, ask: Asked) -> Fetched:
 
 
 def _finish(
-    offering: Offering, gateway: KeycloakGateway, ask: Asked, found: Fetched, now: datetime, in_round: bool
+    offering: Offering,
+    gateway: KeycloakGateway,
+    ask: Asked,
+    found: Fetched,
+    now: datetime,
+    in_round: bool,
+    subtree_ids: set[str],
 ) -> Read:
     """The database's side of a read: store, move the cursor, name a few actors; one commit."""
     read = Read(found.state, found.requests, found.seen, 0, found.caught_up, found.error)
@@ -226,8 +244,7 @@ def _finish(
         if found.state:
             cursor.state = found.state
         if found.state == OK:
-            linked = _linked_group_ids(offering)
-            read.stored = _store(offering, [event for event in found.events if event.group_id in linked], found.own_id)
+            read.stored = _store(offering, _in_subtree(offering, found.events, subtree_ids), found.own_id)
             cursor.newest_ms = found.newest
             if found.caught_up:
                 whole = ask.last_ms is not None and cursor.complete_from
@@ -250,6 +267,18 @@ def _finish(
         db.session.rollback()
         read.error = BUSY
     return read
+
+
+def _in_subtree(offering: Offering, events: list[AdminEvent], subtree_ids: set[str]) -> list[AdminEvent]:
+    """The events the offering keeps: memberships of its linked groups; groups made, deleted or moved where
+    either the group or its parent is linked or known to be in its subtree."""
+    linked = _linked_group_ids(offering)
+    known = linked | subtree_ids
+    return [
+        event
+        for event in events
+        if (event.group_id in known or event.parent_id in known if event.about_group else event.group_id in linked)
+    ]
 
 
 def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> int:
@@ -278,6 +307,7 @@ def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> 
                 "operation": event.operation,
                 "user_id": event.user_id,
                 "group_id": event.group_id,
+                "parent_id": event.parent_id,
                 "actor_realm_id": event.actor_realm_id,
                 "actor_user_id": event.actor_user_id,
                 "actor_client_id": event.actor_client_id,
@@ -382,6 +412,79 @@ def explain(offering: Offering, questions: Iterable[Question]) -> dict[Question,
         if answer["source"] == "this_app" and change is not None:
             answer["audit_event"] = audits.get(change.id)
     return answers
+
+
+def explain_groups(
+    offering: Offering, made: Collection[str], gone: Collection[str], subtree_ids: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """`keycloak_change` for the diff's group differences, by Keycloak group id: how each group in `made` (in the
+    subtree, not in the register) came to be there, and how each in `gone` (linked here, not in the subtree any
+    more) left it: made / moved in, deleted / moved out. A constant number of statements."""
+    asked = set(made) | set(gone)
+    if not asked:
+        return {}
+    cursor = cursor_of(offering)
+    if cursor is None or cursor.state != OK:
+        reason = _not_read(offering, cursor)
+        return {group_id: _of_group(unknown(reason), None) for group_id in asked}
+    found = db.session.scalars(
+        select(KeycloakChange)
+        .where(
+            KeycloakChange.offering_id == offering.id,
+            KeycloakChange.user_id == "",
+            KeycloakChange.group_id.in_(asked),
+        )
+        .order_by(KeycloakChange.at, KeycloakChange.id)
+    )
+    inside = set(subtree_ids)
+    latest: dict[str, KeycloakChange] = {}
+    for change in found:
+        arrived = change.operation == "CREATE" or (change.operation == "MOVE" and change.parent_id in inside)
+        if (change.group_id in made) == arrived:
+            latest[change.group_id] = change  # the newest change that explains the difference's direction
+    names = _names(offering, latest.values())
+    answers = {}
+    for group_id in asked:
+        found_change = latest.get(group_id)
+        if found_change is None:
+            answers[group_id] = _of_group(unknown(_no_group_event(cursor)), None)
+        else:
+            answers[group_id] = _of_group(described(offering, found_change, names), found_change.operation)
+    return answers
+
+
+_GROUP_OPERATION_WORDS = {"CREATE": "created", "DELETE": "deleted", "MOVE": "moved"}
+
+
+def _of_group(change: dict[str, Any], operation: str | None) -> dict[str, Any]:
+    """A group difference's `keycloak_change`: what the event did instead of a membership's audit link."""
+    answer = {key: value for key, value in change.items() if key != "audit_event"}
+    return answer | {"operation": _GROUP_OPERATION_WORDS.get(operation) if operation else None}
+
+
+def group_in_words(change: dict[str, Any] | None) -> str:
+    """A group difference's `keycloak_change` in one sentence: "Created in Keycloak by helpdesk through
+    admin-cli, 2026-12-07 20:47 UTC." """
+    if not change:
+        return ""
+    if change["source"] == "unknown":
+        return f"Who changed it in Keycloak is unknown: {change['reason']}"
+    done = {"created": "Created in Keycloak", "deleted": "Deleted in Keycloak"}.get(
+        change.get("operation") or "", "Moved in Keycloak"
+    )
+    when = _clock(change["at"])
+    if change["source"] == "this_app":
+        return f"{done} by this app, {when}."
+    through = f" through {change['client']}" if change["client"] else ""
+    return f"{done} by {change['by'] or 'an unknown user'}{through}, {when}."
+
+
+def _no_group_event(cursor: KeycloakEventCursor) -> str:
+    since = cursor.complete_from.strftime("%Y-%m-%d %H:%M UTC") if cursor.complete_from else "the last read"
+    return (
+        f"No admin event records it since {since}: a group made in a realm import, under a group this offering "
+        "did not know yet, without admin event details (Keycloak names a subgroup only in them), or before then."
+    )
 
 
 # Our writes to Keycloak memberships, as our audit records them: a this_app change points at the nearest one.
@@ -598,19 +701,27 @@ def change_rows(offering: Offering, rows: list[KeycloakChange]) -> list[dict[str
             )
         )
     }
-    members = _member_names(offering, {row.user_id for row in rows})
-    audits = our_audit_events(offering, rows, names)
+    members = _member_names(offering, {row.user_id for row in rows if row.user_id})
+    audits = our_audit_events(offering, [row for row in rows if row.user_id], names)
     answers = []
     for row in rows:
         change = described(offering, row, names) | {"audit_event": audits.get(row.id)}
+        if row.user_id:
+            operation = "added" if row.operation == "CREATE" else "removed"
+            member = members.get(row.user_id) or names.get(("user", row.user_id)) or f"user id {row.user_id}"
+            words = in_words(change, row.operation == "CREATE")
+        else:
+            operation = "group " + _GROUP_OPERATION_WORDS.get(row.operation, row.operation.lower())
+            member = ""
+            words = group_in_words(change | {"operation": _GROUP_OPERATION_WORDS.get(row.operation)})
         answers.append(
             {
                 "when": row.at.strftime("%Y-%m-%d %H:%M:%S"),
-                "operation": "added" if row.operation == "CREATE" else "removed",
+                "operation": operation,
                 "group": groups.get(row.group_id, f"group id {row.group_id}"),
-                "member": members.get(row.user_id) or names.get(("user", row.user_id)) or f"user id {row.user_id}",
+                "member": member,
                 **change,
-                "words": in_words(change, row.operation == "CREATE"),
+                "words": words,
             }
         )
     return answers

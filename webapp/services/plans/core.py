@@ -329,17 +329,26 @@ def plan_page(user: User, value: str) -> Plan:
     return plan
 
 
-def with_keycloak_changes(plan: Plan, items: list[PlanItem]) -> None:
-    """Set `keycloak_change` (docs/PRODUCT.md §10) on a page of a plan's items: who changed in Keycloak what
-    the item's difference is about, or why that is unknown; None for items it does not apply to."""
+@dataclass(frozen=True)
+class Attribution:
+    """An item's `keycloak_change` (docs/PRODUCT.md §10) and the same in words; None/"" where it does not apply."""
+
+    change: dict[str, Any] | None = None
+    words: str = ""
+
+
+def keycloak_changes(plan: Plan, items: list[PlanItem]) -> dict[int, Attribution]:
+    """For a page of a plan's items, by item id: who changed in Keycloak what each item's difference is about,
+    or why that is unknown (a constant number of statements per page)."""
     kind = kind_of(plan)
     questions = {item.id: keycloak_question(item) for item in items} if kind.attributed else {}
     answers = events.explain(plan.offering, [question for question in questions.values() if question is not None])
-    for item in items:
-        question = questions.get(item.id)
-        change = answers.get(question) if question is not None else None
-        setattr(item, "keycloak_change", change)  # noqa: B010
-        setattr(item, "keycloak_change_words", events.in_words(change, question.present) if question else "")  # noqa: B010
+    found = {}
+    for item_id, question in questions.items():
+        if question is not None:
+            change = answers.get(question)
+            found[item_id] = Attribution(change, events.in_words(change, question.present))
+    return found
 
 
 def items_query(plan: Plan, action: str = "", q: str = "", show_unchanged: bool = False) -> Select[PlanItem]:
