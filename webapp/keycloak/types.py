@@ -1,5 +1,6 @@
 """Plain results returned by the gateway: no python-keycloak or HTTP types leak out."""
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -112,6 +113,12 @@ def _short_id(value: object) -> str:
     return value if isinstance(value, str) and _SHORT_ID.fullmatch(value) else ""
 
 
+@functools.lru_cache(maxsize=1024)
+def _actor(realm_id: object, user_id: object, client_id: object) -> tuple[str, str, str]:
+    """An event's acting realm, user and client, checked: the same few actors make most events."""
+    return _short_id(realm_id), _short_id(user_id), _short_id(client_id)
+
+
 _GROUP_PATH = re.compile(r"groups/([A-Za-z0-9_-]{1,64})(/children)?")
 # What a group event means for the group it is about: made, deleted, or put under another group (a move is an
 # UPDATE of the new parent's `children`, naming the group only in the representation, like a subgroup's CREATE).
@@ -180,7 +187,12 @@ class AdminEvent:
             return None
         details = data.get("authDetails")
         auth: dict[str, Any] = details if isinstance(details, dict) else {}
-        actor = {key: _short_id(auth.get(key)) for key in ("realmId", "userId", "clientId")}
+        try:
+            actor_realm, actor_user, actor_client = _actor(
+                auth.get("realmId"), auth.get("userId"), auth.get("clientId")
+            )
+        except TypeError:  # not hashable: not an id
+            actor_realm = actor_user = actor_client = ""
         event_id = _short_id(data.get("id"))
         key = event_id or f"{time_ms}:{operation}:{user_id}:{group_id}"
         return cls(
@@ -189,10 +201,10 @@ class AdminEvent:
             operation=operation,
             user_id=user_id,
             group_id=group_id,
-            realm_id=_short_id(data.get("realmId")),
-            actor_realm_id=actor["realmId"],
-            actor_user_id=actor["userId"],
-            actor_client_id=actor["clientId"],
+            realm_id=_actor(data.get("realmId"), None, None)[0] if isinstance(data.get("realmId"), str) else "",
+            actor_realm_id=actor_realm,
+            actor_user_id=actor_user,
+            actor_client_id=actor_client,
             member_username=member,
             parent_id=parent_id,
         )

@@ -46,7 +46,8 @@ from ..connection.gateway import gateway_for_offering
 from ..connection.prefetch import started
 from ..errors import ServiceError
 
-PAGE_SIZE = 500  # events per request
+PAGE_SIZE = 500  # events per request, right before a page
+DEEP_PAGE_SIZE = 2000  # events per request of a deeper read (a plan, the round): fewer round trips
 # Pages overlap by this many events: Keycloak orders by time only, so events of one millisecond may swap places
 # between two requests; the overlap (deduplicated by key) keeps one at a page's edge from being skipped.
 OVERLAP = 25
@@ -118,9 +119,12 @@ def start_refresh(
     check_settings: bool = False,
     unless_newer_than: float = 0,
     subtree_ids: Collection[str] = (),
+    commit: bool = True,
 ) -> Callable[[], Read]:
     """`refresh` in two steps: Keycloak is asked now in a background thread (no database there); the returned
-    call waits for it and stores what it said, so a caller (a plan) does its own reading meanwhile."""
+    call waits for it and stores what it said, so a caller (a plan) does its own reading meanwhile. With
+    `commit` False it stores in a savepoint of the caller's transaction, which the caller commits (a plan: the
+    changes and the plan they explain in one commit)."""
     if not offering.keycloak_enabled:
         return Read
     try:
@@ -140,7 +144,8 @@ def start_refresh(
     except (KeycloakError, ServiceError) as exc:
         message = exc.message
         return lambda: Read(error=message)
-    ask = Asked(kept_from, last_ms, max_pages, check_settings or not cursor.state)
+    page_size = PAGE_SIZE if max_pages <= ON_VIEW_PAGES else DEEP_PAGE_SIZE
+    ask = Asked(kept_from, last_ms, max_pages, check_settings or not cursor.state, page_size)
     fetched = started(partial(_fetch, gateway, ask))
 
     def finish() -> Read:
@@ -149,7 +154,7 @@ def start_refresh(
         except KeycloakError as exc:
             found = Fetched(error=exc.message)
         in_round = max_pages >= IN_ROUND_PAGES and check_settings
-        return _finish(offering, gateway, ask, found, now, in_round, set(subtree_ids))
+        return _finish(offering, gateway, ask, found, now, in_round, set(subtree_ids), commit)
 
     return finish
 
@@ -175,6 +180,7 @@ class Asked:
     last_ms: int | None  # the newest event of the last read (None: read back to the retention)
     max_pages: int
     check_settings: bool
+    page_size: int = PAGE_SIZE
 
 
 @dataclass
@@ -207,7 +213,7 @@ def _fetch(gateway: KeycloakGateway, ask: Asked) -> Fetched:
     kept: dict[str, AdminEvent] = {}
     try:
         for number in range(ask.max_pages):
-            page = gateway.admin_events_page(since, number * (PAGE_SIZE - OVERLAP), PAGE_SIZE)
+            page = gateway.admin_events_page(since, number * (ask.page_size - OVERLAP), ask.page_size)
             found.requests += 1
             fresh = [event for event in page.events if event.time_ms > floor]
             for event in fresh:
@@ -215,7 +221,7 @@ def _fetch(gateway: KeycloakGateway, ask: Asked) -> Fetched:
             if fresh:
                 found.newest = max(found.newest or 0, max(event.time_ms for event in fresh))
                 found.oldest = min(event.time_ms for event in fresh)
-            if len(fresh) < len(page.events) or page.size < PAGE_SIZE:
+            if len(fresh) < len(page.events) or page.size < ask.page_size:
                 found.caught_up = True
                 break
     except PermissionDenied:
@@ -233,40 +239,63 @@ def _finish(
     now: datetime,
     in_round: bool,
     subtree_ids: set[str],
+    commit: bool = True,
 ) -> Read:
-    """The database's side of a read: store, move the cursor, name a few actors; one commit."""
+    """The database's side of a read: store, move the cursor, name a few actors; one commit (or a savepoint of
+    the caller's transaction)."""
     read = Read(found.state, found.requests, found.seen, 0, found.caught_up, found.error)
     try:
-        cursor = _cursor(offering)
-        db.session.execute(
-            delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < ask.kept_from)
-        )
-        if found.state:
-            cursor.state = found.state
-        if found.state == OK:
-            read.stored = _store(offering, _in_subtree(offering, found.events, subtree_ids), found.own_id)
-            cursor.newest_ms = found.newest
-            if found.caught_up:
-                whole = ask.last_ms is not None and cursor.complete_from
-                cursor.complete_from = cursor.complete_from if whole else ask.kept_from
-            else:
-                # The pages ran out first: what lies between the last read and the oldest read now is not known.
-                gap_end = _moment(found.oldest) if found.oldest is not None else now
-                db.session.execute(
-                    delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
-                )
-                cursor.complete_from = gap_end
-            try:
-                _resolve_names(offering, gateway, IN_ROUND_NAMES if in_round else ON_VIEW_NAMES, members=in_round)
-            except KeycloakError as exc:
-                read.error = exc.message  # the names wait for the next read; what was read stands
-        cursor.read_at = now
-        db.session.commit()
+        if commit:
+            _write(offering, gateway, ask, found, now, in_round, subtree_ids, read)
+            db.session.commit()
+        else:
+            with db.session.begin_nested():
+                _write(offering, gateway, ask, found, now, in_round, subtree_ids, read)
     except IntegrityError:
         # Another request or worker stored the same events a moment before: theirs stand, ours are not needed.
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         read.error = BUSY
     return read
+
+
+def _write(
+    offering: Offering,
+    gateway: KeycloakGateway,
+    ask: Asked,
+    found: Fetched,
+    now: datetime,
+    in_round: bool,
+    subtree_ids: set[str],
+    read: Read,
+) -> None:
+    cursor = cursor_of(offering)
+    if cursor is None:  # removed meanwhile (the offering's settings changed): made again
+        cursor = KeycloakEventCursor(offering_id=offering.id)
+        db.session.add(cursor)
+    db.session.execute(
+        delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < ask.kept_from)
+    )
+    if found.state:
+        cursor.state = found.state
+    if found.state == OK:
+        read.stored = _store(offering, _in_subtree(offering, found.events, subtree_ids), found.own_id)
+        cursor.newest_ms = found.newest
+        if found.caught_up:
+            whole = ask.last_ms is not None and cursor.complete_from
+            cursor.complete_from = cursor.complete_from if whole else ask.kept_from
+        else:
+            # The pages ran out first: what lies between the last read and the oldest read now is not known.
+            gap_end = _moment(found.oldest) if found.oldest is not None else now
+            db.session.execute(
+                delete(KeycloakChange).where(KeycloakChange.offering_id == offering.id, KeycloakChange.at < gap_end)
+            )
+            cursor.complete_from = gap_end
+        try:
+            _resolve_names(offering, gateway, IN_ROUND_NAMES if in_round else ON_VIEW_NAMES, members=in_round)
+        except KeycloakError as exc:
+            read.error = exc.message  # the names wait for the next read; what was read stands
+    cursor.read_at = now
 
 
 def _in_subtree(offering: Offering, events: list[AdminEvent], subtree_ids: set[str]) -> list[AdminEvent]:
@@ -285,11 +314,13 @@ def _store(offering: Offering, events: list[AdminEvent], own_id: str | None) -> 
     """The events not stored yet, in one statement (and the members' usernames 26 sends with them)."""
     if not events:
         return 0
-    keys = {event.key for event in events}
+    # Stored already: what an overlapping page or another reader stored of this read's time range (a range, not
+    # a list of 5,000 keys: those cost more to send than the rows they find).
     known = set(
         db.session.scalars(
             select(KeycloakChange.event_key).where(
-                KeycloakChange.offering_id == offering.id, KeycloakChange.event_key.in_(keys)
+                KeycloakChange.offering_id == offering.id,
+                KeycloakChange.at >= _moment(min(event.time_ms for event in events)),
             )
         )
     )

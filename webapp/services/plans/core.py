@@ -81,13 +81,9 @@ def create_plan(actor: User | None, preview: Preview | Any, progress: Progress |
     if actor is not None and not kind.for_group_managers:
         require_manager(actor, offering)
     # Keycloak's newest admin events are read while the plan reads the members (a change made a moment ago is
-    # attributed in it), and stored before it is.
-    attributed = events.start_refresh(offering, events.FOR_PLAN_PAGES) if kind.attributed else None
-    try:
-        built = kind.build(preview, fingerprint, progress)
-    finally:
-        if attributed is not None:
-            attributed()
+    # attributed in it), and stored in the plan's own commit.
+    attributed = events.start_refresh(offering, events.FOR_PLAN_PAGES, commit=False) if kind.attributed else None
+    built = kind.build(preview, fingerprint, progress)
     now = utcnow()
     plan = Plan(
         offering=offering,
@@ -101,7 +97,9 @@ def create_plan(actor: User | None, preview: Preview | Any, progress: Progress |
     try:
         db.session.add(plan)
         db.session.flush()
-        summary, removals = _store_items(plan, kind, built.items)
+        summary, removals = _store_items(plan, kind, built.items)  # the members are read as they are stored
+        if attributed is not None:
+            attributed()
         plan.fingerprint = fingerprint
         plan.summary = summary
         plan.brake = brake_for(plan, removals)
