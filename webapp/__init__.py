@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(app.config)
     whole_numbers(app.config)
     app.config["EXPIRY_REMINDER_DAYS"] = reminder_days(app.config["EXPIRY_REMINDER_DAYS"])
+    app.config["REVIEW_REMINDER_DAYS"] = reminder_days(app.config["REVIEW_REMINDER_DAYS"], "REVIEW_REMINDER_DAYS")
     app.config["MAIL_URL"] = mail_url(app.config["MAIL_URL"])
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:

@@ -74,6 +74,8 @@ def base_config(instance_path: Path) -> dict[str, Any]:
         "LOCAL_LOGIN": True,  # the username/password form; false leaves "Sign in with Keycloak" only
         # Memberships that end (docs/PRODUCT.md §11): reminders this many days before, each sent once.
         "EXPIRY_REMINDER_DAYS": "30,7,1",
+        # Access reviews (docs/PRODUCT.md §12): reviewers are reminded this many days before the due date.
+        "REVIEW_REMINDER_DAYS": "7,1",
         "MAIL_URL": "",  # smtp://host:port (smtps:// for TLS; user:password@ for auth); empty: in-app notices only
         "MAIL_FROM": "offering-keycloak-groups@localhost",
         "MAIL_TIMEOUT_SECONDS": 10,
@@ -108,8 +110,9 @@ def whole_numbers(config: dict[str, Any]) -> None:
         config[name] = number
 
 
-def reminder_days(value: str | list[int] | int) -> list[int]:
-    """OKG_EXPIRY_REMINDER_DAYS as whole days from 1 to 365, largest first; a typo fails at start in words."""
+def reminder_days(value: str | list[int] | int, name: str = "EXPIRY_REMINDER_DAYS") -> list[int]:
+    """OKG_EXPIRY_REMINDER_DAYS (or `name`) as whole days from 1 to 365, largest first; a typo fails at start in
+    words."""
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
     days = []
     for item in items:
@@ -117,9 +120,7 @@ def reminder_days(value: str | list[int] | int) -> list[int]:
         if not text:
             continue
         if not text.isdigit() or not 1 <= int(text) <= 365:
-            raise ValueError(
-                f"{ENV_PREFIX}_EXPIRY_REMINDER_DAYS must be days from 1 to 365 separated by commas, not {value!r}."
-            )
+            raise ValueError(f"{ENV_PREFIX}_{name} must be days from 1 to 365 separated by commas, not {value!r}.")
         days.append(int(text))
     return sorted(set(days), reverse=True)
 

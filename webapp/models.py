@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid as uuid_module
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from flask_login import UserMixin
@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -412,6 +413,7 @@ class JobKind(enum.StrEnum):
     DRIFT_CHECK = "drift_check"
     EXPIRE_MEMBERSHIPS = "expire_memberships"
     READ_KEYCLOAK_EVENTS = "read_keycloak_events"
+    ACCESS_REVIEWS = "access_reviews"
 
 
 class JobState(enum.StrEnum):
@@ -510,3 +512,84 @@ class KeycloakName(Model):
 
     __table_args__ = (UniqueConstraint("offering_id", "kind", "keycloak_id", name="uq_keycloak_name"),)
 
+
+class ReviewState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReviewDecision(enum.StrEnum):
+    KEEP = "keep"
+    REMOVE = "remove"
+    UNSURE = "unsure"
+
+
+class AccessReview(TimestampedMixin, Model):
+    """An access review (docs/PRODUCT.md §12): the members in Keycloak of an offering's groups when it opened,
+    each decided keep / remove / unsure by a reviewer; closing it makes a `review` plan of the removals.
+    `repeat_months`: the periodic round opens the next one that many months after this one opened."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"), index=True)
+    state: Mapped[ReviewState] = mapped_column(StoredEnum(ReviewState, 10), default=ReviewState.OPEN, index=True)
+    due: Mapped[date] = mapped_column(Date())
+    created_by_name: Mapped[str] = mapped_column(String(150), default="")
+    group_uuids: Mapped[list[str]] = mapped_column(JSON, default=list)  # the reviewed groups, as asked
+    repeat_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_by_name: Mapped[str] = mapped_column(String(150), default="")
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="SET NULL"))
+    reminders_sent: Mapped[list[int]] = mapped_column(JSON, default=list)  # days before `due`, each sent once
+    next_opened: Mapped[bool] = mapped_column(Boolean, default=False)  # its repeat was opened
+
+    offering: Mapped[Offering] = relationship()
+    plan: Mapped[Plan | None] = relationship()
+    reviewers: Mapped[list[AccessReviewer]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="AccessReviewer.username"
+    )
+
+
+class AccessReviewer(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("access_review.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH))
+
+    review: Mapped[AccessReview] = relationship(back_populates="reviewers")
+
+    __table_args__ = (
+        UniqueConstraint("review_id", "username", name="uq_access_reviewer"),
+        Index("ix_access_reviewer_username", "username"),
+    )
+
+
+class AccessReviewItem(Model):
+    """One member of one reviewed group as Keycloak had them when the review opened, and its decision."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("access_review.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))  # "{group uuid}:{Keycloak user id}"
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("offering_keycloak_group.id", ondelete="SET NULL"))
+    group_uuid: Mapped[str] = mapped_column(String(32), default="")
+    group_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    remote_user_id: Mapped[str] = mapped_column(String(64), default="")
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    email: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    decision: Mapped[ReviewDecision | None] = mapped_column(StoredEnum(ReviewDecision, 10), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(150), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A removal's outcome when the review plan was applied ("applied" or "failed"), kept with the review: the
+    # plan's own items go after OKG_PLAN_RETENTION_DAYS, the evidence stays.
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    outcome_message: Mapped[str] = mapped_column(Text, default="")
+
+    review: Mapped[AccessReview] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("review_id", "key", name="uq_access_review_item_key"),
+        Index("ix_access_review_item_position", "review_id", "position"),
+        Index("ix_access_review_item_decision", "review_id", "decision", "position"),
+    )

@@ -132,7 +132,9 @@ def test_each_load_endpoint_costs_a_fixed_number_of_keycloak_requests_and_sql_st
         # Every call that reaches Keycloak first checks that no other offering's group overlaps this one's on the
         # same server and realm (one query over the offerings): remote_groups, sync_status, search and pull.
         "remote_groups": 3,
-        "sync_status": 5,  # + the local groups and their roles
+        # + the local groups and their roles, and who changed it (the admin events' cursor: for the read, which
+        # reads nothing while events are off, and for the group differences' explanation)
+        "sync_status": 7,
         "search users": 3,
         "memberships": 4,
         # + the group's lock (on PostgreSQL with its lock timeout set and reset), the local members, the audit

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,8 @@ from tests.factories import PASSWORD, World
 from tests.signin import csrf_token_of, log_in, send
 from webapp.extensions import db
 from webapp.models import (
+    AccessReview,
+    AccessReviewItem,
     ApiToken,
     GroupManager,
     Job,
@@ -34,11 +37,13 @@ from webapp.models import (
     OfferingKeycloakGroup,
     OfferingKeycloakMembership,
     Plan,
+    utcnow,
 )
 from webapp.services.accounts.core import create_token
 from webapp.services.commands import ApplySelection, PreviewMembers
 from webapp.services.jobs import core as jobs
 from webapp.services.plans import core as plans
+from webapp.services.reviews import core as reviews
 
 PERSONAS = ("anonymous", "nobody", "other", "manager", "staff", "pi", "sibling")
 USERNAMES = {
@@ -101,7 +106,8 @@ SEE_ACCOUNT = Expect(303, location="/account")
 SEE_PLAN = Expect(303, location="/offerings/{offering}/plans/*")
 SEE_GROUP = Expect(303, location="/offerings/{offering}/groups/*")  # a group's page
 SEE_JOB = Expect(303, location="/offerings/{offering}/jobs/*")
-SEE_OVERVIEW = Expect(303, location="/overview")  # "*": a new plan's page (or its result)
+SEE_OVERVIEW = Expect(303, location="/overview")
+SEE_REVIEW = Expect(303, location="/reviews/*")  # "*": a new plan's page (or its result)
 
 
 # -- requests ----------------------------------------------------------------------------------------
@@ -455,6 +461,66 @@ def form_policy(w: World, _who: str) -> Call:
     )
 
 
+REVIEWS = "/api/offering-keycloak-reviews"
+
+
+def review(w: World) -> AccessReview:
+    """A fresh open access review of one new linked group of world.offering (one member), by the manager; its
+    reviewers are the defaults: the offering's managers, and pi when built for pi (the group is delegated)."""
+    due = utcnow().date() + timedelta(days=7)
+    return reviews.open_review(w.manager, w.offering, [local_group(w)], due, None)
+
+
+def first_key(item: AccessReview) -> str:
+    return (
+        db.session.query(AccessReviewItem.key)
+        .filter_by(review_id=item.id)
+        .order_by(AccessReviewItem.position)
+        .first()[0]
+    )
+
+
+def api_new_review(w: World, _who: str) -> Call:
+    local_group(w)
+    return Call(
+        f"{REVIEWS}/", json={"offering_uuid": w.offering.uuid, "due": (utcnow().date() + timedelta(days=7)).isoformat()}
+    )
+
+
+def api_review(w: World, _who: str) -> Call:
+    return Call(f"{REVIEWS}/{review(w).uuid}/")
+
+
+def api_review_items(w: World, _who: str) -> Call:
+    return Call(f"{REVIEWS}/{review(w).uuid}/items/")
+
+
+def api_review_decide(w: World, _who: str) -> Call:
+    made = review(w)
+    return Call(f"{REVIEWS}/{made.uuid}/decide/", json={"decisions": {first_key(made): "keep"}})
+
+
+def api_review_close(w: World, _who: str) -> Call:
+    return Call(f"{REVIEWS}/{review(w).uuid}/close/", json={})
+
+
+def form_new_review(w: World, _who: str) -> Call:
+    group = local_group(w)
+    due = (utcnow().date() + timedelta(days=7)).isoformat()
+    return Call(f"/offerings/{w.offering.uuid}/reviews", form={"group_uuids": group.uuid, "due": due})
+
+
+def of_review(suffix: str = "", decide: bool = False, form: dict[str, Any] | None = None) -> Builder:
+    def build(w: World, _who: str) -> Call:
+        made = review(w)
+        fields = dict(form) if form is not None else None
+        if decide:
+            fields = {f"decision-{first_key(made)}": "keep"}
+        return Call(f"/reviews/{made.uuid}" + (f"/{suffix}" if suffix else ""), form=fields)
+
+    return build
+
+
 def api_new_group_manager(w: World, _who: str) -> Call:
     return Call(f"{MANAGERS}/", json={"group_uuid": local_group(w).uuid, "username": remote_user(w, "delegate")[0]})
 
@@ -661,6 +727,13 @@ csv_activity = of_offering("activity.csv")
 page_keycloak_changes = of_offering("activity/keycloak")
 csv_keycloak_changes = of_offering("activity/keycloak.csv")
 page_overview = fixed("/overview")
+page_reviews = of_offering("reviews")
+page_my_reviews = fixed("/reviews")
+page_review = of_review()
+form_decide = of_review(decide=True)
+page_close_review = of_review("close")
+form_close_review = of_review("close", form={})
+csv_review = of_review("items.csv")
 page_keycloak_login = fixed("/auth/keycloak/login")
 page_keycloak_back = fixed("/auth/keycloak/callback?code=x&state=y")
 form_overview_check = fixed("/overview/check", {})
@@ -769,6 +842,18 @@ API_ROWS: list[Row] = [
     api("group_manager_detail",       "GET",    api_group_manager,   E401, E404,            E404,            200, 200,
         pi=FORBIDDEN, sibling=E404),
     api("group_manager_delete",       "DELETE", api_group_manager,   E401, E404,            E404,            204, 204,
+        pi=FORBIDDEN, sibling=E404),
+    api("review_list",                "GET",    fixed(f"{REVIEWS}/"), E401, 200,            200,             200, 200,
+        pi=200, sibling=200),
+    api("review_list",                "POST",   api_new_review,      E401, NO_OFFERING,     NO_OFFERING,     201, 201,
+        pi=FORBIDDEN, sibling=FORBIDDEN),
+    api("review_detail",              "GET",    api_review,          E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("review_items",               "GET",    api_review_items,    E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("review_decide",              "POST",   api_review_decide,   E401, E404,            E404,            200, 200,
+        pi=200, sibling=E404),
+    api("review_close",               "POST",   api_review_close,    E401, E404,            E404,            200, 200,
         pi=FORBIDDEN, sibling=E404),
 ]
 
@@ -917,6 +1002,22 @@ UI_ROWS: list[Row] = [
        pi=403, sibling=404),
     ui("group_manager_remove", "POST", form_remove_manager, LOGIN,  404,        404,        SEE_GROUP,    SEE_GROUP,
        pi=403, sibling=404),
+    ui("offering_reviews",  "GET",  page_reviews,         LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=403),
+    ui("offering_reviews",  "POST", form_new_review,      LOGIN,    404,        404,        SEE_REVIEW,   SEE_REVIEW,
+       pi=403, sibling=403),
+    ui("my_reviews",        "GET",  page_my_reviews,      LOGIN,    200,        200,        200,          200,
+       pi=200, sibling=200),
+    ui("review_detail",     "GET",  page_review,          LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
+    ui("review_detail",     "POST", form_decide,          LOGIN,    404,        404,        SEE_REVIEW,   SEE_REVIEW,
+       pi=SEE_REVIEW, sibling=404),
+    ui("review_close",      "GET",  page_close_review,    LOGIN,    404,        404,        200,          200,
+       pi=403, sibling=404),
+    ui("review_close",      "POST", form_close_review,    LOGIN,    404,        404,        SEE_REVIEW,   SEE_REVIEW,
+       pi=403, sibling=404),
+    ui("review_items_csv",  "GET",  csv_review,           LOGIN,    404,        404,        200,          200,
+       pi=200, sibling=404),
 ]
 
 # A reference to another offering's role, resource, group or membership is refused, whoever asks.

@@ -161,6 +161,7 @@ def test_sync_now_starts_the_offerings_periodic_work_by_hand(manager, world: Wor
         "Check drift now",
         "Expire due memberships now",
         "Read Keycloak's admin events now",
+        "Send review reminders now",
     ]
     response = manager.post(f"{base}/jobs", {"kind": "sync_pending"})
     assert response.status_code == 303 and f"{base}/jobs/" in response.headers["Location"]

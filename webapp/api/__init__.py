@@ -87,4 +87,4 @@ def remote_failure(exc: RemoteFailure) -> tuple[Response, int]:
     return jsonify({"detail": exc.message}), 502
 
 
-from . import audit, catalog, group_managers, groups, jobs, memberships, plans, schema  # noqa: E402,F401  (routes register on import)
+from . import audit, catalog, group_managers, groups, jobs, memberships, plans, reviews, schema  # noqa: E402,F401  (routes register on import)

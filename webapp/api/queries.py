@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from ..models import JobState, MembershipState, PlanState
+from ..models import JobState, MembershipState, PlanState, ReviewDecision, ReviewState
 from ..services.jobs import kinds as job_kinds
 from ..services.memberships.pages import MAX_QUERY_LENGTH
 from .shapes import UUID_HELP, Text, Uuid
@@ -89,7 +89,11 @@ if TYPE_CHECKING:
     PlanStateName = str
     JobStateName = str
     JobKindChoice = str
+    ReviewStateName = str
+    ReviewDecisionFilter = str
 else:  # the choices are the enums' values and the job kinds registered when this is imported
+    ReviewStateName = one_of(state.value for state in ReviewState)
+    ReviewDecisionFilter = one_of([*(decision.value for decision in ReviewDecision), "undecided"])
     PlanStateName = one_of(state.value for state in PlanState)
     JobStateName = one_of(state.value for state in JobState)
     JobKindChoice = one_of(job_kinds.names())
@@ -192,3 +196,16 @@ class AuditQuery(Query):
     actor: Annotated[Text, Field(description="Username of who did it.")] = ""
     created_from: Annotated[Day | None, Field(description="First day (UTC, YYYY-MM-DD), included.")] = None
     created_to: Annotated[Day | None, Field(description="Last day (UTC, YYYY-MM-DD), included.")] = None
+
+
+class ReviewListQuery(Query):
+    offering_uuid: OfferingFilter = None
+    state: Annotated[ReviewStateName | None, Field(description="Only reviews in this state.")] = None
+
+
+class ReviewItemsQuery(Query):
+    decision: Annotated[
+        ReviewDecisionFilter | None,
+        Field(description="Only the items with this decision (undecided: none yet)."),
+    ] = None
+    q: Annotated[Search, Field(description="Username, email, names or group name contains it (ignoring case).")] = ""

@@ -9,7 +9,7 @@ components (`component_schemas`). Adding a field to a response is one line here 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
@@ -25,9 +25,10 @@ from pydantic import (
     WrapValidator,
 )
 
-from ..models import MembershipState, OfferingKeycloakMembership, Plan, PlanItem
+from ..models import AccessReview, MembershipState, OfferingKeycloakMembership, Plan, PlanItem
 from ..services.jobs.core import JobKindName, live_progress
 from ..services.plans import core as plans
+from ..services.reviews import core as reviews
 from ..services.uuids import parse_uuid
 from .inputs import MAX_LENGTH, MAX_LIST, invalid
 
@@ -390,7 +391,7 @@ def _group_uuid(item: Any) -> str | None:
 class PlanOut(Shape):
     uuid: Uuid
     url: Annotated[Url, From(link("api.plan_detail"))]
-    kind: Literal["members", "import", "links"]
+    kind: Literal["members", "import", "links", "expiry", "review"]
     offering_uuid: Annotated[Uuid, From("offering.uuid")]
     state: Literal["open", "applying", "applied", "partially_applied", "failed", "stale", "expired", "discarded"]
     created: Annotated[Timestamp, From(at("created", iso))]
@@ -472,6 +473,80 @@ def dump_plan_items(plan: Plan) -> Callable[[list[PlanItem]], list[dict[str, Any
         return [PlanItemOut.dump(item) | {"keycloak_change": found.get(item.id, none).change} for item in items]
 
     return dump_page
+
+
+class ReviewCountsOut(BaseModel):
+    total: int
+    keep: int
+    remove: int
+    unsure: int
+    undecided: int
+
+
+class AccessReviewOut(Shape):
+    """docs/PRODUCT.md §12."""
+
+    uuid: Uuid
+    url: Annotated[Url, From(link("api.review_detail"))]
+    offering_uuid: Annotated[Uuid, From("offering.uuid")]
+    offering_name: Annotated[str, From("offering.name")]
+    state: Literal["open", "closed"]
+    due: Annotated[str, From(lambda review: review.due.isoformat()), Field(json_schema_extra={"format": "date"})]
+    overdue: Annotated[bool, From(reviews.is_overdue), Field(description="Open and past its due date.")]
+    created: Annotated[Timestamp, From(at("created", iso))]
+    created_by: Annotated[str, From("created_by_name")]
+    group_uuids: Annotated[list[str], Field(description="The reviewed groups.")]
+    reviewers: Annotated[list[str], From(lambda review: [reviewer.username for reviewer in review.reviewers])]
+    repeat_months: Annotated[
+        int | None, Field(description="The periodic round opens the next review this many months after this one.")
+    ]
+    counts: Annotated[
+        ReviewCountsOut,
+        From(lambda _review: None),  # counted for a page of reviews at once: filled by dump_reviews
+        Field(description="Items per decision (undecided: none yet)."),
+    ]
+    plan_uuid: Annotated[
+        Uuid | None,
+        From(when("plan", "uuid")),
+        Field(description="The review plan of the removals, made when it closed (null: open, or nobody to remove)."),
+    ]
+    closed_at: Annotated[Timestamp | None, From(at("closed_at", iso))]
+    closed_by: Annotated[str, From("closed_by_name")]
+    items_url: Annotated[Url, From(lambda review: url_for("api.review_items", uuid=review.uuid, _external=True))]
+
+
+def dump_reviews(found: list[AccessReview]) -> list[dict[str, Any]]:
+    """Reviews with their counts (one statement for the page)."""
+    counted = reviews.counts_of(found)
+    return [AccessReviewOut.dump(review) | {"counts": counted[review.id].as_dict()} for review in found]
+
+
+def dump_review(review: AccessReview) -> dict[str, Any]:
+    return dump_reviews([review])[0]
+
+
+class ReviewItemOut(Shape):
+    key: Annotated[str, Field(description="Stable within the review: what decide/ names.")]
+    group_uuid: str
+    group_name: str
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    decision: Annotated[
+        Literal["keep", "remove", "unsure"] | None,
+        From(lambda item: item.decision.value if item.decision else None),
+        Field(description="Null: undecided (nobody is removed for want of an answer)."),
+    ]
+    note: str
+    decided_by: Annotated[str, Field(description="Username of who decided; empty while undecided.")]
+    decided_at: Annotated[Timestamp | None, From(at("decided_at", iso))]
+    outcome: Annotated[
+        Literal["applied", "failed", "not_selected"] | None,
+        From(reviews.outcome_of),
+        Field(description="A removal's outcome once the review plan was applied: applied, failed or not_selected."),
+    ]
+    outcome_message: Annotated[str, Field(description="Why it failed, in words.")]
 
 
 class PlanItemOutcomeOut(Shape):
@@ -614,6 +689,30 @@ class PlanCreateRequest(Request):
     remote_group_ids: Annotated[Items | None, Field(description="import: Keycloak group ids.")] = None
 
 
+Note = Annotated[str, Field(max_length=2000)]
+
+
+class ReviewCreateRequest(Request):
+    offering_uuid: Uuid
+    group_uuids: Annotated[Items | None, Field(description="The linked groups to review; absent: every one.")] = None
+    due: Annotated[date, Field(description="YYYY-MM-DD: not in the past, within a year.")]
+    reviewers: Annotated[
+        Items | None,
+        Field(description="Usernames; absent: the offering's managers and the groups' managers."),
+    ] = None
+    repeat_months: Annotated[
+        int | None, Field(ge=1, le=36, description="Open the next review this many months later; null: once.")
+    ] = None
+
+
+class ReviewDecideRequest(Request):
+    decisions: Annotated[
+        dict[str, Literal["keep", "remove", "unsure"]],
+        Field(min_length=1, max_length=5000, description="Item key -> keep, remove or unsure."),
+    ]
+    note: Annotated[Note | None, Field(description="Kept on each of these items; absent keeps their notes.")] = None
+
+
 class PlanApplyRequest(Request):
     selection: Annotated[
         Choices | None,
@@ -629,6 +728,9 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "OfferingKeycloakMembership": OfferingKeycloakMembershipOut,
     "AuditEvent": AuditEventOut,
     "GroupManager": GroupManagerOut,
+    "AccessReview": AccessReviewOut,
+    "AccessReviewItem": ReviewItemOut,
+    "ReviewCounts": ReviewCountsOut,
     "RemoteGroup": RemoteGroupOut,
     "RemoteGroupMember": RemoteGroupMemberOut,
     "SyncStatusResponse": SyncStatusOut,
@@ -653,6 +755,8 @@ REQUESTS: dict[str, type[BaseModel]] = {
         SetBackendIdRequest,
         OfferingKeycloakMembershipRequest,
         GroupManagerRequest,
+        ReviewCreateRequest,
+        ReviewDecideRequest,
         RenewRequest,
         MembershipPolicyRequest,
         PlanCreateRequest,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ..models import Offering, OfferingKeycloakGroup, OfferingRole, Resource
+from ..models import AccessReview, Offering, OfferingKeycloakGroup, OfferingRole, Resource
 
 
 class Keep(enum.Enum):
@@ -67,6 +67,15 @@ class PreviewExpiry:
     """The expired members of these groups still in their Keycloak groups (docs/PRODUCT.md §11)."""
 
     offering: Offering
+    groups: list[OfferingKeycloakGroup]
+
+
+@dataclass(frozen=True)
+class PreviewReview:
+    """The "remove" decisions of a closed access review, as removals from these Keycloak groups (§12)."""
+
+    offering: Offering
+    review: AccessReview
     groups: list[OfferingKeycloakGroup]
 
 

@@ -54,5 +54,6 @@ from . import (  # noqa: E402,F401
     offering_views,
     overview_views,
     plan_views,
+    review_views,
     token_views,
 )

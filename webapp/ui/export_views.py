@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
-from flask_login import login_required
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..downloads import csv_response, primed, shape_csv
@@ -15,6 +15,7 @@ from ..services import audit
 from ..services.attribution import events
 from ..services.memberships import exports
 from ..services.plans import core as plans
+from ..services.reviews import core as reviews
 from . import ui_bp
 from .diff_rows import DIFF_COLUMNS, diff_export
 from .helpers import attempt, group_page_of, offering_or_404, reached_or_404
@@ -90,3 +91,17 @@ def activity_csv(offering_uuid: str) -> Response:
     query = audit.offering_activity(offering, first, last)
     shape = _shapes().AuditEventOut
     return shape_csv(f"{offering.slug}-activity.csv", query, shape.dump, _columns(shape))
+
+
+@ui_bp.get("/reviews/<review_uuid>/items.csv")
+@login_required
+def review_items_csv(review_uuid: str) -> Response:
+    """A review's evidence: every item the user may see, its decision, note, who decided when, and its removal's
+    outcome (the same columns as the API's items)."""
+    found = attempt(lambda: reviews.review_for(current_user, review_uuid))
+    if found.value is None:
+        abort(404)
+    review = found.value
+    query = reviews.items_query(review, reviews.scope_of(current_user, review))
+    shape = _shapes().ReviewItemOut
+    return shape_csv(f"review-{review.uuid}-items.csv", query, shape.dump, _columns(shape))

@@ -227,3 +227,25 @@ class ChangePasswordForm(FlaskForm):
     def validate_confirm_password(self, field: PasswordField) -> None:
         if field.data != self.new_password.data:
             raise ValidationError("The two new passwords differ.")
+
+
+class ReviewForm(FlaskForm):
+    """A new access review (docs/PRODUCT.md §12): which groups, until when, who reviews, how often."""
+
+    group_uuids = SelectMultipleField(
+        "Groups to review",
+        validators=[DataRequired("Choose at least one group.")],
+        validate_choice=False,
+        description="Their members in Keycloak now are the review's items.",
+    )
+    due = DateField("Due on", validators=[DataRequired("Choose a due date.")])
+    reviewers = StringField(
+        "Reviewers (optional)",
+        validators=[Optional(), Length(max=2000)],
+        description="Usernames separated by commas. Empty: the offering's managers and the groups' managers.",
+    )
+    repeat_months = IntegerField(
+        "Repeat every … months (optional)",
+        validators=[Optional(), NumberRange(min=1, max=36, message="Repeat every 1 to 36 months, or leave empty.")],
+        description="The periodic round opens the next review this long after this one. Empty: once.",
+    )

@@ -6,18 +6,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models import Job, JobKind
+from ...models import Job, JobKind, Offering
+from ..connection.gateway import call_keycloak, gateway_for_offering
+from ..connection.subtree import find_offering_root
 from ..errors import ServiceError
-from ..groups.diff import sync_status
 from ..jobs.kinds import JobKindSpec, KeycloakFailed, Report
 from .events import IN_ROUND_PAGES, refresh
+
+
+def subtree_ids(offering: Offering) -> set[str]:
+    """The ids of the offering's group and every group under it, walked now (none when it does not exist)."""
+    gateway = gateway_for_offering(offering)
+
+    def walk() -> set[str]:
+        root = find_offering_root(gateway, offering)
+        if root is None:
+            return set()
+        return {root.id} | {group.id for group in gateway.walk_subtree(root.id, label=root.path)}
+
+    return call_keycloak("Reading the Keycloak groups failed", walk)
 
 
 def _work(job: Job, _report: Report) -> dict[str, Any]:
     if job.offering is None:
         return {}
     try:
-        subtree = sync_status(job.offering).subtree_ids
+        subtree = subtree_ids(job.offering)
     except ServiceError as exc:
         raise KeycloakFailed(exc.message) from exc
     read = refresh(job.offering, IN_ROUND_PAGES, check_settings=True, subtree_ids=subtree)

@@ -52,6 +52,7 @@ from ..plans import jobs as plan_jobs
 from ..plans.core import clock
 from ..plans.journal import Interrupted
 from ..plans.members import linked_groups
+from ..reviews import jobs as review_jobs
 from ..uuids import parse_uuid
 from . import kinds as job_kinds
 from .kinds import JobKindSpec, KeycloakFailed, Report, Target
@@ -66,6 +67,7 @@ for _spec in (
     drift.DRIFT_CHECK,
     expiry_run.EXPIRE_MEMBERSHIPS,
     attribution_jobs.READ_KEYCLOAK_EVENTS,
+    review_jobs.ACCESS_REVIEWS,
 ):
     job_kinds.register(_spec)
 

@@ -183,7 +183,7 @@ def _created(actor: User, offering: Offering, membership: OfferingKeycloakMember
     audit.record(actor, offering, "membership.created", membership, details)
 
 
-def revoke(actor: User, offering: Offering, membership: OfferingKeycloakMembership) -> None:
+def revoke(actor: User | None, offering: Offering, membership: OfferingKeycloakMembership) -> None:
     """Forget the row; the caller has removed the user from the Keycloak group already."""
     target(Transition.REVOKE, membership.state)
     details = {"group": membership.group.name, "state": membership.state}

@@ -51,6 +51,7 @@ from .kinds import (
     register,
 )
 from .members import MembersKind, keycloak_question
+from .review import ReviewKind
 
 PLAN_FINISHED = (PlanState.APPLIED, PlanState.PARTIALLY_APPLIED, PlanState.FAILED)
 # Plans that can never be applied again: their items go after the retention period.
@@ -60,7 +61,7 @@ RESULT_ITEMS = 200
 BATCH_SIZE = 1000
 
 # The built-in kinds (docs/PLAN-APPLY.md §3 to §5); a new kind is its module and one more entry here.
-KINDS = [register(kind) for kind in (MembersKind(), ImportKind(), LinksKind(), ExpiryKind())]
+KINDS = [register(kind) for kind in (MembersKind(), ImportKind(), LinksKind(), ExpiryKind(), ReviewKind())]
 
 
 def clock(value: datetime) -> str:
