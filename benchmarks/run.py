@@ -34,6 +34,7 @@ from .scenarios import (
     plans,
     pull_members,
     remote_tree,
+    reviews,
     tokens,
 )
 from .seed import REPO_ROOT, describe_realm, log, migrate_database, seed_database, seed_realm
@@ -54,6 +55,7 @@ SCENARIOS: dict[str, Scenario] = {
     "plans": plans.run,
     "jobs": jobs.run,
     "attribution": attribution.run,
+    "reviews": reviews.run,
     "expiry": expiry.run,
 }
 # Opt-in (`make bench-scale`, or --only): each takes many minutes here.

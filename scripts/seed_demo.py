@@ -313,6 +313,7 @@ def seed_drift() -> None:
             offering.keycloak_url.rstrip("/"), root_id, users.backend_id, gateway.find_user_by_username("judy")
         )
         delegate_to_pi(db, GroupManager, OfferingKeycloakGroup, offering)
+        open_demo_review(offering, [users, admins])
         print("Seeded local groups and members that differ from Keycloak: open Groups → Preview sync.", file=sys.stderr)
 
 
@@ -340,6 +341,25 @@ def helpdesk_changes(url: str, root_id: str, group_id: str, judy: Any) -> None:
         timeout=30,
     )
     print(f"helpdesk made the group helpdesk-made in Keycloak (HTTP {made.status_code}).", file=sys.stderr)
+
+
+def open_demo_review(offering: Any, groups: list[Any]) -> None:
+    """An access review of the linked groups, due in ten days, with alice kept: something to decide on (§12)."""
+    from webapp.extensions import db
+    from webapp.models import AccessReviewItem, User, utcnow
+    from webapp.services.errors import ServiceError
+    from webapp.services.reviews import core as reviews
+
+    manager = db.session.query(User).filter_by(username=DEMO_MANAGER).one()
+    try:
+        review = reviews.open_review(manager, offering, groups, utcnow().date() + timedelta(days=10), None)
+    except ServiceError as exc:
+        print(f"The demo review was not opened: {exc.message}", file=sys.stderr)
+        return
+    kept = [item.key for item in db.session.query(AccessReviewItem).filter_by(review_id=review.id, username="alice")]
+    if kept:
+        reviews.decide(manager, review, {key: "keep" for key in kept}, "Still runs jobs every week.")
+    print(f"Opened an access review of {len(groups)} groups: open Reviews.", file=sys.stderr)
 
 
 def delegate_to_pi(db: Any, manager_model: Any, group_model: Any, offering: Any) -> None:

@@ -104,3 +104,15 @@ def test_a_pi_reviews_their_own_group_from_the_reviews_list(manager: Browser, wo
     assert page.select_one(f"a[href='/reviews/{review.uuid}/close']") is None  # closing is the managers'
     assert pi.get(f"/reviews/{review.uuid}/close").status_code == 403
     assert pi.get(f"/offerings/{world.offering.uuid}/reviews").status_code == 403
+
+
+def test_overview_counts_open_and_overdue_reviews_and_says_what_waits(manager: Browser, world: World) -> None:
+    linked(world, "project-a", ["alice"])
+    review = opened(manager, world)
+    review.due = utcnow().date() - timedelta(days=2)
+    db.session.commit()
+    page = parse(manager.get("/overview"))
+    cells = [text_of(cell) for cell in page.select("#review-counts tbody tr")[0].select("td")]
+    assert cells == ["1", "1 overdue"]
+    waiting = page.select_one("#reviews-waiting")
+    assert waiting is not None and f"/reviews/{review.uuid}" in str(waiting)

@@ -17,6 +17,7 @@ from ..services.groups import drift
 from ..services.jobs import core as jobs
 from ..services.memberships import expiry
 from ..services.plans import expiry as expiry_plans
+from ..services.reviews import core as reviews
 from . import ui_bp
 from .forms import ConfirmForm
 from .job_rows import JobView
@@ -63,6 +64,8 @@ def _overview_page(error: str = "", status: int = 200) -> Response:
         expiry=expiry.expiry_counts(ids, timedelta(days=soon_days)),
         soon_days=soon_days,
         waiting=expiry_plans.waiting_plans(ids),
+        reviews_open=reviews.open_reviews_of(ids),
+        reviewing=reviews.waiting_for(current_user),
         form=ConfirmForm(),
         error=error,
         status=status,
