@@ -4,6 +4,7 @@ any page or dialog state a manager reaches, and no page logs a console error."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -11,10 +12,11 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.factories import PASSWORD
 from webapp.extensions import db
-from webapp.models import OfferingKeycloakGroup, User
+from webapp.models import Offering, OfferingKeycloakGroup, User, utcnow
 from webapp.services.commands import ApplySelection, PreviewMembers
 from webapp.services.memberships.pull import pull_members
 from webapp.services.plans import core as plans
+from webapp.services.reviews import core as reviews
 
 from .conftest import LiveApp
 from .pages import GroupsPage, LoginPage
@@ -70,6 +72,14 @@ def plan_uuids(live: LiveApp, group_uuid: str) -> tuple[str, str]:
         return open_plan.uuid, applied.uuid
 
 
+def review_uuid(live: LiveApp) -> str:
+    """An open access review of every linked group, its reviewers the defaults."""
+    with live.app.app_context():  # type: ignore[attr-defined]
+        manager = db.session.query(User).filter_by(username="manager").one()
+        offering = db.session.query(Offering).one()
+        return reviews.open_review(manager, offering, None, utcnow().date() + timedelta(days=14), None).uuid
+
+
 def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
     page: Page, live_app: LiveApp, audit: Audit
 ) -> None:
@@ -100,6 +110,8 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
         ("jobs", f"{base}/jobs"),
         ("settings", f"{base}/settings"),
         ("tokens", f"{live_app.url}/tokens"),
+        ("reviews tab", f"{base}/reviews"),
+        ("reviews", f"{live_app.url}/reviews"),
         ("not found", f"{live_app.url}/offerings/00000000000000000000000000000000/groups"),
     ]
     for state, url in visits:
@@ -147,6 +159,26 @@ def test_every_page_and_dialog_state_passes_axe_and_logs_no_console_error(
         ("members with rows", f"{base}/members"),
         ("members filtered", f"{base}/members?state=active&q=a"),
         ("remove all matching", f"{base}/members/remove?all=1"),
+    ):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        audit.check(state)
+
+    page.goto(f"{base}/reviews")
+    page.get_by_label("Due on").fill("")
+    page.get_by_role("button", name="Open the review").click()
+    expect(page.get_by_label("Due on")).to_have_attribute("aria-invalid", "true")
+    page.wait_for_load_state("networkidle")
+    audit.check("new review with errors")
+
+    review = f"{live_app.url}/reviews/{review_uuid(live_app)}"
+    for state, url in (
+        ("review page", review),
+        ("review page filtered", f"{review}?decision=undecided&q=an"),
+        ("review page matching nobody", f"{review}?q=nobody"),
+        ("close the review", f"{review}/close"),
+        ("reviews tab with a review", f"{base}/reviews"),
+        ("reviews with one waiting", f"{live_app.url}/reviews"),
     ):
         page.goto(url)
         page.wait_for_load_state("networkidle")
