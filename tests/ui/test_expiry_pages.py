@@ -35,7 +35,7 @@ def test_overview_and_group_page_show_what_ends_and_what_waits(manager: Browser,
     )
     db.session.commit()
     before = parse(manager.get("/overview"))
-    row = next(tr for tr in before.select("table")[-1].select("tbody tr") if "HPC Cluster" in text_of(tr))
+    row = next(tr for tr in before.select("#expiry-counts tbody tr") if "HPC Cluster" in text_of(tr))
     assert [text_of(cell) for cell in row.select("td")] == ["1", "7 (tried again each round)"]
 
     run = expire_due()
