@@ -40,11 +40,31 @@ class Result:
     def met(self) -> bool:
         return all(check.met for check in self.checks)
 
+    @property
+    def worst_ratio(self) -> float | None:
+        """The worst of the repetitions' ratios (each run of ours against the floor run beside it), shown with
+        the median the verdict uses: a median at the limit with a worst far past it is luck, not margin."""
+        ours, floor = self.extra.get("runs_ours_s"), self.extra.get("runs_floor_s")
+        if not ours or not floor or len(ours) != len(floor) or not all(floor):
+            return None
+        return max(mine / theirs for mine, theirs in zip(ours, floor, strict=True))
+
+    @property
+    def worst_s(self) -> float | None:
+        """The slowest repetition of ours (a scenario judged by a time, not a ratio)."""
+        runs = self.extra.get("runs_ours_s")
+        if runs:
+            return float(max(runs))
+        samples = self.extra.get("samples_ms")
+        return max(samples) / 1000 if samples else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "ours_s": _round(self.ours_s),
             "floor_s": _round(self.floor_s),
             "ratio": _round(self.ratio, 3),
+            "worst_ratio": _round(self.worst_ratio, 3),
+            "worst_s": _round(self.worst_s),
             "target": self.target,
             "met": self.met,
             "checks": {check.name: check.as_dict() for check in self.checks},
@@ -62,18 +82,26 @@ def _fmt_seconds(value: float | None) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def _worst(result: Result) -> str:
+    """The worst repetition: its ratio when the scenario has a floor, else its time."""
+    if result.worst_ratio is not None:
+        return f"{result.worst_ratio:.2f}"
+    return _fmt_seconds(result.worst_s) if result.worst_s is not None else "—"
+
+
 def _fmt_measured(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def table(results: list[Result]) -> str:
-    headers = ("scenario", "ours (median)", "floor (median)", "ratio", "target", "met")
+    headers = ("scenario", "ours (median)", "floor (median)", "ratio (median)", "worst", "target", "met")
     rows = [
         (
             result.scenario,
             _fmt_seconds(result.ours_s),
             _fmt_seconds(result.floor_s),
             "—" if result.ratio is None else f"{result.ratio:.2f}",
+            _worst(result),
             result.target,
             "yes" if result.met else "NO",
         )
