@@ -225,3 +225,18 @@ def test_pull_from_the_group_page_returns_to_it(manager, world: World) -> None:
     assert response.status_code == 303 and response.headers["Location"].endswith(page)
     offsite = manager.post(f"{page}/pull", {"next": "https://evil.example/"})
     assert offsite.headers["Location"].endswith(groups_url(world))
+
+
+def test_no_role_is_preselected_and_the_form_asks_for_one(manager, world) -> None:  # type: ignore[no-untyped-def]
+    """Issue 30, item 7: a role is the access someone gets; the import, bulk import and Add member forms ask."""
+    from tests.html import parse as parse_page
+
+    remote_id = world.realm.add_path("/base/hpc/unchosen")
+    base = f"/offerings/{world.offering.uuid}"
+    for url in (f"{base}/groups/import?remote_group_id={remote_id}", f"{base}/groups", f"{base}/members"):
+        page = parse_page(manager.get(url))
+        for select in page.select("select[name$=role]"):
+            chosen = select.select_one("option[selected]") or select.select_one("option")
+            assert chosen is not None and chosen.get("value") == "", (url, str(select)[:200])
+    answer = manager.post(f"{base}/groups/import", {"remote_group_id": remote_id, "role": "", "resource": ""})
+    assert answer.status_code == 400 and "Choose a role." in answer.get_data(as_text=True)

@@ -123,7 +123,7 @@ class KeycloakSettingsForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     remote_group_id = StringField("Keycloak group", validators=[DataRequired()])
-    role = SelectField("Role", validators=[DataRequired()])
+    role = SelectField("Role", validators=[DataRequired("Choose a role.")])
     resource = SelectField("Resource", validators=[Optional()])
     scope_id = StringField(
         "Scope id",
@@ -136,7 +136,7 @@ class BulkImportForm(FlaskForm):
     remote_group_ids = SelectMultipleField(
         "Keycloak groups", validators=[DataRequired("Select at least one group.")], validate_choice=False
     )
-    role = SelectField("Role", validators=[DataRequired()])
+    role = SelectField("Role", validators=[DataRequired("Choose a role.")])
     resource = SelectField("Resource", validators=[Optional()])
 
 
@@ -157,7 +157,7 @@ class AddMemberForm(FlaskForm):
         description="The exact Keycloak username. Unknown users are kept pending until their account exists.",
     )
     email = StringField("Email", validators=[Optional(), Length(max=255)])
-    role = SelectField("Role", validators=[DataRequired()])
+    role = SelectField("Role", validators=[DataRequired("Choose a role.")])
     resource = SelectField("Resource", validators=[Optional()])
     scope_id = StringField(
         "Scope id", validators=[Optional(), Length(max=255)], description="Required when the role has a scope type."

@@ -127,7 +127,9 @@ def member_page_of(
 
 
 def role_choices(offering: Offering) -> list[SelectChoice]:
-    return [
+    """The offering's roles after an empty first choice: a role is what access someone gets, so the form asks
+    for it instead of preselecting the first one (issue 30, item 7)."""
+    return [SelectChoice("", "Choose a role…")] + [
         SelectChoice(
             role.uuid, f"{role.name} ({role.scope_type_label or role.scope_type})" if role.scope_type else role.name
         )
