@@ -13,7 +13,7 @@ from sqlalchemy import event, insert
 from tests.factories import World
 from tests.html import parse, text_of
 from webapp.extensions import db
-from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, new_uuid
+from webapp.models import OfferingKeycloakGroup, OfferingKeycloakMembership, new_uuid, utcnow
 
 PER_PAGE = 10
 
@@ -346,3 +346,49 @@ def test_wildcards_in_a_search_are_plain_characters(manager, world: World) -> No
     for query, expected in (("_", ["under_score"]), ("%", ["under_score"]), ("U00", [f"u00{i}" for i in range(10)])):
         page = parse(manager.get(group_url(world, group, f"?q={quote(query)}")))
         assert [text_of(row.select_one("td")) for row in page.select("#local-members tbody tr")] == expected
+
+
+def test_activity_says_what_happened_in_sentences_with_the_raw_details_a_click_away(manager, world: World) -> None:
+    """Issue 30, item 9: no `counts: {...}` or `job: None` for people; the details stay behind a disclosure."""
+    from webapp.models import AuditEvent, Plan
+
+    plan = Plan(offering=world.offering, kind="members", created_by_name="manager", expires=utcnow(), params={})
+    db.session.add(plan)
+    db.session.flush()
+    db.session.add_all(
+        [
+            AuditEvent(
+                offering_id=world.offering.id,
+                actor_name="manager",
+                action="plan.applied",
+                object_type="Plan",
+                details={
+                    "plan": plan.uuid,
+                    "kind": "members",
+                    "selected": 4,
+                    "counts": {"applied": 1, "failed": 3},
+                    "partial": True,
+                },
+            ),
+            AuditEvent(
+                offering_id=world.offering.id,
+                actor_name="manager",
+                action="membership.created",
+                object_repr="alice",
+                details={"group": "hpc-users", "state": "active"},
+            ),
+            AuditEvent(offering_id=world.offering.id, actor_name="system", action="something.new", object_repr="x"),
+        ]
+    )
+    db.session.commit()
+    page = parse(manager.get(f"/offerings/{world.offering.uuid}/activity"))
+    said = [text_of(row.select("td")[1]) for row in page.select("tbody tr")]
+    assert (
+        "Manager applied 1 of 4 selected changes of a members plan; 3 changes failed (partly: it stopped midway). "
+        "Open the plan"
+    ) in said
+    assert "Manager granted alice access to hpc-users." in said
+    assert "System: something new x" in said  # an action without words yet is still said plainly
+    link = page.select_one(f"a[href='/offerings/{world.offering.uuid}/plans/{plan.uuid}']")
+    assert link is not None and text_of(link) == "Open the plan"
+    assert page.select_one("tbody details summary") is not None and "counts" not in " ".join(said)

@@ -22,6 +22,7 @@ from ..services.connection.settings import (
 from ..services.errors import RemoteFailure, ValidationFailed
 from ..services.groups import remote
 from . import ui_bp
+from .audit_rows import activity_rows
 from .forms import ConfirmForm, KeycloakSettingsForm
 from .helpers import attempt, offering_or_404, show_field_errors
 from .paging import page_number, pager, per_page
@@ -163,7 +164,7 @@ def activity(offering_uuid: str) -> Response:
     return render(
         "offerings/activity.html",
         offering=offering,
-        events=events,
+        events=activity_rows(offering, events),
         pager=links,
         summary=f"{total:,} event{'' if total == 1 else 's'}" + (" in this range" if range_args else ""),
         tab="activity",

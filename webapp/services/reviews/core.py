@@ -159,7 +159,12 @@ def open_review(
         offering,
         "review.opened",
         review,
-        {"groups": [group.name for group in groups], "due": due.isoformat(), "reviewers": chosen},
+        {
+            "review": review.uuid,
+            "groups": [group.name for group in groups],
+            "due": due.isoformat(),
+            "reviewers": chosen,
+        },
     )
     db.session.commit()
     return review
@@ -408,7 +413,7 @@ def decide(actor: User, review: AccessReview, decisions: Mapping[str, str], note
                 .values(values)
             )
     tally = {value: sum(1 for decided in decisions.values() if decided == value) for value in DECISIONS}
-    audit.record(actor, review.offering, "review.decided", review, {"decisions": tally})
+    audit.record(actor, review.offering, "review.decided", review, {"review": review.uuid, "decisions": tally})
     db.session.commit()
     return counts(review, scope)
 
@@ -468,7 +473,7 @@ def close(actor: User, review: AccessReview) -> Plan | None:
         review.offering,
         "review.closed",
         review,
-        {"counts": counts(review).as_dict(), "plan": plan.uuid if plan else None},
+        {"review": review.uuid, "counts": counts(review).as_dict(), "plan": plan.uuid if plan else None},
     )
     db.session.commit()
     return plan

@@ -89,7 +89,8 @@ def send_reminders(offering: Offering) -> Round:
         review.reminders_sent = sorted(set(before) | set(due), reverse=True)
         message = _mail(review, min(due))
         mailing = mail.mail_enabled() and bool(message.to)
-        audit.record(None, offering, "review.reminded", review, {"days": min(due), "mailed": mailing})
+        details = {"review": review.uuid, "days": min(due), "mailed": mailing}
+        audit.record(None, offering, "review.reminded", review, details)
         db.session.commit()  # claimed
         done.reminded += 1
         if not mailing:
