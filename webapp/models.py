@@ -235,6 +235,10 @@ class OfferingKeycloakGroup(TimestampedMixin, Model):
     # Keycloak has no member count: the size of the Keycloak group at its last pull, and when that was.
     remote_member_count: Mapped[int | None] = mapped_column(default=None)
     remote_counted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # How many members differ between here and Keycloak at the last members comparison (a preview of this group),
+    # and when: the member state, kept apart from the link state (None: never compared).
+    member_differences: Mapped[int | None] = mapped_column(Integer, default=None)
+    differences_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     # Memberships that end (docs/PRODUCT.md §11): a grant's expiry by default, and at most, in days from the
     # grant (None: no default, no maximum).
     default_days: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ..keycloak import RemoteGroup
-from ..models import Offering, OfferingKeycloakGroup
+from ..models import Offering, OfferingKeycloakGroup, utcnow
 from ..services.attribution.events import group_in_words
 from ..services.connection.subtree import offering_root_path
 from ..services.groups.diff import SyncStatus, attributed_sync_status, local_groups
 from ..services.groups.remote import RemoteTree
 from ..services.groups.suggestions import Suggestion, link_suggestions
 from .helpers import attempt
+
+
+def ago(moment: datetime) -> str:
+    """ "just now", "3 min ago", "2 h ago", "4 days ago" """
+    seconds = (utcnow() - (moment if moment.tzinfo else moment.replace(tzinfo=UTC))).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    return f"{days} day{'' if days == 1 else 's'} ago"
+
 
 STATUS_LABELS = {
     "synced": "Synced",
@@ -34,6 +49,20 @@ class DiffRow:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def member_state(self) -> tuple[str, str]:
+        """A linked row's member state, apart from its link state: (badge style, words), from the group's last
+        members comparison (its last preview); ("", "") for rows that are not linked."""
+        if self.status != "synced" or self.local is None:
+            return "", ""
+        count, checked = self.local.member_differences, self.local.differences_checked_at
+        if count is None or checked is None:
+            return "pending", "Members not compared yet: preview a sync"
+        when = ago(checked)
+        if count == 0:
+            return "synced", f"Members match · checked {when}"
+        return "remote_only", f"{count:,} member difference{'' if count == 1 else 's'} · checked {when}"
 
     @property
     def sort_key(self) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from ..services.memberships import expiry
 from ..services.plans import expiry as expiry_plans
 from ..services.reviews import core as reviews
 from . import ui_bp
+from .diff_rows import ago
 from .forms import ConfirmForm
 from .job_rows import JobView
 
@@ -65,11 +66,20 @@ def _overview_page(error: str = "", status: int = 200) -> Response:
         soon_days=soon_days,
         waiting=expiry_plans.waiting_plans(ids),
         reviews_open=reviews.open_reviews_of(ids),
+        member_drift={offering_id: _member_words(found) for offering_id, found in drift.member_drift(ids).items()},
         reviewing=reviews.waiting_for(current_user),
         form=ConfirmForm(),
         error=error,
         status=status,
     )
+
+
+def _member_words(found: drift.MemberDrift) -> str:
+    """ "12 in 3 of 4 linked groups · oldest check 2 h ago" """
+    if not found.compared:
+        return f"not compared yet ({found.linked} linked group{'' if found.linked == 1 else 's'})"
+    when = f" · oldest check {ago(found.oldest)}" if found.oldest else ""
+    return f"{found.differences:,} in {found.compared} of {found.linked} linked groups{when}"
 
 
 @ui_bp.post("/overview/check")

@@ -101,3 +101,35 @@ DRIFT_CHECK = JobKindSpec(
     periodic=True,
     start_label="Check drift now",
 )
+
+
+@dataclass(frozen=True)
+class MemberDrift:
+    """An offering's member differences as its linked groups' last comparisons counted them."""
+
+    differences: int  # over the compared groups
+    compared: int  # linked groups compared at least once
+    linked: int
+    oldest: datetime | None  # the oldest of those comparisons
+
+
+def member_drift(offering_ids: list[int]) -> dict[int, MemberDrift]:
+    """Per offering, one statement: the sum of its linked groups' last member differences (/overview)."""
+    if not offering_ids:
+        return {}
+    group = OfferingKeycloakGroup
+    rows = db.session.execute(
+        select(
+            group.offering_id,
+            func.coalesce(func.sum(group.member_differences), 0),
+            func.count(group.member_differences),
+            func.count(),
+            func.min(group.differences_checked_at),
+        )
+        .where(group.offering_id.in_(offering_ids), group.backend_id != "")
+        .group_by(group.offering_id)
+    )
+    return {
+        offering_id: MemberDrift(int(total or 0), int(compared or 0), int(linked or 0), oldest)
+        for offering_id, total, compared, linked, oldest in rows
+    }

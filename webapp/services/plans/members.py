@@ -152,9 +152,15 @@ def member_items(
         pages = remote_pages(gateway, group)
         if progress is not None:
             pages = _reported(pages, progress, counted)
-        yield from _group_items(gateway, group, local, pages, remote)
+        differences = 0
+        for item in _group_items(gateway, group, local, pages, remote):
+            differences += not item.unchanged
+            yield item
         entry = remote_fingerprint(remote) | local_fingerprint(local) | {"name": group.name, "group_id": group.id}
         fingerprint[group.uuid] = entry
+        # The member state apart from the link state (the Groups page and /overview), as of this comparison;
+        # stored with the plan.
+        group.member_differences, group.differences_checked_at = differences, utcnow()
 
 
 def _reported(pages: Iterator[list[RemoteUser]], progress: Progress, counted: list[int]) -> Iterator[list[RemoteUser]]:
