@@ -161,4 +161,10 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const item = list.closest("li[role=treeitem]");
   if (item) item.setAttribute("aria-expanded", "true");
   list.hidden = false;
+  // A note in place of the subgroups has no role (the tree's lists own treeitems only): an error in it is said
+  // in the toasts' live region, as other failed requests are.
+  const error = list.querySelector(":scope > .tree-note .error");
+  if (error) {
+    document.dispatchEvent(new CustomEvent("toast", { detail: { message: error.textContent, level: "error" } }));
+  }
 });
