@@ -186,3 +186,20 @@ def test_running_progress_reads_page_of_about_total(app: Flask, world: World) ->
     assert JobView(job).progress_words == "page 12 of about 51 · 12,000 of about 50,004 members"
     job_queue().set_live(job.uuid, "progress", {"done": 60_000, "total": 50_004, "unit": "members", "pages": 60})
     assert JobView(job).progress_words == "page 60 · 60,000 members"  # the group grew since its last pull
+
+
+def test_periodic_jobs_say_their_outcome_in_words(app, world) -> None:  # type: ignore[no-untyped-def]
+    """Issue 30, item 9: no `local_only: 1` on the Jobs pages."""
+    from webapp.services.groups.drift import DRIFT_CHECK
+    from webapp.services.memberships.jobs import RECONCILE
+
+    checked = {"synced": 3, "local_only": 1, "remote_only": 2, "broken": 0, "pending": 1, "removed_remotely": 0}
+    assert DRIFT_CHECK.outcome is not None and DRIFT_CHECK.outcome(checked) == (
+        "3 synced, 1 local only, 2 remote only, 0 broken links; 1 pending, 0 removed in Keycloak"
+    )
+    rounded = {"offerings": 1, "activated": 2, "still_pending": 1, "flagged_removed": 0, "restored": 0, "errors": []}
+    assert RECONCILE.outcome is not None and RECONCILE.outcome(rounded) == (
+        "2 added in Keycloak, 1 still pending, 0 flagged as removed in Keycloak, 0 back in Keycloak"
+    )
+    failed = rounded | {"errors": ["bob: Keycloak did not answer"]}
+    assert RECONCILE.outcome(failed).endswith("; 1 not done: bob: Keycloak did not answer")

@@ -101,4 +101,6 @@ class JobView:
         result = job.result or {}
         if self.kind is not None and self.kind.outcome is not None and result:
             return self.kind.outcome(result)
-        return ", ".join(f"{key}: {value}" for key, value in result.items() if not isinstance(value, list | dict))
+        return ", ".join(
+            f"{key.replace('_', ' ')}: {value}" for key, value in result.items() if not isinstance(value, list | dict)
+        )

@@ -92,6 +92,15 @@ def _check(job: Job, report: Report) -> dict[str, Any]:
     return check_offering(job.offering)
 
 
+def _checked(result: dict[str, Any]) -> str:
+    """ "3 synced, 1 local only, 2 remote only, 0 broken links; 1 pending, 0 removed in Keycloak" """
+    groups = (
+        f"{result.get('synced', 0)} synced, {result.get('local_only', 0)} local only, "
+        f"{result.get('remote_only', 0)} remote only, {result.get('broken', 0)} broken links"
+    )
+    return f"{groups}; {result.get('pending', 0)} pending, {result.get('removed_remotely', 0)} removed in Keycloak"
+
+
 DRIFT_CHECK = JobKindSpec(
     name=JobKind.DRIFT_CHECK.value,
     label="Drift check",
@@ -100,6 +109,7 @@ DRIFT_CHECK = JobKindSpec(
     needs=("offering",),
     periodic=True,
     start_label="Check drift now",
+    outcome=_checked,
 )
 
 

@@ -93,6 +93,19 @@ PULL_MEMBERS = JobKindSpec(
     expected=group_size,
     outcome=_pulled,
 )
+
+
+def _rounded(result: dict[str, Any]) -> str:
+    """ "2 added in Keycloak, 1 still pending, 0 flagged as removed in Keycloak, 0 back in Keycloak" """
+    words = (
+        f"{result.get('activated', 0)} added in Keycloak, {result.get('still_pending', 0)} still pending, "
+        f"{result.get('flagged_removed', 0)} flagged as removed in Keycloak, "
+        f"{result.get('restored', 0)} back in Keycloak"
+    )
+    errors = result.get("errors") or []
+    return f"{words}; {len(errors)} not done: {errors[0]}" if errors else words
+
+
 SYNC_PENDING = JobKindSpec(
     name=JobKind.SYNC_PENDING.value,
     label="Sync pending",
@@ -101,6 +114,7 @@ SYNC_PENDING = JobKindSpec(
     unit="memberships",
     periodic=True,
     start_label="Sync pending now",
+    outcome=_rounded,
 )
 RECONCILE = JobKindSpec(
     name=JobKind.RECONCILE.value,
@@ -110,4 +124,5 @@ RECONCILE = JobKindSpec(
     needs=("offering",),
     periodic=True,
     start_label="Reconcile now",
+    outcome=_rounded,
 )
