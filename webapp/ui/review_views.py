@@ -177,7 +177,7 @@ def _decide(review: AccessReview, scope: reviews.Scope) -> str:
     if not chosen:
         return ""
     notes = {key: request.form.get(f"{NOTE_PREFIX}{key}", "") for key in chosen}
-    counts = reviews.decide_page(current_user, review, chosen, notes)
+    counts = reviews.decide(current_user, review, chosen, notes=notes)
     saved = f"Saved {len(chosen):,} decision{'' if len(chosen) == 1 else 's'}"
     return f"{saved}: {counts.decided:,} of {counts.total:,} decided."
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...models import Job, JobKind, Offering
 from ..connection.gateway import call_keycloak, gateway_for_offering
-from ..connection.subtree import find_offering_root
+from ..connection.subtree import walk_offering
 from ..errors import ServiceError
 from ..jobs.kinds import JobKindSpec, KeycloakFailed, Report
 from .events import IN_ROUND_PAGES, refresh
@@ -17,14 +17,8 @@ from .events import IN_ROUND_PAGES, refresh
 def subtree_ids(offering: Offering) -> set[str]:
     """The ids of the offering's group and every group under it, walked now (none when it does not exist)."""
     gateway = gateway_for_offering(offering)
-
-    def walk() -> set[str]:
-        root = find_offering_root(gateway, offering)
-        if root is None:
-            return set()
-        return {root.id} | {group.id for group in gateway.walk_subtree(root.id, label=root.path)}
-
-    return call_keycloak("Reading the Keycloak groups failed", walk)
+    root, groups = call_keycloak("Reading the Keycloak groups failed", lambda: walk_offering(gateway, offering))
+    return ({root.id} if root else set()) | {group.id for group in groups}
 
 
 def _work(job: Job, _report: Report) -> dict[str, Any]:

@@ -76,6 +76,15 @@ def find_offering_root(gateway: KeycloakGateway, offering: Offering) -> RemoteGr
     return group
 
 
+def walk_offering(gateway: KeycloakGateway, offering: Offering) -> tuple[RemoteGroup | None, list[RemoteGroup]]:
+    """The offering's group and every group under it; (None, []) when its group does not exist (fail closed:
+    never the realm's groups)."""
+    root = find_offering_root(gateway, offering)
+    if root is None:
+        return None, []
+    return root, gateway.walk_subtree(root.id, label=root.path)
+
+
 def require_root(gateway: KeycloakGateway, offering: Offering) -> RemoteGroup:
     root = find_offering_root(gateway, offering)
     if root is None:

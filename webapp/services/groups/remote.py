@@ -9,7 +9,7 @@ from ...models import Offering
 from ..attribution import admin_events
 from ..attribution.admin_events import AdminEventsCheck
 from ..connection.gateway import call_keycloak, gateway_for_offering
-from ..connection.subtree import find_offering_root, keycloak_id, offering_root_path, scoped_group
+from ..connection.subtree import keycloak_id, offering_root_path, scoped_group, walk_offering
 from ..errors import REMOTE_GROUP_NOT_FOUND, REQUIRED, ValidationFailed
 
 
@@ -28,13 +28,7 @@ class RemoteTree:
 def offering_tree(offering: Offering, action: str = "Listing Keycloak groups failed") -> RemoteTree:
     gateway = gateway_for_offering(offering)
 
-    def load() -> RemoteTree:
-        root = find_offering_root(gateway, offering)
-        if root is None:
-            return RemoteTree(None, [])  # fail closed: never the realm's groups
-        return RemoteTree(root, gateway.walk_subtree(root.id, label=root.path))
-
-    return call_keycloak(action, load)
+    return call_keycloak(action, lambda: RemoteTree(*walk_offering(gateway, offering)))
 
 
 def remote_groups(offering: Offering, search: str = "") -> list[RemoteGroup]:

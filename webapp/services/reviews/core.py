@@ -321,6 +321,11 @@ def counts(review: AccessReview, scope: Scope | None = None) -> Counts:
         decision.value if decision else "undecided": int(n)
         for decision, n in db.session.execute(query.group_by(AccessReviewItem.decision))
     }
+    return _tallied(found)
+
+
+def _tallied(found: Mapping[str, int]) -> Counts:
+    """Counts from the items per decision value ("undecided" for none)."""
     return Counts(
         total=sum(found.values()),
         keep=found.get("keep", 0),
@@ -342,16 +347,7 @@ def counts_of(reviews: list[AccessReview]) -> dict[int, Counts]:
     tallies: dict[int, dict[str, int]] = {review.id: {} for review in reviews}
     for review_id, decision, n in rows:
         tallies[review_id][decision.value if decision else "undecided"] = int(n)
-    return {
-        review_id: Counts(
-            total=sum(found.values()),
-            keep=found.get("keep", 0),
-            remove=found.get("remove", 0),
-            unsure=found.get("unsure", 0),
-            undecided=found.get("undecided", 0),
-        )
-        for review_id, found in tallies.items()
-    }
+    return {review_id: _tallied(found) for review_id, found in tallies.items()}
 
 
 def is_overdue(review: AccessReview) -> bool:
@@ -361,10 +357,17 @@ def is_overdue(review: AccessReview) -> bool:
 # -- decide ---------------------------------------------------------------------------------------------------
 
 
-def decide(actor: User, review: AccessReview, decisions: Mapping[str, str], note: str | None = None) -> Counts:
-    """Record each decision (key -> keep / remove / unsure) with `note` (None: each item keeps its note), by
-    `actor`, now. NotAllowed (403) for a non-reviewer, Conflict (409) once closed, ValidationFailed for an
-    unknown key or decision; nothing is written unless every decision is good."""
+def decide(
+    actor: User,
+    review: AccessReview,
+    decisions: Mapping[str, str],
+    note: str | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> Counts:
+    """Record each decision (key -> keep / remove / unsure) with `note` (None: each item keeps its note), or each
+    with its own note from `notes` (a review page's rows), by `actor`, now, in one transaction. NotAllowed (403) for
+    a non-reviewer, Conflict (409) once closed, ValidationFailed for an unknown key or decision; nothing is
+    written unless every decision is good."""
     scope = scope_of(actor, review)
     if not scope.may_decide:
         raise NotAllowed(NOT_A_REVIEWER)
@@ -375,7 +378,8 @@ def decide(actor: User, review: AccessReview, decisions: Mapping[str, str], note
     wrong = sorted({value for value in decisions.values() if value not in DECISIONS})
     if wrong:
         raise ValidationFailed.field("decisions", f"Decide keep, remove or unsure, not {', '.join(map(str, wrong))}.")
-    if note is not None and len(note) > MAX_NOTE:
+    noted = {key: (notes.get(key, "") if notes is not None else note) for key in decisions}
+    if any(text is not None and len(text) > MAX_NOTE for text in noted.values()):
         raise ValidationFailed.field("note", f"A note has at most {MAX_NOTE} characters.")
     locked = _locked(review)
     if locked.state != ReviewState.OPEN:
@@ -394,16 +398,19 @@ def decide(actor: User, review: AccessReview, decisions: Mapping[str, str], note
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
         raise ValidationFailed.field("decisions", f"Not items of this review: {shown}.")
     now = utcnow()
-    for value in DECISIONS:
-        chosen = [key for key, decided in decisions.items() if decided == value]
+    same: dict[tuple[str, str | None], list[str]] = {}  # one statement per decision and note
+    for key, decided in decisions.items():
+        text = noted[key]
+        same.setdefault((decided, text.strip() if text is not None else None), []).append(key)
+    for (value, text), chosen in same.items():
         for start in range(0, len(chosen), INSERT_BATCH):
             values: dict[str, Any] = {
                 "decision": ReviewDecision(value),
                 "decided_by": actor.username,
                 "decided_at": now,
             }
-            if note is not None:
-                values["note"] = note.strip()
+            if text is not None:
+                values["note"] = text
             db.session.execute(
                 update(AccessReviewItem)
                 .where(
@@ -441,9 +448,9 @@ def close(actor: User, review: AccessReview) -> Plan | None:
     require_manager(actor, review.offering)
     if review.state != ReviewState.OPEN:
         raise Conflict("This review is closed already.")
-    removals = counts(review).remove
+    tally = counts(review)
     plan = None
-    if removals:
+    if tally.remove:
         from ..plans import core as plans  # the plans package registers the review kind, which reads reviews
 
         groups = list(
@@ -473,7 +480,7 @@ def close(actor: User, review: AccessReview) -> Plan | None:
         review.offering,
         "review.closed",
         review,
-        {"review": review.uuid, "counts": counts(review).as_dict(), "plan": plan.uuid if plan else None},
+        {"review": review.uuid, "counts": tally.as_dict(), "plan": plan.uuid if plan else None},
     )
     db.session.commit()
     return plan
@@ -544,17 +551,6 @@ def items_page(review: AccessReview, scope: Scope, decision: str, query: str, pa
     total = int(db.session.scalar(select(func.count()).select_from(found.order_by(None).subquery())) or 0)
     rows = list(db.session.scalars(found.offset((max(page, 1) - 1) * per_page).limit(per_page)))
     return ItemsPage(rows, total, counts(review, scope))
-
-
-def decide_page(actor: User, review: AccessReview, decisions: Mapping[str, str], notes: Mapping[str, str]) -> Counts:
-    """A review page's form: each decided row with its own note (one decide per distinct note)."""
-    by_note: dict[str, dict[str, str]] = {}
-    for key, decision in decisions.items():
-        by_note.setdefault(notes.get(key, "").strip(), {})[key] = decision
-    tally = counts(review, scope_of(actor, review))
-    for note, chosen in by_note.items():
-        tally = decide(actor, review, chosen, note)
-    return tally
 
 
 def page_keys(review: AccessReview, scope: Scope, keys: Iterable[str]) -> list[str]:
